@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make run`: migrate, demo login, demo market data, then web + Celery worker + beat + Flower
+# (and the Kiwoom simulator unless KIWOOM_BASE_URL points elsewhere). Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBUG=${DEBUG:-true}
+# A plain-HTTP local run: no HTTPS redirect or secure-only cookies.
+export SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-false}
+export SESSION_COOKIE_SECURE=${SESSION_COOKIE_SECURE:-false}
+export CSRF_COOKIE_SECURE=${CSRF_COOKIE_SECURE:-false}
+PORT=${PORT:-8000}
+FLOWER_PORT=${FLOWER_PORT:-5555}
+PY=.venv/bin/python
+BIN=.venv/bin
+LOG_DIR=var/log
+mkdir -p "$LOG_DIR"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    echo; echo "Stopping web, worker, beat, flower…"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+  echo "Stopped."
+}
+trap stop_all INT TERM EXIT
+
+start() {  # start <role> <command…>: runs in the background, output in var/log/<role>.log
+  local role=$1; shift
+  "$@" >>"$LOG_DIR/$role.log" 2>&1 &
+  pids+=($!)
+}
+
+$PY manage.py migrate --noinput -v0
+$PY manage.py sync_schedules
+$PY manage.py demo_setup
+
+eval "$($PY manage.py run_plan)"   # sets BROKER, FLOWER_SUPPORTED, SIMULATOR_URL, LOAD_DEMO_DATA
+
+if [ -n "${SIMULATOR_PORT:-}" ]; then
+  start simulator $PY manage.py kiwoom_simulator --port "$SIMULATOR_PORT"
+  echo "Kiwoom simulator  http://127.0.0.1:$SIMULATOR_PORT  (simulated market data)"
+fi
+if [ -n "${LOAD_DEMO_DATA:-}" ]; then
+  $PY manage.py demo_load
+fi
+
+start web $BIN/gunicorn chartinsight.wsgi --bind "127.0.0.1:$PORT" --workers 2 --timeout 120 --access-logfile -
+start worker $BIN/celery -A chartinsight worker --loglevel INFO --concurrency 2 --hostname "worker@%h"
+start beat $BIN/celery -A chartinsight beat --loglevel INFO
+if [ "$FLOWER_SUPPORTED" = "yes" ]; then
+  start flower $BIN/celery -A chartinsight flower --address=127.0.0.1 --port="$FLOWER_PORT"
+fi
+
+echo
+echo "ChartInsight Studio is running (Ctrl-C stops everything):"
+echo "  Web      http://127.0.0.1:$PORT/   (login: see above, or var/demo-login.txt)"
+echo "  Admin    http://127.0.0.1:$PORT/admin/"
+echo "  Health   http://127.0.0.1:$PORT/healthz"
+echo "  Worker   celery worker, broker $BROKER"
+echo "  Beat     celery beat (schedules in the admin under Periodic tasks)"
+if [ "$FLOWER_SUPPORTED" = "yes" ]; then
+  echo "  Flower   http://127.0.0.1:$FLOWER_PORT/"
+else
+  echo "  Flower   not started: it needs a Redis or AMQP broker (filesystem fallback in use)"
+fi
+echo "  Logs     $LOG_DIR/{web,worker,beat,flower,simulator}.log"
+echo
+
+# Stop everything as soon as one part exits unexpectedly.
+set +e
+wait -n "${pids[@]}"
+echo "A process exited; see $LOG_DIR/ for its log."

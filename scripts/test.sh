@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make test`: services up, Chromium present, ruff, then the whole pytest suite on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/services.sh
+
+if ! [ -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests…"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+export DEBUG=true
+export SECRET_KEY=test-only-secret-key-not-for-production
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chartinsight}
+export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+export CELERY_BROKER_URL=$REDIS_URL
+export KIWOOM_BASE_URL= KIWOOM_APPKEY= KIWOOM_SECRETKEY=
+
+echo "ruff:"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (run .venv/bin/ruff format .)"; exit 1; }
+echo "pytest (PostgreSQL ${DATABASE_URL%%@*}@…, Redis $REDIS_URL):"
+exec .venv/bin/pytest "$@"
