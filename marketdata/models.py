@@ -1,1 +1,171 @@
-from django.db import models  # noqa: F401
+"""Stocks, OHLCV candles and the bookkeeping of their collection from Kiwoom.
+
+Bar timestamp convention (`Candle.ts`, stored as aware UTC, shown in Asia/Seoul):
+- 5m, 30m, 1h: the bar's start instant in KST (09:00 is the first bar of the session);
+- 1d: 00:00 KST of the trading date;
+- 1w: 00:00 KST of the Monday of that week (even when Monday is a holiday);
+- 1mo: 00:00 KST of the 1st of the month.
+"""
+
+from django.db import models
+
+
+class Timeframe(models.TextChoices):
+    M5 = "5m", "5 minutes"
+    M30 = "30m", "30 minutes"
+    H1 = "1h", "1 hour"
+    D1 = "1d", "Daily"
+    W1 = "1w", "Weekly"
+    MO1 = "1mo", "Monthly"
+
+
+INTRADAY_TIMEFRAMES = (Timeframe.M5, Timeframe.M30, Timeframe.H1)
+
+
+class Market(models.TextChoices):
+    KOSPI = "KOSPI", "KOSPI"
+    KOSDAQ = "KOSDAQ", "KOSDAQ"
+
+
+class StockQuerySet(models.QuerySet):
+    def active(self):
+        """Stocks listed in the latest stock-master sync."""
+        return self.filter(is_active=True)
+
+    def analysis_targets(self):
+        """Active stocks that pass "filter zero" (see `Stock.is_analysis_target`)."""
+        return self.filter(is_active=True, is_analysis_target=True)
+
+
+class Stock(models.Model):
+    code = models.CharField(max_length=12, unique=True, help_text="KRX short code, e.g. 005930")
+    name = models.CharField(max_length=100, help_text="Korean name, e.g. 삼성전자")
+    market = models.CharField(max_length=10, choices=Market.choices)
+    industry = models.CharField(max_length=100, blank=True)
+    listed_shares = models.BigIntegerField(null=True, blank=True, help_text="shares")
+    last_price = models.FloatField(null=True, blank=True, help_text="KRW, from the stock master")
+    state = models.CharField(max_length=200, blank=True, help_text="e.g. 증거금20%|담보대출")
+    audit_info = models.CharField(max_length=100, blank=True, help_text="e.g. 정상, 관리종목")
+    order_warning = models.CharField(max_length=4, blank=True, default="0")
+    nxt_enabled = models.BooleanField(default=False, help_text="Tradable on NXT")
+    listed_on = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Listed in the latest master sync")
+    is_analysis_target = models.BooleanField(
+        default=False,
+        help_text=(
+            "Filter zero: no ETF/ETN/SPAC/REIT/inverse/futures names, no 관리종목/거래정지/"
+            "증거금100%, order warning 0, market cap ≥ 100 bn KRW"
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["is_active", "is_analysis_target"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def market_cap(self) -> float | None:
+        """Market capitalisation in KRW (listed shares × last price), when both are known."""
+        if self.listed_shares is None or self.last_price is None:
+            return None
+        return self.listed_shares * self.last_price
+
+
+class Candle(models.Model):
+    """One OHLCV bar. Prices in KRW (adjusted), volume in shares, traded value in KRW.
+
+    Float and bigint columns load into NumPy arrays without per-row Python conversion.
+    """
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="candles")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    ts = models.DateTimeField(help_text="Bar start (see the module docstring)")
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.BigIntegerField(help_text="shares")
+    traded_value = models.BigIntegerField(null=True, blank=True, help_text="KRW")
+    is_final = models.BooleanField(default=True, help_text="False while the bar is still forming")
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Also the index for "latest N bars of one series" (scanned backwards).
+            models.UniqueConstraint(
+                fields=["stock", "timeframe", "ts"], name="candle_unique_stock_timeframe_ts"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(high__gte=models.F("low")), name="candle_high_gte_low"
+            ),
+            models.CheckConstraint(condition=models.Q(volume__gte=0), name="candle_volume_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.timeframe} {self.ts:%Y-%m-%d %H:%M}"
+
+
+class SyncState(models.Model):
+    """Where the collection of one (stock, timeframe) series stands."""
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="sync_states")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    last_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Newest stored bar")
+    first_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Oldest stored bar")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Bars stored for this series")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "timeframe"], name="syncstate_unique_series")
+        ]
+        indexes = [models.Index(fields=["timeframe", "last_success_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.stock} {self.timeframe}"
+
+
+class IngestionRun(models.Model):
+    """One run of a collection job (command or Celery task), for the admin and /healthz."""
+
+    class Kind(models.TextChoices):
+        SYNC_STOCKS = "sync_stocks", "Stock master sync"
+        BACKFILL = "backfill", "Backfill"
+        COLLECT = "collect", "Incremental collection"
+        REPAIR = "repair", "Gap repair"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly failed"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, blank=True)
+    codes = models.TextField(blank=True, help_text="Comma-separated codes; empty = all")
+    trigger = models.CharField(max_length=20, default="command", help_text="command or task")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    series_total = models.PositiveIntegerField(default=0)
+    series_done = models.PositiveIntegerField(default=0)
+    series_failed = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    rows_upserted = models.PositiveIntegerField(default=0)
+    errors = models.TextField(blank=True, help_text="One line per failed series")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["kind", "timeframe", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.timeframe} {self.started_at:%Y-%m-%d %H:%M}"

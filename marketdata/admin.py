@@ -1,0 +1,74 @@
+from django.contrib import admin
+
+from .models import Candle, IngestionRun, Stock, SyncState
+
+
+@admin.register(Stock)
+class StockAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "market",
+        "industry",
+        "last_price",
+        "is_active",
+        "is_analysis_target",
+    ]
+    list_filter = ["market", "is_active", "is_analysis_target", "nxt_enabled"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Candle)
+class CandleAdmin(admin.ModelAdmin):
+    list_display = [
+        "stock",
+        "timeframe",
+        "ts",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "is_final",
+    ]
+    list_filter = ["timeframe", "is_final"]
+    search_fields = ["stock__code", "stock__name"]
+    list_select_related = ["stock"]
+    raw_id_fields = ["stock"]
+    date_hierarchy = "ts"
+    show_full_result_count = False
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(admin.ModelAdmin):
+    list_display = [
+        "stock",
+        "timeframe",
+        "first_bar_ts",
+        "last_bar_ts",
+        "rows",
+        "last_success_at",
+        "last_error_at",
+    ]
+    list_filter = ["timeframe"]
+    search_fields = ["stock__code", "stock__name"]
+    list_select_related = ["stock"]
+    raw_id_fields = ["stock"]
+
+
+@admin.register(IngestionRun)
+class IngestionRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "kind",
+        "timeframe",
+        "trigger",
+        "status",
+        "series_done",
+        "series_failed",
+        "requests",
+        "rows_upserted",
+        "finished_at",
+    ]
+    list_filter = ["kind", "timeframe", "status", "trigger"]
+    readonly_fields = [f.name for f in IngestionRun._meta.fields]
