@@ -1,8 +1,13 @@
 """Reads for market data and operations."""
 
+import pandas as pd
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
+
+from .models import Candle
+
+KST = "Asia/Seoul"
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -42,3 +47,44 @@ def health_report() -> dict:
         "database": database,
         "broker": broker,
     }
+
+
+OHLCV_COLUMNS = ["open", "high", "low", "close", "volume"]
+
+
+def candles_frame(
+    *,
+    stock,
+    timeframe: str,
+    limit: int | None = None,
+    before=None,
+    start=None,
+    end=None,
+) -> pd.DataFrame:
+    """Bars of one series as a DataFrame, oldest first.
+
+    Index `ts`: aware DatetimeIndex in Asia/Seoul (bar start, see `marketdata.models`).
+    Columns: open, high, low, close (KRW), volume (shares), traded_value (KRW) as float64 and
+    `is_final` as bool. `limit` keeps the newest `limit` bars (before `before` when given);
+    `start`/`end` bound the bar instants (inclusive).
+    """
+    qs = Candle.objects.filter(stock=stock, timeframe=timeframe)
+    if start is not None:
+        qs = qs.filter(ts__gte=start)
+    if end is not None:
+        qs = qs.filter(ts__lte=end)
+    if before is not None:
+        qs = qs.filter(ts__lt=before)
+    fields = ["ts", *OHLCV_COLUMNS, "traded_value", "is_final"]
+    if limit is not None:
+        rows = list(qs.order_by("-ts").values_list(*fields)[:limit])
+        rows.reverse()
+    else:
+        rows = list(qs.order_by("ts").values_list(*fields))
+    frame = pd.DataFrame.from_records(rows, columns=fields)
+    index = pd.DatetimeIndex(pd.to_datetime(frame.pop("ts"), utc=True), name="ts")
+    frame.index = index.tz_convert(KST)
+    for column in [*OHLCV_COLUMNS, "traded_value"]:
+        frame[column] = frame[column].astype("float64")
+    frame["is_final"] = frame["is_final"].astype(bool)
+    return frame
