@@ -1,1 +1,214 @@
-from django.db import models  # noqa: F401
+"""User pattern labels: a bar range of one series marked as a chart pattern, with its history.
+
+Instants (`start_ts`, `end_ts`, key-point `ts`) are bar instants of stored candles (see
+`marketdata.models` for the bar timestamp convention), stored as aware UTC and shown in KST.
+Every change to a label writes a `LabelRevision` in the same transaction (see `services.py`);
+deleting sets `deleted_at` so the owner can restore it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from marketdata.models import Stock, Timeframe
+
+
+class PatternType(models.TextChoices):
+    DT = "DT", "Double top"
+    DB = "DB", "Double bottom"
+    HS = "HS", "Head and shoulders"
+    IHS = "IHS", "Inverse head and shoulders"
+    TRIANGLE_ASC = "triangle_asc", "Ascending triangle"
+    TRIANGLE_DESC = "triangle_desc", "Descending triangle"
+    TRIANGLE_SYM = "triangle_sym", "Symmetric triangle"
+    FLAG_BULL = "flag_bull", "Bull flag"
+    FLAG_BEAR = "flag_bear", "Bear flag"
+    PENNANT = "pennant", "Pennant"
+    WEDGE_RISING = "wedge_rising", "Rising wedge"
+    WEDGE_FALLING = "wedge_falling", "Falling wedge"
+    CUP_HANDLE = "cup_handle", "Cup and handle"
+    RECTANGLE = "rectangle", "Rectangle"
+    CHANNEL = "channel", "Channel"
+    OTHER = "other", "Other"
+
+
+class Direction(models.TextChoices):
+    BULLISH = "bullish", "Bullish"
+    BEARISH = "bearish", "Bearish"
+    NEUTRAL = "neutral", "Neutral"
+
+
+# The direction a pattern type usually implies; the form pre-selects it when none is given.
+TYPICAL_DIRECTION = {
+    PatternType.DT: Direction.BEARISH,
+    PatternType.HS: Direction.BEARISH,
+    PatternType.TRIANGLE_DESC: Direction.BEARISH,
+    PatternType.FLAG_BEAR: Direction.BEARISH,
+    PatternType.WEDGE_RISING: Direction.BEARISH,
+    PatternType.DB: Direction.BULLISH,
+    PatternType.IHS: Direction.BULLISH,
+    PatternType.TRIANGLE_ASC: Direction.BULLISH,
+    PatternType.FLAG_BULL: Direction.BULLISH,
+    PatternType.WEDGE_FALLING: Direction.BULLISH,
+    PatternType.CUP_HANDLE: Direction.BULLISH,
+}
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Source(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    ACCEPTED = "accepted_detection", "Accepted detection"
+    REJECTED = "rejected_detection", "Rejected detection"
+
+
+def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
+    return models.Q(**{f"{field}__in": choices.values})
+
+
+class LabelQuerySet(models.QuerySet):
+    def alive(self):
+        """Labels that are not (soft-)deleted."""
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        """Soft-deleted labels (restorable by their owner)."""
+        return self.filter(deleted_at__isnull=False)
+
+    def owned_by(self, user):
+        """Labels whose owner is `user`."""
+        return self.filter(owner=user)
+
+    def visible_to(self, user):
+        """What `user` may see outside the admin: staff see everyone's, others their own."""
+        return self if user.is_staff else self.filter(owner=user)
+
+    def overlapping(self, *, start=None, end=None):
+        """Labels whose [start_ts, end_ts] intersects [start, end] (either bound may be None)."""
+        qs = self
+        if end is not None:
+            qs = qs.filter(start_ts__lte=end)
+        if start is not None:
+            qs = qs.filter(end_ts__gte=start)
+        return qs
+
+
+class Label(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pattern_labels"
+    )
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="pattern_labels")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    pattern_type = models.CharField(max_length=16, choices=PatternType.choices)
+    start_ts = models.DateTimeField(help_text="First bar of the pattern (a stored bar instant)")
+    end_ts = models.DateTimeField(help_text="Last bar of the pattern (a stored bar instant)")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    key_points = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='List of {"role": "P1", "ts": ISO bar instant, "price": KRW}, oldest first',
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    notes = models.TextField(blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="List of short strings")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    detection_ref = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The detected pattern an accept/reject refers to, as it was then "
+            "(id, type, start/end); kept when the detection is recomputed"
+        ),
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LabelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_ts__gte=models.F("start_ts")), name="label_end_gte_start"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("timeframe", Timeframe), name="label_timeframe_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("pattern_type", PatternType),
+                name="label_pattern_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("direction", Direction), name="label_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("outcome", Outcome), name="label_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("source", Source), name="label_source_valid"
+            ),
+            # An accept/reject always says which detection it answered.
+            models.CheckConstraint(
+                condition=models.Q(source=Source.MANUAL) | models.Q(detection_ref__isnull=False),
+                name="label_detection_has_ref",
+            ),
+        ]
+        indexes = [
+            # Radar overlays and the review: one user's labels on one series by range.
+            models.Index(
+                fields=["owner", "stock", "timeframe", "start_ts"], name="label_owner_series_start"
+            ),
+            # The list page: one user's labels, newest first.
+            models.Index(fields=["owner", "-created_at"], name="label_owner_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.pattern_type} {self.stock_id} {self.timeframe}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("label_detail", args=[self.pk])
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class LabelRevision(models.Model):
+    """One change to a label: the full state after the change, numbered per label from 1."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Restored"
+
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    action = models.CharField(max_length=8, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    snapshot = models.JSONField(help_text="The label's fields after this change")
+    changed_fields = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["label", "number"], name="labelrevision_unique_number"),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="labelrevision_number_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"label #{self.label_id} r{self.number} {self.action}"

@@ -1,0 +1,200 @@
+"""Forms for labels: the label form, the list filter, the accept/reject of a detection."""
+
+import re
+from datetime import date, datetime, time
+
+from django import forms
+
+from marketdata.models import INTRADAY_TIMEFRAMES, Stock, Timeframe
+
+from .models import Direction, Outcome, PatternType, Source
+from .selectors import END_BEFORE_START, KST
+
+UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
+BAD_INSTANT = (
+    "Enter an ISO 8601 instant (e.g. 2024-03-04T09:30:00+09:00) or, for 1d/1w/1mo, a KST date "
+    "(2024-03-04)."
+)
+DATE_NEEDS_DAILY = "A date alone is only accepted for 1d, 1w and 1mo; give the time of the bar."
+BAD_KEY_POINT = (
+    "Line {line}: write one key point per line as ROLE INSTANT PRICE, e.g. “P1 2024-03-04 71200”."
+)
+TOO_MANY_TAGS = "At most {n} tags."
+TAG_TOO_LONG = "Tags are at most {n} characters."
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 40
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_instant(text: str, timeframe: str | None) -> datetime:
+    """An aware datetime from an ISO 8601 instant or (daily and longer) a KST date.
+
+    A naive instant is read as KST. Raises forms.ValidationError with a message for the user.
+    """
+    text = text.strip()
+    if DATE_ONLY.match(text):
+        if timeframe in INTRADAY_TIMEFRAMES:
+            raise forms.ValidationError(DATE_NEEDS_DAILY)
+        try:
+            return datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=KST)
+        except ValueError:
+            raise forms.ValidationError(BAD_INSTANT) from None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise forms.ValidationError(BAD_INSTANT) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=KST)
+    return value
+
+
+def parse_key_points(text: str, timeframe: str | None) -> list[dict]:
+    """Key points from lines "ROLE INSTANT PRICE" (e.g. "P1 2024-03-04 71200")."""
+    points = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise forms.ValidationError(BAD_KEY_POINT.format(line=number))
+        role, instant, price = parts
+        try:
+            price_value = float(price.replace(",", ""))
+        except ValueError:
+            raise forms.ValidationError(BAD_KEY_POINT.format(line=number)) from None
+        if price_value <= 0 or len(role) > 20:
+            raise forms.ValidationError(BAD_KEY_POINT.format(line=number))
+        try:
+            ts = parse_instant(instant, timeframe)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(
+                f"{BAD_KEY_POINT.format(line=number)} {exc.messages[0]}"
+            ) from None
+        points.append({"role": role, "ts": ts, "price": price_value})
+    return points
+
+
+def key_points_text(key_points: list[dict], timeframe: str) -> str:
+    """The textarea form of stored key points (inverse of `parse_key_points`)."""
+    lines = []
+    for point in key_points:
+        instant = datetime.fromisoformat(point["ts"]).astimezone(KST)
+        shown = (
+            instant.isoformat() if timeframe in INTRADAY_TIMEFRAMES else instant.date().isoformat()
+        )
+        lines.append(f"{point['role']} {shown} {point['price']:g}")
+    return "\n".join(lines)
+
+
+class SymbolField(forms.CharField):
+    def clean(self, value):
+        code = super().clean(value)
+        if not code:
+            return None
+        stock = Stock.objects.filter(code=code.strip()).first()
+        if stock is None:
+            raise forms.ValidationError(UNKNOWN_SYMBOL.format(symbol=code))
+        return stock
+
+
+class LabelForm(forms.Form):
+    """One label as the user types it; the service snaps the range to stored bars."""
+
+    symbol = SymbolField(max_length=12, help_text="KRX code, e.g. 005930")
+    timeframe = forms.ChoiceField(choices=Timeframe.choices)
+    pattern_type = forms.ChoiceField(choices=PatternType.choices, label="Pattern")
+    start = forms.CharField(max_length=40, help_text="First bar: ISO instant or KST date")
+    end = forms.CharField(max_length=40, help_text="Last bar: ISO instant or KST date")
+    direction = forms.ChoiceField(
+        choices=[("", "Usual for the pattern"), *Direction.choices], required=False
+    )
+    outcome = forms.ChoiceField(choices=Outcome.choices, required=False, initial=Outcome.UNKNOWN)
+    key_points = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "P1 2024-03-04 71200"}),
+        help_text="Optional, one per line: ROLE INSTANT PRICE (KRW)",
+    )
+    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea({"rows": 3}))
+    tags = forms.CharField(required=False, max_length=1000, help_text="Comma-separated")
+
+    def clean_outcome(self):
+        return self.cleaned_data.get("outcome") or Outcome.UNKNOWN
+
+    def clean_tags(self):
+        tags = [t.strip() for t in self.cleaned_data.get("tags", "").split(",") if t.strip()]
+        if len(tags) > MAX_TAGS:
+            raise forms.ValidationError(TOO_MANY_TAGS.format(n=MAX_TAGS))
+        if any(len(t) > MAX_TAG_LENGTH for t in tags):
+            raise forms.ValidationError(TAG_TOO_LONG.format(n=MAX_TAG_LENGTH))
+        return tags
+
+    def clean(self):
+        data = super().clean()
+        timeframe = data.get("timeframe")
+        for name in ("start", "end"):
+            if data.get(name):
+                try:
+                    data[name] = parse_instant(data[name], timeframe)
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        if "key_points" in data:
+            try:
+                data["key_points"] = parse_key_points(data["key_points"], timeframe)
+            except forms.ValidationError as exc:
+                self.add_error("key_points", exc)
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+            self.add_error("end", END_BEFORE_START)
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "stock": data["symbol"],
+            "timeframe": data["timeframe"],
+            "pattern_type": data["pattern_type"],
+            "start": data["start"],
+            "end": data["end"],
+            "direction": data["direction"],
+            "key_points": data["key_points"],
+            "outcome": data["outcome"],
+            "notes": data["notes"],
+            "tags": data["tags"],
+        }
+
+
+class DetectionDecisionForm(forms.Form):
+    """Accept or reject one detected pattern (the Radar's detected-pattern list)."""
+
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("reject", "Reject")])
+    detection = forms.IntegerField(min_value=1)
+    symbol = SymbolField(max_length=12)
+    timeframe = forms.ChoiceField(choices=Timeframe.choices)
+    pattern_type = forms.ChoiceField(choices=PatternType.choices)
+    start = forms.CharField(max_length=40)
+    end = forms.CharField(max_length=40)
+
+    def clean(self):
+        data = super().clean()
+        for name in ("start", "end"):
+            if data.get(name):
+                try:
+                    data[name] = parse_instant(data[name], data.get("timeframe"))
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
+
+class LabelFilterForm(forms.Form):
+    """Filters of the label list and its exports (all optional, from the query string)."""
+
+    symbol = forms.CharField(required=False, max_length=12)
+    timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
+    pattern_type = forms.ChoiceField(
+        choices=[("", "All"), *PatternType.choices], required=False, label="Pattern"
+    )
+    outcome = forms.ChoiceField(choices=[("", "All"), *Outcome.choices], required=False)
+    source = forms.ChoiceField(choices=[("", "All"), *Source.choices], required=False)
+    date_from = forms.DateField(required=False, label="From (KST)")
+    date_to = forms.DateField(required=False, label="To (KST)")
+    deleted = forms.BooleanField(required=False, label="Deleted only")

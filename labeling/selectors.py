@@ -1,0 +1,172 @@
+"""Reads for pattern labels: overlays for the Radar, the list, bar snapping."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db.models import Max, Min
+from django.urls import reverse
+
+from marketdata.models import Candle, Timeframe
+
+from .models import Label
+
+KST = ZoneInfo("Asia/Seoul")
+INTRADAY_MINUTES = {Timeframe.M5: 5, Timeframe.M30: 30, Timeframe.H1: 60}
+
+END_BEFORE_START = "The end is before the start."
+NO_BARS_STORED = "No bars are stored for {symbol} {timeframe} yet."
+RANGE_OUTSIDE_BARS = (
+    "The range is outside the stored bars of {symbol} {timeframe} ({first} – {last} KST)."
+)
+NO_BARS_IN_RANGE = "No stored bar of {symbol} {timeframe} falls in this range."
+KEY_POINT_OUTSIDE = "Key point {role} ({ts}) is outside the labelled range ({start} – {end} KST)."
+
+
+def kst_text(instant: datetime, timeframe: str) -> str:
+    """A bar instant as KST text: a date for 1d/1w/1mo, date and time for intraday bars."""
+    local = instant.astimezone(KST)
+    if timeframe in INTRADAY_MINUTES:
+        return local.strftime("%Y-%m-%d %H:%M")
+    return local.strftime("%Y-%m-%d")
+
+
+def period_floor(instant: datetime, timeframe: str) -> datetime:
+    """The start (aware, KST) of the bar period of `timeframe` that contains `instant`.
+
+    Intraday: the 5/30/60-minute slot counted from 00:00 KST (so 09:00 starts a slot);
+    1d: 00:00 KST of the date; 1w: 00:00 KST of that week's Monday; 1mo: of the 1st.
+    """
+    local = instant.astimezone(KST)
+    if timeframe in INTRADAY_MINUTES:
+        step = INTRADAY_MINUTES[timeframe]
+        minutes = local.hour * 60 + local.minute
+        minutes -= minutes % step
+        return local.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if timeframe == Timeframe.W1:
+        return day - timedelta(days=day.weekday())
+    if timeframe == Timeframe.MO1:
+        return day.replace(day=1)
+    return day
+
+
+def series_bounds(*, stock, timeframe: str) -> tuple[datetime | None, datetime | None]:
+    """(first, last) stored bar instants of one series, or (None, None) when it has none."""
+    agg = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(
+        first=Min("ts"), last=Max("ts")
+    )
+    return agg["first"], agg["last"]
+
+
+def label_range_resolve(
+    *, stock, timeframe: str, start: datetime, end: datetime, key_points=()
+) -> dict:
+    """Snaps a range (and its key points) to stored bars; raises ValidationError otherwise.
+
+    `start`/`end` are aware instants; each is first floored to its bar period (`period_floor`),
+    then the range becomes the stored bars whose instants lie in [start, end]: `start` moves
+    forward to the first such bar, `end` back to the last. Key points ({role, ts, price}) snap
+    to the bar containing their instant and must lie inside the snapped range.
+    Returns {"start_ts", "end_ts", "key_points"} with aware UTC instants (key point `ts` as ISO
+    text in KST). Errors are keyed by form field: start, end, key_points.
+    """
+    symbol = stock.code
+    if end < start:
+        raise ValidationError({"end": END_BEFORE_START})
+    first, last = series_bounds(stock=stock, timeframe=timeframe)
+    if first is None:
+        raise ValidationError({"start": NO_BARS_STORED.format(symbol=symbol, timeframe=timeframe)})
+    lo, hi = period_floor(start, timeframe), period_floor(end, timeframe)
+    if lo < first or hi > last:
+        message = RANGE_OUTSIDE_BARS.format(
+            symbol=symbol,
+            timeframe=timeframe,
+            first=kst_text(first, timeframe),
+            last=kst_text(last, timeframe),
+        )
+        raise ValidationError({"start" if lo < first else "end": message})
+    bars = Candle.objects.filter(stock=stock, timeframe=timeframe, ts__gte=lo, ts__lte=hi)
+    agg = bars.aggregate(first=Min("ts"), last=Max("ts"))
+    if agg["first"] is None:
+        raise ValidationError(
+            {"start": NO_BARS_IN_RANGE.format(symbol=symbol, timeframe=timeframe)}
+        )
+    start_ts, end_ts = agg["first"], agg["last"]
+    resolved_points = []
+    for point in key_points:
+        floored = period_floor(point["ts"], timeframe)
+        bar_ts = (
+            Candle.objects.filter(stock=stock, timeframe=timeframe, ts__lte=floored)
+            .order_by("-ts")
+            .values_list("ts", flat=True)
+            .first()
+        )
+        if bar_ts is None or not (start_ts <= bar_ts <= end_ts):
+            raise ValidationError(
+                {
+                    "key_points": KEY_POINT_OUTSIDE.format(
+                        role=point["role"],
+                        ts=kst_text(point["ts"], timeframe),
+                        start=kst_text(start_ts, timeframe),
+                        end=kst_text(end_ts, timeframe),
+                    )
+                }
+            )
+        resolved_points.append(
+            {
+                "role": point["role"],
+                "ts": bar_ts.astimezone(KST).isoformat(),
+                "price": float(point["price"]),
+            }
+        )
+    resolved_points.sort(key=lambda p: p["ts"])
+    return {"start_ts": start_ts, "end_ts": end_ts, "key_points": resolved_points}
+
+
+def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list[dict]:
+    """The user's live labels on one series that overlap [start, end], oldest start first.
+
+    Each: {"id", "pattern_type", "start_ts", "end_ts" (ISO, +09:00), "direction", "source",
+    "url" (the label's page)}. Only `user`'s own labels (staff included), never deleted ones.
+    """
+    rows = (
+        Label.objects.owned_by(user)
+        .alive()
+        .filter(stock=stock, timeframe=timeframe)
+        .overlapping(start=start, end=end)
+        .order_by("start_ts", "id")
+        .values_list("id", "pattern_type", "start_ts", "end_ts", "direction", "source")
+    )
+    return [
+        {
+            "id": pk,
+            "pattern_type": pattern_type,
+            "start_ts": start_ts.astimezone(KST).isoformat(),
+            "end_ts": end_ts.astimezone(KST).isoformat(),
+            "direction": direction,
+            "source": source,
+            "url": reverse("label_detail", args=[pk]),
+        }
+        for pk, pattern_type, start_ts, end_ts, direction, source in rows
+    ]
+
+
+def detection_label(*, user, detection_id: int) -> Label | None:
+    """The user's live label that answers detected pattern `detection_id`, or None."""
+    return (
+        Label.objects.owned_by(user)
+        .alive()
+        .filter(detection_ref__id=detection_id)
+        .order_by("-id")
+        .first()
+    )
+
+
+def detection_decisions(*, user, detection_ids) -> dict[int, Label]:
+    """{detection id: the user's live label answering it} for many detections in one query."""
+    ids = [int(i) for i in detection_ids]
+    if not ids:
+        return {}
+    labels = Label.objects.owned_by(user).alive().filter(detection_ref__id__in=ids).order_by("id")
+    return {label.detection_ref["id"]: label for label in labels}

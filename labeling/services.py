@@ -1,0 +1,253 @@
+"""Writes for pattern labels. Every write is atomic and records a `LabelRevision` with it."""
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import TYPICAL_DIRECTION, Direction, Label, LabelRevision, Outcome, Source
+from .selectors import KST, detection_label, label_range_resolve
+
+NOT_OWNER = "Only the owner can change this label."
+ALREADY_DELETED = "This label is already deleted."
+NOT_DELETED = "This label is not deleted."
+DECISION_SOURCES = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
+
+# Fields whose change is worth a revision (and shown in the history).
+TRACKED_FIELDS = (
+    "stock",
+    "timeframe",
+    "pattern_type",
+    "start_ts",
+    "end_ts",
+    "direction",
+    "key_points",
+    "outcome",
+    "notes",
+    "tags",
+    "source",
+    "detection_ref",
+    "deleted",
+)
+
+
+def label_snapshot(label: Label) -> dict:
+    """The tracked state of a label as JSON-ready values (instants as ISO text in KST)."""
+    return {
+        "stock": label.stock.code,
+        "timeframe": label.timeframe,
+        "pattern_type": label.pattern_type,
+        "start_ts": label.start_ts.astimezone(KST).isoformat(),
+        "end_ts": label.end_ts.astimezone(KST).isoformat(),
+        "direction": label.direction,
+        "key_points": label.key_points,
+        "outcome": label.outcome,
+        "notes": label.notes,
+        "tags": label.tags,
+        "source": label.source,
+        "detection_ref": label.detection_ref,
+        "deleted": label.deleted_at is not None,
+    }
+
+
+def _revision_write(*, label: Label, actor, action: str, previous: dict | None) -> LabelRevision:
+    snapshot = label_snapshot(label)
+    changed = (
+        list(TRACKED_FIELDS)
+        if previous is None
+        else [f for f in TRACKED_FIELDS if previous.get(f) != snapshot[f]]
+    )
+    number = (
+        1
+        if previous is None
+        else (LabelRevision.objects.filter(label=label).order_by("-number").first().number + 1)
+    )
+    return LabelRevision.objects.create(
+        label=label,
+        number=number,
+        action=action,
+        actor=actor,
+        snapshot=snapshot,
+        changed_fields=changed,
+    )
+
+
+def _clean_tags(tags) -> list[str]:
+    seen: list[str] = []
+    for tag in tags:
+        tag = " ".join(str(tag).split())
+        if tag and tag not in seen:
+            seen.append(tag)
+    return seen
+
+
+def _require_owner(*, label: Label, actor) -> None:
+    if label.owner_id != actor.pk:
+        raise PermissionDenied(NOT_OWNER)
+
+
+@transaction.atomic
+def label_create(
+    *,
+    owner,
+    stock,
+    timeframe: str,
+    pattern_type: str,
+    start: datetime,
+    end: datetime,
+    direction: str = "",
+    key_points=(),
+    outcome: str = Outcome.UNKNOWN,
+    notes: str = "",
+    tags=(),
+    source: str = Source.MANUAL,
+    detection_ref: dict | None = None,
+) -> Label:
+    """Creates a label on the stored bars of (stock, timeframe) and its first revision.
+
+    The range and key points snap to stored bars (`selectors.label_range_resolve`, which raises
+    ValidationError keyed by field). An empty `direction` takes the pattern type's usual one.
+    """
+    resolved = label_range_resolve(
+        stock=stock, timeframe=timeframe, start=start, end=end, key_points=key_points
+    )
+    label = Label(
+        owner=owner,
+        stock=stock,
+        timeframe=timeframe,
+        pattern_type=pattern_type,
+        start_ts=resolved["start_ts"],
+        end_ts=resolved["end_ts"],
+        direction=direction or TYPICAL_DIRECTION.get(pattern_type, Direction.NEUTRAL),
+        key_points=resolved["key_points"],
+        outcome=outcome,
+        notes=notes,
+        tags=_clean_tags(tags),
+        source=source,
+        detection_ref=detection_ref,
+    )
+    label.full_clean(exclude=["owner", "stock"], validate_unique=False, validate_constraints=False)
+    label.save()
+    _revision_write(label=label, actor=owner, action=LabelRevision.Action.CREATED, previous=None)
+    return label
+
+
+@transaction.atomic
+def label_update(
+    *,
+    label: Label,
+    actor,
+    stock,
+    timeframe: str,
+    pattern_type: str,
+    start: datetime,
+    end: datetime,
+    direction: str = "",
+    key_points=(),
+    outcome: str = Outcome.UNKNOWN,
+    notes: str = "",
+    tags=(),
+) -> Label:
+    """Changes a label (owner only) and records a revision when anything tracked changed."""
+    _require_owner(label=label, actor=actor)
+    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
+    previous = label_snapshot(label)
+    resolved = label_range_resolve(
+        stock=stock, timeframe=timeframe, start=start, end=end, key_points=key_points
+    )
+    label.stock = stock
+    label.timeframe = timeframe
+    label.pattern_type = pattern_type
+    label.start_ts = resolved["start_ts"]
+    label.end_ts = resolved["end_ts"]
+    label.direction = direction or TYPICAL_DIRECTION.get(pattern_type, Direction.NEUTRAL)
+    label.key_points = resolved["key_points"]
+    label.outcome = outcome
+    label.notes = notes
+    label.tags = _clean_tags(tags)
+    label.full_clean(exclude=["owner", "stock"], validate_unique=False, validate_constraints=False)
+    if label_snapshot(label) != previous:
+        label.save()
+        _revision_write(
+            label=label, actor=actor, action=LabelRevision.Action.UPDATED, previous=previous
+        )
+    return label
+
+
+@transaction.atomic
+def label_delete(*, label: Label, actor) -> Label:
+    """Soft-deletes a label (owner only); `label_restore` undoes it."""
+    _require_owner(label=label, actor=actor)
+    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
+    if label.deleted_at is not None:
+        raise ValidationError(ALREADY_DELETED)
+    previous = label_snapshot(label)
+    label.deleted_at = timezone.now()
+    label.save(update_fields=["deleted_at", "updated_at"])
+    _revision_write(
+        label=label, actor=actor, action=LabelRevision.Action.DELETED, previous=previous
+    )
+    return label
+
+
+@transaction.atomic
+def label_restore(*, label: Label, actor) -> Label:
+    """Brings back a soft-deleted label (owner only)."""
+    _require_owner(label=label, actor=actor)
+    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
+    if label.deleted_at is None:
+        raise ValidationError(NOT_DELETED)
+    previous = label_snapshot(label)
+    label.deleted_at = None
+    label.save(update_fields=["deleted_at", "updated_at"])
+    _revision_write(
+        label=label, actor=actor, action=LabelRevision.Action.RESTORED, previous=previous
+    )
+    return label
+
+
+@transaction.atomic
+def detection_decide(
+    *,
+    user,
+    decision: str,
+    detection_id: int,
+    stock,
+    timeframe: str,
+    pattern_type: str,
+    start: datetime,
+    end: datetime,
+) -> Label:
+    """Accepts or rejects a detected pattern as a label of the user (one live label per detection).
+
+    `decision` is "accept" or "reject". A second decision on the same detection changes the
+    existing label's source (with a revision) instead of adding a label.
+    """
+    source = DECISION_SOURCES[decision]
+    existing = detection_label(user=user, detection_id=detection_id)
+    if existing is not None:
+        label = Label.objects.select_for_update().select_related("stock").get(pk=existing.pk)
+        if label.source != source:
+            previous = label_snapshot(label)
+            label.source = source
+            label.save(update_fields=["source", "updated_at"])
+            _revision_write(
+                label=label, actor=user, action=LabelRevision.Action.UPDATED, previous=previous
+            )
+        return label
+    return label_create(
+        owner=user,
+        stock=stock,
+        timeframe=timeframe,
+        pattern_type=pattern_type,
+        start=start,
+        end=end,
+        source=source,
+        detection_ref={
+            "id": detection_id,
+            "pattern_type": pattern_type,
+            "start_ts": start.astimezone(KST).isoformat(),
+            "end_ts": end.astimezone(KST).isoformat(),
+        },
+    )

@@ -1,0 +1,46 @@
+"""Template helpers for the labeling partials that other apps' pages include."""
+
+from datetime import datetime
+
+from django import template
+
+from ..selectors import KST, detection_label
+
+register = template.Library()
+
+
+def _field(obj, name: str):
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+@register.filter
+def pattern_field(pattern, name: str):
+    """`pattern.<name>` for a dict or an object (the Radar may pass either)."""
+    return _field(pattern, name)
+
+
+@register.filter
+def iso_instant(value) -> str:
+    """An instant as ISO 8601 in KST; ISO text passes through unchanged."""
+    if isinstance(value, datetime):
+        return value.astimezone(KST).isoformat()
+    return "" if value is None else str(value)
+
+
+@register.simple_tag(takes_context=True)
+def detection_decision(context, pattern):
+    """The current user's live label answering this detected pattern, or None.
+
+    A page listing many detections can put `label_decisions` ({detection id: Label}, from
+    `labeling.selectors.detection_decisions`) in the context to avoid one query per pattern.
+    """
+    pattern_id = _field(pattern, "id")
+    decisions = context.get("label_decisions")
+    if decisions is not None:
+        return decisions.get(pattern_id)
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated or pattern_id is None:
+        return None
+    return detection_label(user=request.user, detection_id=int(pattern_id))
