@@ -47,6 +47,57 @@ PERIODIC_TASKS: dict[str, tuple[str, crontab, dict, str]] = {
         {},
         "Proves beat and a worker are alive; the result shows in Flower.",
     ),
+    # Market data (marketdata/tasks.py). Crontabs are weekdays; the tasks skip KRX holidays.
+    # 5m bars: every 5 minutes while the session runs (09:00-15:55 ticks; the bar that closed
+    # is stored final and the forming one is refreshed). Analysis targets only.
+    "Collect 5m bars (every 5 minutes, session)": (
+        "marketdata.collect_timeframe",
+        crontab(minute="*/5", hour="9-15", day_of_week="mon-fri"),
+        {"timeframe": "5m"},
+        "Every 5 minutes 09:00-15:55 KST on trading days; analysis targets.",
+    ),
+    # 30m bars close at :00 and :30; 09:30…15:30.
+    "Collect 30m bars (at each 30m close)": (
+        "marketdata.collect_timeframe",
+        crontab(minute="0,30", hour="9-15", day_of_week="mon-fri"),
+        {"timeframe": "30m"},
+        "At :00 and :30 09:00-15:30 KST on trading days; analysis targets.",
+    ),
+    # 1h bars close on the hour 10:00…15:00; the 15:00-15:30 bar is closed by the sweep.
+    "Collect 1h bars (at each hourly close)": (
+        "marketdata.collect_timeframe",
+        crontab(minute="0", hour="10-15", day_of_week="mon-fri"),
+        {"timeframe": "1h"},
+        "On the hour 10:00-15:00 KST on trading days; analysis targets.",
+    ),
+    # 15:40, after the 15:30 close: the session's last minute bars become final.
+    "Sweep minute bars after the close (15:40)": (
+        "marketdata.sweep_after_close",
+        crontab(minute="40", hour="15", day_of_week="mon-fri"),
+        {},
+        "15:40 KST on trading days: re-collects 5m/30m/1h so the last bars are final.",
+    ),
+    # 18:10, after after-hours trading (until 18:00) so daily volumes are complete.
+    "Collect daily, weekly, monthly bars (18:10)": (
+        "marketdata.collect_after_close",
+        crontab(minute="10", hour="18", day_of_week="mon-fri"),
+        {},
+        "18:10 KST on trading days, after after-hours trading: 1d, 1w, 1mo.",
+    ),
+    # 19:00: compare every series with the KRX calendar and re-fetch missing bars.
+    "Repair gaps in stored series (19:00)": (
+        "marketdata.repair_gaps",
+        crontab(minute="0", hour="19", day_of_week="mon-fri"),
+        {},
+        "19:00 KST on trading days: re-fetches bars missing against the KRX calendar.",
+    ),
+    # Monday 08:00, before the open: listings, delistings, states and the analysis targets.
+    "Sync the stock master (Monday 08:00)": (
+        "marketdata.sync_stocks",
+        crontab(minute="0", hour="8", day_of_week="mon"),
+        {},
+        "Monday 08:00 KST: ka10099 for KOSPI and KOSDAQ; new, delisted, filter zero.",
+    ),
 }
 
 

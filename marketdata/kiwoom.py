@@ -1,0 +1,650 @@
+"""The Kiwoom REST API client (also speaks to the project's own Kiwoom simulator).
+
+Protocol (see the Kiwoom REST documentation): every call is a POST with a JSON body; the TR is
+chosen by the `api-id` header; `authorization: Bearer <token>`; pages continue with the request
+headers `cont-yn: Y` and `next-key: <value>` copied from the previous response's headers. Chart
+pages run newest-first. `return_code` 0 is success; anything else is an error, never "no data".
+
+Shared between processes through Redis (`settings.REDIS_URL`):
+- the access token (one per base URL and app key), re-issued under a lock shortly before its
+  `expires_dt` (KST), and at once on return code 8005 or HTTP 401;
+- the rate limiter: a GCRA-style slot reservation, so all processes together send at most
+  `KIWOOM_MAX_RPS` requests per second.
+
+Keys and tokens never appear in logs, exception messages or reprs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import httpx
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+KST = ZoneInfo("Asia/Seoul")
+UTC = dt.UTC
+
+TOKEN_PATH = "/oauth2/token"
+CHART_PATH = "/api/dostk/chart"
+STOCK_INFO_PATH = "/api/dostk/stkinfo"
+
+# Timeframe code -> (api-id, tic_scope for minute charts, response list key).
+CHART_TRS: dict[str, tuple[str, str | None, str]] = {
+    "5m": ("ka10080", "5", "stk_min_pole_chart_qry"),
+    "30m": ("ka10080", "30", "stk_min_pole_chart_qry"),
+    "1h": ("ka10080", "60", "stk_min_pole_chart_qry"),
+    "1d": ("ka10081", None, "stk_dt_pole_chart_qry"),
+    "1w": ("ka10082", None, "stk_stk_pole_chart_qry"),
+    "1mo": ("ka10083", None, "stk_mth_pole_chart_qry"),
+}
+MINUTES = {"5m": 5, "30m": 30, "1h": 60}
+# ka10099 `mrkt_tp` per market.
+MARKET_CODES = {"KOSPI": "0", "KOSDAQ": "10"}
+# Daily rows carry `trde_prica` in million KRW; weekly and monthly rows in KRW (reference §2.9).
+TRADED_VALUE_MULTIPLIER = {"1d": 1_000_000, "1w": 1, "1mo": 1}
+
+# Kiwoom's minute `cntr_tm` labels the bar by its START (09:00:00 is the first bar of the
+# session), the same convention the simulator uses and `Candle.ts` stores.
+MINUTE_STAMP_IS_BAR_START = True
+
+RETURN_CODE_RATE_LIMIT = 1700
+RETURN_CODE_BAD_TOKEN = 8005
+RETURN_CODES_UNKNOWN_STOCK = (1901, 1902)
+RETURN_CODES_BAD_INPUT = (1511, 1517)
+
+TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=5)
+TOKEN_LOCK_TIMEOUT_SECONDS = 30
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 8.0
+MAX_PAGES = 2_000
+# A touch above 1/R between request slots, so network jitter never packs R+1 requests into
+# one second at the server.
+RATE_SPACING_FACTOR = 1.02
+
+ERROR_UNAVAILABLE = "Kiwoom API unavailable after {attempts} attempts ({api_id}): {reason}"
+ERROR_RETURN_CODE = "Kiwoom {api_id} failed: return_code {code} {message}"
+ERROR_UNKNOWN_STOCK = "Unknown stock code {code!r} (Kiwoom return_code {return_code})"
+ERROR_MALFORMED = "Malformed Kiwoom {api_id} response: {reason}"
+ERROR_TOKEN = "Kiwoom token request failed: {reason}"
+ERROR_TOO_MANY_PAGES = "Kiwoom {api_id} {code} still continuing after {pages} pages"
+ERROR_BAD_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 1h, 1d, 1w, 1mo"
+
+
+class KiwoomError(Exception):
+    """Any failure talking to Kiwoom. Messages never contain keys or tokens."""
+
+
+class KiwoomUnavailable(KiwoomError):
+    """Timeouts, transport errors, 5xx, 429/1700 or malformed bodies that outlived the retries."""
+
+
+class KiwoomApiError(KiwoomError):
+    """A non-zero `return_code` that retrying cannot fix."""
+
+    def __init__(self, message: str, *, return_code: int | None = None):
+        super().__init__(message)
+        self.return_code = return_code
+
+
+class KiwoomUnknownStock(KiwoomApiError):
+    """Kiwoom has no such stock (return codes 1901/1902)."""
+
+
+class KiwoomMalformedResponse(KiwoomError):
+    """A body that is not the documented shape (bad JSON, missing list, unparseable field)."""
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, *, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class _BadToken(Exception):
+    pass
+
+
+# --- Parsing -----------------------------------------------------------------------------
+
+
+def parse_number(value, *, field: str = "value") -> float | None:
+    """Kiwoom's numeric strings: '+61000' / '-78800' (sign = direction vs the previous close,
+    the magnitude is the value), '00000197' (zero padding), '1,234', '' (absent -> None)."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return abs(float(value))
+    text = str(value).strip().replace(",", "")
+    if text == "":
+        return None
+    text = text.lstrip("+-")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{field}={value!r} is not a number") from None
+
+
+def parse_int(value, *, field: str = "value") -> int | None:
+    number = parse_number(value, field=field)
+    return None if number is None else int(round(number))
+
+
+def parse_kst_date(value: str, *, field: str = "dt") -> dt.date:
+    text = str(value).strip()
+    try:
+        return dt.datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError:
+        raise ValueError(f"{field}={value!r} is not a YYYYMMDD date") from None
+
+
+def parse_kst_datetime(value: str, *, field: str = "cntr_tm") -> dt.datetime:
+    """'YYYYMMDDHHMMSS' KST wall clock -> aware UTC datetime."""
+    text = str(value).strip()
+    try:
+        naive = dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        raise ValueError(f"{field}={value!r} is not a YYYYMMDDHHMMSS time") from None
+    return naive.replace(tzinfo=KST).astimezone(UTC)
+
+
+def kst_midnight(day: dt.date) -> dt.datetime:
+    """00:00 KST of `day`, as aware UTC."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=KST).astimezone(UTC)
+
+
+def period_start(timeframe: str, day: dt.date) -> dt.date:
+    """The date a daily/weekly/monthly bar is keyed by: the day, its Monday, or the 1st."""
+    if timeframe == "1w":
+        return day - dt.timedelta(days=day.weekday())
+    if timeframe == "1mo":
+        return day.replace(day=1)
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One parsed chart row. `ts` is the bar start (aware UTC, see `marketdata.models`);
+    prices KRW (adjusted), volume shares, traded_value KRW or None when Kiwoom sends none."""
+
+    ts: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int
+    traded_value: int | None
+
+
+def parse_bar(row: dict, *, timeframe: str) -> Bar:
+    """One chart row of either field generation -> `Bar`. Unknown keys are ignored.
+
+    Raises ValueError on a missing or unparseable required field or inconsistent OHLC.
+    """
+    if not isinstance(row, dict):
+        raise ValueError(f"row is {type(row).__name__}, not an object")
+    if timeframe in MINUTES:
+        stamp = row.get("cntr_tm") or row.get("cntr_dt")
+        if not stamp:
+            raise ValueError("cntr_tm missing")
+        ts = parse_kst_datetime(stamp)
+        if not MINUTE_STAMP_IS_BAR_START:
+            ts -= dt.timedelta(minutes=MINUTES[timeframe])
+    else:
+        if not row.get("dt"):
+            raise ValueError("dt missing")
+        ts = kst_midnight(period_start(timeframe, parse_kst_date(row["dt"])))
+    prices = {}
+    for name, key in (
+        ("open", "open_pric"),
+        ("high", "high_pric"),
+        ("low", "low_pric"),
+        ("close", "cur_prc"),
+    ):
+        value = parse_number(row.get(key), field=key)
+        if value is None:
+            raise ValueError(f"{key} missing")
+        prices[name] = value
+    volume = parse_int(row.get("trde_qty"), field="trde_qty")
+    if volume is None:
+        raise ValueError("trde_qty missing")
+    traded_value = None
+    raw_value = parse_number(row.get("trde_prica"), field="trde_prica")
+    if raw_value is not None and timeframe in TRADED_VALUE_MULTIPLIER:
+        traded_value = int(round(raw_value * TRADED_VALUE_MULTIPLIER[timeframe]))
+    if not (
+        prices["low"] <= min(prices["open"], prices["close"])
+        and prices["high"] >= max(prices["open"], prices["close"])
+    ):
+        raise ValueError(f"inconsistent OHLC {prices}")
+    return Bar(ts=ts, volume=volume, traded_value=traded_value, **prices)
+
+
+@dataclass(frozen=True, slots=True)
+class StockInfo:
+    """One ka10099 item. listed_shares in shares, last_price in KRW (previous close)."""
+
+    code: str
+    name: str
+    market: str
+    industry: str
+    listed_shares: int | None
+    last_price: float | None
+    state: str
+    audit_info: str
+    order_warning: str
+    nxt_enabled: bool
+    listed_on: dt.date | None
+    market_name: str
+
+
+def parse_stock_info(item: dict, *, market: str) -> StockInfo:
+    code = str(item.get("code") or "").strip()
+    name = str(item.get("name") or "").strip()
+    if not code or not name:
+        raise ValueError("code or name missing")
+    reg_day = str(item.get("regDay") or "").strip()
+    return StockInfo(
+        code=code,
+        name=name,
+        market=market,
+        industry=str(item.get("upName") or "").strip(),
+        listed_shares=parse_int(item.get("listCount"), field="listCount"),
+        last_price=parse_number(item.get("lastPrice"), field="lastPrice"),
+        state=str(item.get("state") or "").strip(),
+        audit_info=str(item.get("auditInfo") or "").strip(),
+        order_warning=str(item.get("orderWarning") or "0").strip() or "0",
+        nxt_enabled=str(item.get("nxtEnable") or "").strip().upper() == "Y",
+        listed_on=parse_kst_date(reg_day, field="regDay") if reg_day else None,
+        market_name=str(item.get("marketName") or "").strip(),
+    )
+
+
+# --- Shared state in Redis ---------------------------------------------------------------
+
+# KEYS[1] = limiter key; ARGV[1] = spacing in microseconds. Returns the wait in microseconds
+# before the reserved slot. Redis TIME is the one clock every process shares.
+_RESERVE_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local spacing = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local next_tat = tat + spacing
+local ttl_ms = math.floor((next_tat - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', ttl_ms)
+return tat - now
+"""
+
+
+class RateLimiter:
+    """At most `max_rps` requests per second across every process sharing `key` in Redis."""
+
+    def __init__(self, redis_client: redis.Redis, key: str, max_rps: float):
+        if max_rps <= 0:
+            raise ValueError("KIWOOM_MAX_RPS must be positive")
+        self.redis = redis_client
+        self.key = key
+        self.max_rps = max_rps
+        self._script = redis_client.register_script(_RESERVE_SLOT)
+
+    def acquire(self) -> float:
+        """Blocks until this caller's slot; returns the seconds waited."""
+        spacing_us = int(1_000_000 * RATE_SPACING_FACTOR / self.max_rps)
+        wait = int(self._script(keys=[self.key], args=[spacing_us])) / 1_000_000
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+# --- The client --------------------------------------------------------------------------
+
+
+class KiwoomClient:
+    """Talks to `base_url` with one shared token and one shared rate limiter.
+
+    `requests` counts HTTP requests sent by this instance (token calls included); `on_request`
+    (if given) is called after each one, for progress output.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        appkey: str,
+        secretkey: str,
+        max_rps: float,
+        timeout: float,
+        redis_url: str,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._appkey = appkey
+        self._secretkey = secretkey
+        self.timeout = timeout
+        self.backoff_base = backoff_base
+        self.max_attempts = max_attempts
+        self.redis = redis.Redis.from_url(redis_url)
+        fingerprint = _fingerprint(self.base_url, appkey)
+        self._token_key = f"kiwoom:token:{fingerprint}"
+        self._token_lock_key = f"kiwoom:token-lock:{fingerprint}"
+        self.limiter = RateLimiter(self.redis, f"kiwoom:rate:{fingerprint}", max_rps)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.requests = 0
+        self.token_issues = 0
+        self.on_request: Callable[[], None] | None = None
+
+    @classmethod
+    def from_settings(cls, **overrides) -> KiwoomClient:
+        options = {
+            "base_url": settings.KIWOOM_BASE_URL,
+            "appkey": settings.KIWOOM_APPKEY,
+            "secretkey": settings.KIWOOM_SECRETKEY,
+            "max_rps": settings.KIWOOM_MAX_RPS,
+            "timeout": settings.KIWOOM_TIMEOUT_SECONDS,
+            "redis_url": settings.REDIS_URL,
+        }
+        options.update(overrides)
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return f"<KiwoomClient {self.base_url} max_rps={self.limiter.max_rps}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> KiwoomClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- token ---
+
+    def _cached_token(self) -> tuple[str, float] | None:
+        raw = self.redis.get(self._token_key)
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return data["token"], float(data["expires_at"])
+
+    def token(self) -> str:
+        """The shared access token, issued (once, under a Redis lock) when absent or expiring."""
+        cached = self._cached_token()
+        if cached and cached[1] - TOKEN_REFRESH_MARGIN.total_seconds() > time.time():
+            return cached[0]
+        return self._refresh_token(stale=cached[0] if cached else None)
+
+    def _refresh_token(self, *, stale: str | None) -> str:
+        lock = self.redis.lock(
+            self._token_lock_key,
+            timeout=TOKEN_LOCK_TIMEOUT_SECONDS,
+            blocking_timeout=TOKEN_LOCK_TIMEOUT_SECONDS + 5,
+        )
+        if not lock.acquire():
+            raise KiwoomUnavailable(ERROR_TOKEN.format(reason="token lock not acquired in time"))
+        try:
+            # Another process may have refreshed while this one waited for the lock.
+            cached = self._cached_token()
+            margin = TOKEN_REFRESH_MARGIN.total_seconds()
+            if cached and cached[0] != stale and cached[1] - margin > time.time():
+                return cached[0]
+            token, expires_at = self._issue_token()
+            ttl = max(1, int(expires_at - time.time()))
+            self.redis.set(
+                self._token_key, json.dumps({"token": token, "expires_at": expires_at}), ex=ttl
+            )
+            return token
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                logger.warning("Kiwoom token lock expired before release")
+
+    def _issue_token(self) -> tuple[str, float]:
+        body = {
+            "grant_type": "client_credentials",
+            "appkey": self._appkey,
+            "secretkey": self._secretkey,
+        }
+        data, _ = self._send("au10001", TOKEN_PATH, body, headers={}, authorized=False)
+        token = data.get("token")
+        expires_dt = data.get("expires_dt")
+        if not token or not expires_dt:
+            raise KiwoomMalformedResponse(
+                ERROR_MALFORMED.format(api_id="au10001", reason="token or expires_dt missing")
+            )
+        try:
+            expires_at = parse_kst_datetime(expires_dt, field="expires_dt").timestamp()
+        except ValueError as exc:
+            raise KiwoomMalformedResponse(
+                ERROR_MALFORMED.format(api_id="au10001", reason=str(exc))
+            ) from None
+        self.token_issues += 1
+        logger.info(
+            "Kiwoom token issued for %s, expires %s KST", self.base_url, str(expires_dt)[:14]
+        )
+        return str(token), expires_at
+
+    # --- transport ---
+
+    def _send(
+        self, api_id: str, path: str, body: dict, *, headers: dict, authorized: bool
+    ) -> tuple[dict, httpx.Headers]:
+        """One logical call with retries. Returns (JSON body, response headers)."""
+        token = None
+        refreshed = False
+        last_reason = ""
+        for attempt in range(1, self.max_attempts + 1):
+            request_headers = {
+                "Content-Type": "application/json;charset=UTF-8",
+                "api-id": api_id,
+                **headers,
+            }
+            if authorized:
+                token = self.token()
+                request_headers["authorization"] = f"Bearer {token}"
+            try:
+                return self._attempt(api_id, path, body, request_headers)
+            except _BadToken:
+                # One immediate refresh per call; a second rejection is a real error.
+                if not authorized or refreshed:
+                    raise KiwoomApiError(
+                        ERROR_RETURN_CODE.format(
+                            api_id=api_id, code=RETURN_CODE_BAD_TOKEN, message="token rejected"
+                        ),
+                        return_code=RETURN_CODE_BAD_TOKEN,
+                    ) from None
+                refreshed = True
+                self._refresh_token(stale=token)
+                continue
+            except _Retryable as exc:
+                last_reason = str(exc)
+                if attempt == self.max_attempts:
+                    break
+                delay = min(BACKOFF_CAP_SECONDS, self.backoff_base * 2 ** (attempt - 1))
+                delay = delay / 2 + random.uniform(0, delay / 2)
+                if exc.retry_after:
+                    delay = max(delay, min(exc.retry_after, BACKOFF_CAP_SECONDS))
+                logger.warning(
+                    "Kiwoom %s attempt %d/%d failed (%s); retrying in %.2f s",
+                    api_id,
+                    attempt,
+                    self.max_attempts,
+                    last_reason,
+                    delay,
+                )
+                time.sleep(delay)
+        raise KiwoomUnavailable(
+            ERROR_UNAVAILABLE.format(attempts=self.max_attempts, api_id=api_id, reason=last_reason)
+        )
+
+    def _attempt(self, api_id: str, path: str, body: dict, headers: dict):
+        self.limiter.acquire()
+        self.requests += 1
+        try:
+            response = self._http.post(path, json=body, headers=headers)
+        except httpx.TimeoutException:
+            raise _Retryable(f"timeout after {self.timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{type(exc).__name__}") from None
+        finally:
+            if self.on_request:
+                self.on_request()
+        status = response.status_code
+        if status == 401:
+            raise _BadToken()
+        if status == 429:
+            raise _Retryable("HTTP 429", retry_after=_retry_after(response))
+        if status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        try:
+            data = response.json()
+        except ValueError:
+            if status >= 400:
+                raise KiwoomApiError(
+                    ERROR_RETURN_CODE.format(api_id=api_id, code=f"HTTP {status}", message="")
+                ) from None
+            raise _Retryable("malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise _Retryable("JSON body is not an object")
+        try:
+            code = int(str(data.get("return_code")).strip())
+        except ValueError:
+            raise _Retryable("return_code missing") from None
+        message = str(data.get("return_msg") or "")[:200]
+        if code == RETURN_CODE_RATE_LIMIT:
+            raise _Retryable(f"return_code 1700 {message}", retry_after=_retry_after(response))
+        if code == RETURN_CODE_BAD_TOKEN:
+            raise _BadToken()
+        if code != 0 or status >= 400:
+            error_class = KiwoomUnknownStock if code in RETURN_CODES_UNKNOWN_STOCK else None
+            if error_class:
+                raise error_class(
+                    ERROR_UNKNOWN_STOCK.format(code=body.get("stk_cd"), return_code=code),
+                    return_code=code,
+                )
+            raise KiwoomApiError(
+                ERROR_RETURN_CODE.format(api_id=api_id, code=code, message=message),
+                return_code=code,
+            )
+        return data, response.headers
+
+    def call(
+        self, api_id: str, path: str, body: dict, *, next_key: str | None = None
+    ) -> tuple[dict, str | None]:
+        """One page of a TR. Returns (body, next_key or None when there is no next page)."""
+        headers = {"cont-yn": "Y" if next_key else "N", "next-key": next_key or ""}
+        data, response_headers = self._send(api_id, path, body, headers=headers, authorized=True)
+        more = response_headers.get("cont-yn", "N").strip().upper() == "Y"
+        key = response_headers.get("next-key", "").strip()
+        return data, (key if more and key else None)
+
+    # --- TRs ---
+
+    def stock_list(self, *, market: str) -> list[StockInfo]:
+        """All ka10099 items of one market (KOSPI or KOSDAQ), every page."""
+        mrkt_tp = MARKET_CODES[market]
+        body = {"mrkt_tp": mrkt_tp}
+        items: dict[str, StockInfo] = {}
+        next_key = None
+        for _ in range(MAX_PAGES):
+            data, next_key = self.call("ka10099", STOCK_INFO_PATH, body, next_key=next_key)
+            rows = data.get("list")
+            if not isinstance(rows, list):
+                raise KiwoomMalformedResponse(
+                    ERROR_MALFORMED.format(api_id="ka10099", reason="'list' missing")
+                )
+            for row in rows:
+                if isinstance(row, dict) and str(row.get("marketCode", mrkt_tp)) != mrkt_tp:
+                    continue  # a market query may carry other markets' rows
+                try:
+                    info = parse_stock_info(row, market=market)
+                except (ValueError, AttributeError) as exc:
+                    raise KiwoomMalformedResponse(
+                        ERROR_MALFORMED.format(api_id="ka10099", reason=str(exc))
+                    ) from None
+                items[info.code] = info
+            if not next_key:
+                return list(items.values())
+        raise KiwoomError(
+            ERROR_TOO_MANY_PAGES.format(api_id="ka10099", code=market, pages=MAX_PAGES)
+        )
+
+    def chart_pages(
+        self,
+        *,
+        code: str,
+        timeframe: str,
+        since: dt.datetime,
+        base_date: dt.date | None = None,
+    ) -> Iterator[list[Bar]]:
+        """Pages of bars of one series, newest page first (bars within a page newest first),
+        until a page reaches back to `since` (aware) or Kiwoom has no more pages.
+
+        Minute charts always start at "now"; daily/weekly/monthly at `base_date` (default:
+        today in KST). Rows repeated across pages are dropped (the first copy wins).
+        """
+        if timeframe not in CHART_TRS:
+            raise ValueError(ERROR_BAD_TIMEFRAME.format(timeframe=timeframe))
+        api_id, tic_scope, list_key = CHART_TRS[timeframe]
+        body = {"stk_cd": code, "upd_stkpc_tp": "1"}
+        if tic_scope:
+            body["tic_scope"] = tic_scope
+        else:
+            base = base_date or dt.datetime.now(KST).date()
+            body["base_dt"] = base.strftime("%Y%m%d")
+        seen: set[dt.datetime] = set()
+        next_key = None
+        for _page in range(MAX_PAGES):
+            data, next_key = self.call(api_id, CHART_PATH, body, next_key=next_key)
+            rows = data.get(list_key)
+            if rows is None:
+                rows = []  # Kiwoom omits the list when a code has no bars at all
+            if not isinstance(rows, list):
+                raise KiwoomMalformedResponse(
+                    ERROR_MALFORMED.format(api_id=api_id, reason=f"{list_key} is not a list")
+                )
+            bars = []
+            for row in rows:
+                if isinstance(row, dict) and not any(str(v).strip() for v in row.values()):
+                    continue  # Kiwoom pads some pages with all-empty rows
+                try:
+                    bar = parse_bar(row, timeframe=timeframe)
+                except ValueError as exc:
+                    raise KiwoomMalformedResponse(
+                        ERROR_MALFORMED.format(api_id=api_id, reason=f"{code}: {exc}")
+                    ) from None
+                if bar.ts in seen:
+                    continue
+                seen.add(bar.ts)
+                bars.append(bar)
+            if bars:
+                yield bars
+            oldest = min((b.ts for b in bars), default=None)
+            if not next_key or (oldest is not None and oldest <= since):
+                return
+        raise KiwoomError(ERROR_TOO_MANY_PAGES.format(api_id=api_id, code=code, pages=MAX_PAGES))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None

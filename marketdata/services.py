@@ -1,0 +1,589 @@
+"""Writes for market data: the stock master, candle series and their bookkeeping.
+
+Every series operation pages Kiwoom newest-first and upserts each page in its own transaction
+(`INSERT … ON CONFLICT (stock_id, timeframe, ts) DO UPDATE`, one statement per page), so an
+interrupted run leaves a contiguous, duplicate-free range that the next run extends. Rows whose
+values did not change are not rewritten: running twice changes nothing.
+
+`now` (aware) is the clock used to decide whether a bar is final (see `krx_calendar.bar_end`);
+it defaults to the wall clock and tests pass the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from celery import current_app
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Min
+from django.utils import timezone
+
+from . import krx_calendar
+from .kiwoom import (
+    KST,
+    MARKET_CODES,
+    Bar,
+    KiwoomClient,
+    KiwoomError,
+    StockInfo,
+    kst_midnight,
+)
+from .models import Candle, IngestionRun, Stock, SyncState, Timeframe
+
+logger = logging.getLogger(__name__)
+
+TIMEFRAMES = [choice.value for choice in Timeframe]
+
+# How far back a backfill reaches by default (the original loader's depths).
+DEFAULT_DEPTH: dict[str, dt.timedelta] = {
+    "5m": dt.timedelta(days=91),
+    "30m": dt.timedelta(days=182),
+    "1h": dt.timedelta(days=365),
+    "1d": dt.timedelta(days=5 * 365 + 1),
+    "1w": dt.timedelta(days=10 * 365 + 2),
+    "1mo": dt.timedelta(days=10 * 365 + 2),
+}
+# How far before the oldest forming (or newest) stored bar an incremental collection re-reads,
+# so a bar Kiwoom revised after we stored it (late trades, after-hours volume) is corrected.
+COLLECT_OVERLAP: dict[str, dt.timedelta] = {
+    "5m": dt.timedelta(minutes=15),
+    "30m": dt.timedelta(hours=1),
+    "1h": dt.timedelta(hours=2),
+    "1d": dt.timedelta(days=7),
+    "1w": dt.timedelta(days=14),
+    "1mo": dt.timedelta(days=62),
+}
+
+# Filter zero (reference §5.2).
+EXCLUDED_NAME_WORDS = ("ETN", "ETF", "TIGER", "KODEX", "ARIRANG", "KINDEX", "HANARO", "스팩")
+EXCLUDED_NAME_WORDS += ("선물", "인버스", "리츠")
+EXCLUDED_STATE_WORDS = ("관리종목", "거래정지", "증거금100%")
+EXCLUDED_MARKET_WORDS = ("ETF", "ETN", "KONEX")
+MIN_MARKET_CAP_KRW = 100_000_000_000
+
+ANALYSIS_TASK = "analysis.analyze_series"
+
+ERROR_UNKNOWN_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 1h, 1d, 1w, 1mo"
+ERROR_UNKNOWN_CODE = "Unknown stock code {code!r}: not in the stock master (run sync_stocks)"
+ERROR_EMPTY_MASTER = "Kiwoom returned no stocks for KOSPI and KOSDAQ; nothing was changed"
+ERROR_SINCE_AFTER_UNTIL = "--since {since} is after --until {until}"
+
+
+class IngestionError(Exception):
+    """A request the services refuse (unknown code, bad timeframe or dates)."""
+
+
+@dataclass
+class SeriesResult:
+    """What one series operation did. `changed` counts bars inserted or updated."""
+
+    code: str
+    timeframe: str
+    pages: int = 0
+    fetched: int = 0
+    changed: int = 0
+    requests: int = 0
+    missing_after: int = 0
+    gaps: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+
+    @property
+    def bars_changed(self) -> bool:
+        return self.changed > 0
+
+
+# A progress callback gets (result so far, fraction of the series done in 0..1).
+Progress = Callable[[SeriesResult, float], None]
+
+
+@dataclass
+class StocksSyncResult:
+    created: int
+    updated: int
+    deactivated: int
+    reactivated: int
+    active: int
+    analysis_targets: int
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _check_timeframe(timeframe: str) -> None:
+    if timeframe not in TIMEFRAMES:
+        raise IngestionError(ERROR_UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
+
+
+def stock_get(*, code: str) -> Stock:
+    """The stock with `code`, or IngestionError with ERROR_UNKNOWN_CODE."""
+    try:
+        return Stock.objects.get(code=code)
+    except Stock.DoesNotExist:
+        raise IngestionError(ERROR_UNKNOWN_CODE.format(code=code)) from None
+
+
+# --- Stock master ------------------------------------------------------------------------
+
+
+def passes_filter_zero(info: StockInfo) -> bool:
+    """The original "filter zero": ordinary common stocks worth analysing (reference §5.2)."""
+    name = info.name.upper()
+    if any(word.upper() in name for word in EXCLUDED_NAME_WORDS):
+        return False
+    if any(word in info.state or word in info.audit_info for word in EXCLUDED_STATE_WORDS):
+        return False
+    if any(word in info.market_name.upper() for word in EXCLUDED_MARKET_WORDS):
+        return False
+    if info.order_warning != "0":
+        return False
+    if not info.last_price or not info.listed_shares:
+        return False
+    return info.last_price * info.listed_shares >= MIN_MARKET_CAP_KRW
+
+
+def stocks_sync(*, client: KiwoomClient | None = None) -> StocksSyncResult:
+    """Replaces the stock master with Kiwoom's KOSPI and KOSDAQ lists (ka10099).
+
+    New codes become active, codes missing from the lists inactive, returning codes active
+    again; every field and the filter-zero flag are refreshed. All lists are read before
+    anything is written, and the write is one transaction.
+    """
+    owned = client is None
+    client = client or KiwoomClient.from_settings()
+    try:
+        infos: dict[str, StockInfo] = {}
+        for market in MARKET_CODES:
+            for info in client.stock_list(market=market):
+                infos[info.code] = info
+    finally:
+        if owned:
+            client.close()
+    if not infos:
+        raise KiwoomError(ERROR_EMPTY_MASTER)
+
+    field_names = [
+        "name",
+        "market",
+        "industry",
+        "listed_shares",
+        "last_price",
+        "state",
+        "audit_info",
+        "order_warning",
+        "nxt_enabled",
+        "listed_on",
+        "is_active",
+        "is_analysis_target",
+    ]
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {stock.code: stock for stock in Stock.objects.select_for_update()}
+        created, updated, reactivated = [], [], 0
+        for code, info in infos.items():
+            values = {
+                "name": info.name,
+                "market": info.market,
+                "industry": info.industry[:100],
+                "listed_shares": info.listed_shares,
+                "last_price": info.last_price,
+                "state": info.state[:200],
+                "audit_info": info.audit_info[:100],
+                "order_warning": info.order_warning[:4],
+                "nxt_enabled": info.nxt_enabled,
+                "listed_on": info.listed_on,
+                "is_active": True,
+                "is_analysis_target": passes_filter_zero(info),
+            }
+            stock = existing.get(code)
+            if stock is None:
+                created.append(Stock(code=code, **values))
+                continue
+            if not stock.is_active:
+                reactivated += 1
+            if any(getattr(stock, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(stock, name, value)
+                stock.updated_at = now
+                updated.append(stock)
+        Stock.objects.bulk_create(created, batch_size=1000)
+        Stock.objects.bulk_update(updated, [*field_names, "updated_at"], batch_size=1000)
+        missing = [code for code in existing if code not in infos]
+        deactivated = Stock.objects.filter(code__in=missing, is_active=True).update(
+            is_active=False, updated_at=now
+        )
+    return StocksSyncResult(
+        created=len(created),
+        updated=len(updated),
+        deactivated=deactivated,
+        reactivated=reactivated,
+        active=Stock.objects.active().count(),
+        analysis_targets=Stock.objects.analysis_targets().count(),
+    )
+
+
+# --- Candles -----------------------------------------------------------------------------
+
+_UPSERT_SQL = """
+INSERT INTO marketdata_candle AS c
+    (stock_id, timeframe, ts, open, high, low, close, volume, traded_value, is_final, fetched_at)
+SELECT %s, %s, t.ts, t.open, t.high, t.low, t.close, t.volume, t.traded_value, t.is_final, %s
+FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[],
+            %s::int8[], %s::int8[], %s::bool[])
+     AS t(ts, open, high, low, close, volume, traded_value, is_final)
+ON CONFLICT (stock_id, timeframe, ts) DO UPDATE SET
+    open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+    volume = EXCLUDED.volume, traded_value = EXCLUDED.traded_value,
+    is_final = EXCLUDED.is_final, fetched_at = EXCLUDED.fetched_at
+WHERE (c.open, c.high, c.low, c.close, c.volume, c.traded_value, c.is_final)
+    IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,
+                      EXCLUDED.volume, EXCLUDED.traded_value, EXCLUDED.is_final)
+"""
+
+
+def bar_is_final(*, timeframe: str, ts: dt.datetime, now: dt.datetime) -> bool:
+    """True once the bar starting at `ts` can no longer change (its session part has closed)."""
+    return now >= krx_calendar.bar_end(timeframe, ts)
+
+
+def candles_upsert(
+    *, stock: Stock, timeframe: str, bars: Iterable[Bar], now: dt.datetime | None = None
+) -> int:
+    """Inserts or updates `bars` of one series in one statement; returns the rows written
+    (new or changed). Finality is decided by `now`. Duplicate instants: the first one wins."""
+    now = _now(now)
+    unique: dict[dt.datetime, Bar] = {}
+    for bar in bars:
+        unique.setdefault(bar.ts, bar)
+    if not unique:
+        return 0
+    rows = list(unique.values())
+    params = [
+        stock.pk,
+        timeframe,
+        now,
+        [b.ts for b in rows],
+        [b.open for b in rows],
+        [b.high for b in rows],
+        [b.low for b in rows],
+        [b.close for b in rows],
+        [b.volume for b in rows],
+        [b.traded_value for b in rows],
+        [bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_SQL, params)
+        return cursor.rowcount
+
+
+def _sync_state_refresh(*, stock: Stock, timeframe: str, success_at: dt.datetime | None) -> None:
+    stats = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(
+        rows=Count("id"), first=Min("ts"), last=Max("ts")
+    )
+    values = {"rows": stats["rows"], "first_bar_ts": stats["first"], "last_bar_ts": stats["last"]}
+    if success_at is not None:
+        values.update(last_success_at=success_at, last_error="", last_error_at=None)
+    SyncState.objects.update_or_create(stock=stock, timeframe=timeframe, defaults=values)
+
+
+def sync_state_error(*, stock: Stock, timeframe: str, error: str) -> None:
+    """Records the failure of one series (shown in the admin)."""
+    SyncState.objects.update_or_create(
+        stock=stock,
+        timeframe=timeframe,
+        defaults={"last_error": error[:2000], "last_error_at": timezone.now()},
+    )
+
+
+def _enqueue_analysis(*, code: str, timeframe: str) -> None:
+    def send() -> None:
+        try:
+            current_app.send_task(ANALYSIS_TASK, kwargs={"code": code, "timeframe": timeframe})
+        except Exception:  # the broker may be down; the bars are stored either way
+            logger.exception("Could not enqueue %s for %s %s", ANALYSIS_TASK, code, timeframe)
+
+    transaction.on_commit(send)
+
+
+def _fetch_and_store(
+    *,
+    stock: Stock,
+    timeframe: str,
+    client: KiwoomClient,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    now: dt.datetime,
+    progress: Progress | None,
+    result: SeriesResult,
+) -> None:
+    """Pages newest-first from `until` (or now) back to `since`; one transaction per page."""
+    base_date = None
+    if timeframe not in krx_calendar.INTRADAY_MINUTES:
+        last = (until - dt.timedelta(microseconds=1)) if until else now
+        base_date = last.astimezone(KST).date()
+    newest = min(until or now, now)
+    span = max((newest - since).total_seconds(), 1.0)
+    requests_before = client.requests
+    for page in client.chart_pages(
+        code=stock.code, timeframe=timeframe, since=since, base_date=base_date
+    ):
+        wanted = [b for b in page if b.ts >= since and (until is None or b.ts < until)]
+        with transaction.atomic():
+            result.changed += candles_upsert(stock=stock, timeframe=timeframe, bars=wanted, now=now)
+            _sync_state_refresh(stock=stock, timeframe=timeframe, success_at=None)
+        result.pages += 1
+        result.fetched += len(wanted)
+        result.requests = client.requests - requests_before
+        if progress:
+            oldest = min(b.ts for b in page)
+            progress(result, min(1.0, max(0.0, (newest - oldest).total_seconds() / span)))
+    result.requests = client.requests - requests_before
+
+
+def _run_series(
+    *,
+    stock: Stock,
+    timeframe: str,
+    client: KiwoomClient | None,
+    work: Callable[[KiwoomClient, SeriesResult], None],
+    now: dt.datetime,
+) -> SeriesResult:
+    _check_timeframe(timeframe)
+    result = SeriesResult(code=stock.code, timeframe=timeframe)
+    owned = client is None
+    client = client or KiwoomClient.from_settings()
+    try:
+        work(client, result)
+    except KiwoomError as exc:
+        sync_state_error(stock=stock, timeframe=timeframe, error=str(exc))
+        if result.changed:
+            _enqueue_analysis(code=stock.code, timeframe=timeframe)
+        raise
+    finally:
+        if owned:
+            client.close()
+    with transaction.atomic():
+        _sync_state_refresh(stock=stock, timeframe=timeframe, success_at=timezone.now())
+        if result.changed:
+            _enqueue_analysis(code=stock.code, timeframe=timeframe)
+    return result
+
+
+def default_since(*, timeframe: str, now: dt.datetime | None = None) -> dt.date:
+    """The first date a default-depth backfill of `timeframe` asks for."""
+    _check_timeframe(timeframe)
+    return (_now(now).astimezone(KST) - DEFAULT_DEPTH[timeframe]).date()
+
+
+def series_backfill(
+    *,
+    stock: Stock,
+    timeframe: str,
+    since: dt.date,
+    until: dt.date | None = None,
+    progress: Progress | None = None,
+    client: KiwoomClient | None = None,
+    now: dt.datetime | None = None,
+) -> SeriesResult:
+    """Loads the bars of one series from `since` through `until` (KST dates, inclusive;
+    default: up to now), newest page first. Re-running resumes: stored bars are rewritten only
+    when Kiwoom's values differ. Enqueues re-analysis after commit when bars changed."""
+    now = _now(now)
+    if until is not None and since > until:
+        raise IngestionError(ERROR_SINCE_AFTER_UNTIL.format(since=since, until=until))
+    since_ts = kst_midnight(since)
+    until_ts = kst_midnight(until + dt.timedelta(days=1)) if until else None
+
+    def work(client: KiwoomClient, result: SeriesResult) -> None:
+        _fetch_and_store(
+            stock=stock,
+            timeframe=timeframe,
+            client=client,
+            since=since_ts,
+            until=until_ts,
+            now=now,
+            progress=progress,
+            result=result,
+        )
+
+    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+
+
+def series_collect(
+    *,
+    stock: Stock,
+    timeframe: str,
+    progress: Progress | None = None,
+    client: KiwoomClient | None = None,
+    now: dt.datetime | None = None,
+) -> SeriesResult:
+    """Brings one series up to date: re-reads from shortly before the oldest still-forming bar
+    (or the newest stored bar) up to now, so the formerly forming bar is corrected and any
+    outage in between is filled. An empty series gets a default-depth backfill."""
+    now = _now(now)
+    _check_timeframe(timeframe)
+    series = Candle.objects.filter(stock=stock, timeframe=timeframe)
+    newest = series.aggregate(last=Max("ts"))["last"]
+    if newest is None:
+        return series_backfill(
+            stock=stock,
+            timeframe=timeframe,
+            since=default_since(timeframe=timeframe, now=now),
+            progress=progress,
+            client=client,
+            now=now,
+        )
+    forming = series.filter(is_final=False).aggregate(first=Min("ts"))["first"]
+    anchor = min(forming, newest) if forming else newest
+    since = anchor - COLLECT_OVERLAP[timeframe]
+
+    def work(client: KiwoomClient, result: SeriesResult) -> None:
+        _fetch_and_store(
+            stock=stock,
+            timeframe=timeframe,
+            client=client,
+            since=since,
+            until=None,
+            now=now,
+            progress=progress,
+            result=result,
+        )
+
+    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+
+
+def series_gaps(
+    *,
+    stock: Stock,
+    timeframe: str,
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime | None = None,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Missing bars of one series between KST dates `start` and `end` (inclusive), compared with
+    the KRX calendar's bar grid; bars that have not started by `now` are not missing. Returns
+    (first missing bar start, last missing bar start) per run of consecutive missing bars."""
+    _check_timeframe(timeframe)
+    now = _now(now)
+    expected = [ts for ts in krx_calendar.bar_starts(timeframe, start, end) if ts <= now]
+    if not expected:
+        return []
+    stored = set(
+        Candle.objects.filter(
+            stock=stock, timeframe=timeframe, ts__gte=expected[0], ts__lte=expected[-1]
+        ).values_list("ts", flat=True)
+    )
+    gaps: list[tuple[dt.datetime, dt.datetime]] = []
+    run_start = run_end = None
+    for ts in expected:
+        if ts in stored:
+            if run_start is not None:
+                gaps.append((run_start, run_end))
+                run_start = None
+            continue
+        if run_start is None:
+            run_start = ts
+        run_end = ts
+    if run_start is not None:
+        gaps.append((run_start, run_end))
+    return gaps
+
+
+def series_repair_gaps(
+    *,
+    stock: Stock,
+    timeframe: str,
+    since: dt.date | None = None,
+    client: KiwoomClient | None = None,
+    now: dt.datetime | None = None,
+) -> SeriesResult:
+    """Finds bars missing between `since` (default: the oldest stored bar) and now against the
+    KRX calendar and re-fetches the range that covers them. `result.gaps` lists what was
+    missing; `result.missing_after` what Kiwoom could not supply either (e.g. a halt)."""
+    now = _now(now)
+    _check_timeframe(timeframe)
+    if since is None:
+        first = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(f=Min("ts"))["f"]
+        if first is None:
+            return SeriesResult(code=stock.code, timeframe=timeframe)
+        since = first.astimezone(KST).date()
+    end = now.astimezone(KST).date()
+    gaps = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=now)
+    if not gaps:
+        return SeriesResult(code=stock.code, timeframe=timeframe)
+    oldest = gaps[0][0]
+    newest_end = krx_calendar.bar_end(timeframe, gaps[-1][1])
+
+    def work(client: KiwoomClient, result: SeriesResult) -> None:
+        result.gaps = gaps
+        _fetch_and_store(
+            stock=stock,
+            timeframe=timeframe,
+            client=client,
+            since=oldest,
+            until=newest_end if timeframe not in krx_calendar.INTRADAY_MINUTES else None,
+            now=now,
+            progress=None,
+            result=result,
+        )
+
+    result = _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+    remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=now)
+    result.missing_after = sum(
+        len(krx_calendar.bar_starts(timeframe, a.astimezone(KST).date(), b.astimezone(KST).date()))
+        for a, b in remaining
+    )
+    return result
+
+
+# --- Ingestion runs ----------------------------------------------------------------------
+
+
+def ingestion_run_start(
+    *, kind: str, timeframe: str = "", codes: Iterable[str] = (), trigger: str, series_total: int
+) -> IngestionRun:
+    """Opens the record of one collection job (admin, /healthz)."""
+    return IngestionRun.objects.create(
+        kind=kind,
+        timeframe=timeframe,
+        codes=",".join(codes),
+        trigger=trigger,
+        series_total=series_total,
+    )
+
+
+def ingestion_run_record(
+    *, run_id: int, result: SeriesResult | None = None, error: str | None = None
+) -> None:
+    """Counts one finished series into the run (safe from concurrent Celery tasks) and closes
+    the run when every series has reported."""
+    with transaction.atomic():
+        updates = {}
+        if error is None:
+            updates["series_done"] = F("series_done") + 1
+        else:
+            updates["series_failed"] = F("series_failed") + 1
+        if result is not None:
+            updates["requests"] = F("requests") + result.requests
+            updates["rows_upserted"] = F("rows_upserted") + result.changed
+        IngestionRun.objects.filter(pk=run_id).update(**updates)
+        run = IngestionRun.objects.select_for_update().get(pk=run_id)
+        if error is not None:
+            run.errors = (run.errors + error.replace("\n", " ") + "\n")[-20_000:]
+            run.save(update_fields=["errors"])
+        if run.series_done + run.series_failed >= run.series_total:
+            ingestion_run_finish(run=run)
+
+
+def ingestion_run_finish(*, run: IngestionRun) -> None:
+    """Closes a run: succeeded, partly failed or failed by its series counts."""
+    if run.series_failed == 0:
+        run.status = IngestionRun.Status.SUCCEEDED
+    elif run.series_done == 0:
+        run.status = IngestionRun.Status.FAILED
+    else:
+        run.status = IngestionRun.Status.PARTIAL
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
