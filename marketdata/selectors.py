@@ -1,11 +1,14 @@
 """Reads for market data and operations."""
 
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.models import Max
 from kombu import Connection
 
-from .models import Candle
+from .models import Candle, SyncState, Timeframe
 
 KST = "Asia/Seoul"
 
@@ -38,14 +41,34 @@ def broker_status() -> dict:
     return result
 
 
+def last_collections() -> dict:
+    """{timeframe: ISO instant (Asia/Seoul) of the newest successful collection of any series
+    of that timeframe, or None}; {} when the database cannot be read."""
+    try:
+        rows = dict(
+            SyncState.objects.filter(last_success_at__isnull=False)
+            .values("timeframe")
+            .annotate(last=Max("last_success_at"))
+            .values_list("timeframe", "last")
+        )
+    except DatabaseError:
+        return {}
+    return {
+        tf.value: rows[tf.value].astimezone(ZoneInfo(KST)).isoformat() if tf.value in rows else None
+        for tf in Timeframe
+    }
+
+
 def health_report() -> dict:
-    """The /healthz body: database, broker, and overall `healthy`."""
+    """The /healthz body: database, broker, overall `healthy`, and the last successful
+    collection per timeframe (`last_collection`)."""
     database = database_status()
     broker = broker_status()
     return {
         "healthy": database["ok"] and broker["ok"],
         "database": database,
         "broker": broker,
+        "last_collection": last_collections() if database["ok"] else {},
     }
 
 
