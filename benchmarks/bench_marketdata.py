@@ -1,0 +1,127 @@
+"""Market-data ingestion figures.
+
+(a) Storage: candles upserted per second by the ingestion path (`services.candles_upsert`, one
+    `INSERT … ON CONFLICT DO UPDATE` per page of 900 bars, one transaction per page, as a
+    backfill does) versus the same rows loaded by a plain `COPY` in the same run.
+(b) API use: a backfill from the Kiwoom simulator with the shared limiter set to R req/s:
+    achieved requests/s ÷ R, and the rate-limit errors (HTTP 429 / return code 1700) seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+from django.db import connection, transaction
+
+from marketdata import services
+from marketdata.kiwoom import KST, Bar
+from marketdata.models import Candle, Stock
+
+STOCKS = 20
+BARS_PER_STOCK = 10_000
+PAGE = 900
+RATE_LIMIT_RPS = 10.0
+
+
+def _bars(count: int, seed: int) -> list[Bar]:
+    rng = random.Random(seed)
+    start = dt.datetime(2024, 1, 2, 9, 0, tzinfo=KST)
+    price = 50_000.0
+    bars = []
+    for i in range(count):
+        price = max(1000.0, price * (1 + rng.gauss(0, 0.003)))
+        high = price * 1.002
+        low = price * 0.998
+        volume = rng.randint(100, 100_000)
+        bars.append(
+            Bar(
+                ts=start + dt.timedelta(minutes=5 * i),
+                open=price,
+                high=high,
+                low=low,
+                close=price,
+                volume=volume,
+                traded_value=int(price * volume),
+            )
+        )
+    return bars
+
+
+def _stocks() -> list[Stock]:
+    stocks = []
+    for i in range(STOCKS):
+        stock, _ = Stock.objects.update_or_create(
+            code=f"B{i:05d}", defaults={"name": f"bench {i}", "market": "KOSPI"}
+        )
+        stocks.append(stock)
+    return stocks
+
+
+def bench_storage() -> None:
+    stocks = _stocks()
+    series = {stock.pk: _bars(BARS_PER_STOCK, seed=stock.pk) for stock in stocks}
+    total = STOCKS * BARS_PER_STOCK
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)  # every bar final
+    Candle.objects.filter(stock__in=stocks).delete()
+
+    started = time.perf_counter()
+    for stock in stocks:
+        bars = series[stock.pk]
+        for offset in range(0, len(bars), PAGE):
+            with transaction.atomic():
+                services.candles_upsert(
+                    stock=stock, timeframe="5m", bars=bars[offset : offset + PAGE], now=now
+                )
+    upsert_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for stock in stocks:
+        bars = series[stock.pk]
+        for offset in range(0, len(bars), PAGE):
+            with transaction.atomic():
+                services.candles_upsert(
+                    stock=stock, timeframe="5m", bars=bars[offset : offset + PAGE], now=now
+                )
+    reupsert_seconds = time.perf_counter() - started
+
+    Candle.objects.filter(stock__in=stocks).delete()
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        columns = (
+            "stock_id, timeframe, ts, open, high, low, close, volume, traded_value, "
+            "is_final, fetched_at"
+        )
+        with cursor.cursor.copy(f"COPY marketdata_candle ({columns}) FROM STDIN") as copy:
+            for stock in stocks:
+                for b in series[stock.pk]:
+                    copy.write_row(
+                        (
+                            stock.pk,
+                            "5m",
+                            b.ts,
+                            b.open,
+                            b.high,
+                            b.low,
+                            b.close,
+                            b.volume,
+                            b.traded_value,
+                            True,
+                            now,
+                        )
+                    )
+    copy_seconds = time.perf_counter() - started
+    Candle.objects.filter(stock__in=stocks).delete()
+
+    upsert_rate = total / upsert_seconds
+    copy_rate = total / copy_seconds
+    print(f"storage: {total:,} candles ({STOCKS} series × {BARS_PER_STOCK:,}), pages of {PAGE}")
+    print(f"  ingestion upsert (new rows):       {upsert_rate:12,.0f} candles/s")
+    print(f"  ingestion upsert (unchanged rows): {total / reupsert_seconds:12,.0f} candles/s")
+    print(f"  plain COPY:                        {copy_rate:12,.0f} candles/s")
+    print(f"  upsert / COPY ratio:               {upsert_rate / copy_rate:12.2f} (aim ≥ 0.33)")
+
+
+def main() -> None:
+    bench_storage()
