@@ -266,7 +266,9 @@ def _neckline_points(pattern: dict, start: int, end: int) -> list[tuple[float, f
         level = float(neck["level"])
         return [(start, level), (end, level)]
     a, b = neck.get("start"), neck.get("end")
-    if not a or not b:
+    if not a or not b or b.get("index") is None:
+        return None
+    if a.get("index") is None:  # starts before the shown bars: its bar-index slope is unknown
         return None
     x0, y0, x1, y1 = float(a["index"]), float(a["price"]), float(b["index"]), float(b["price"])
     if x1 == x0:
@@ -548,11 +550,29 @@ def _add_extremes(builder: _Builder, analysis: dict, bars: pd.DataFrame, last: i
         )
 
 
+def zigzag_known_at(analysis: dict) -> list[int]:
+    """For each zigzag point, the bar at which it was known: its extreme's `confirmed_index`; a
+    gap-filling point (no extreme of its own) is known when the next point is."""
+    confirmed = {
+        (e["kind"], e["index"]): e["confirmed_index"] for e in analysis.get("extremes", [])
+    }
+    points = analysis.get("zigzag", [])
+    known: list[int | None] = [
+        p.get("confirmed_index", confirmed.get((p.get("kind"), p["index"]))) for p in points
+    ]
+    upcoming: int | None = None
+    for i in range(len(points) - 1, -1, -1):
+        if known[i] is None:
+            known[i] = upcoming if upcoming is not None else points[i]["index"]
+        upcoming = known[i]
+    return [int(k) for k in known]
+
+
 def _add_zigzag(builder: _Builder, analysis: dict, last: int) -> None:
     points = [
         p
-        for p in analysis.get("zigzag", [])
-        if p["index"] <= last and p.get("confirmed_index", p["index"]) <= last
+        for p, known in zip(analysis.get("zigzag", []), zigzag_known_at(analysis), strict=True)
+        if p["index"] <= last and known <= last
     ]
     builder.trace(
         "zigzag",

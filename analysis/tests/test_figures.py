@@ -375,3 +375,42 @@ def test_every_timeframe_builds_and_empty_series_builds(timeframe):
     assert fig["layout"]["xaxis"]["tickvals"]
     empty = build_radar_figure(frame.iloc[:0], EMPTY, timeframe=timeframe)
     assert trace(empty, "Price")["x"] == []
+
+
+def test_zigzag_fill_point_known_with_the_next_point_in_replay():
+    frame = bars(DAILY_DAYS)
+    analysis = dict(
+        EMPTY,
+        extremes=[extreme("valley", "major", 0, 98.0, 2), extreme("valley", "major", 5, 100.0, 7)],
+        zigzag=[
+            {"kind": "valley", "level": "major", "index": 0, "ts": "", "price": 98.0},
+            {"kind": "peak", "level": "fill", "index": 3, "ts": "", "price": 105.0},
+            {"kind": "valley", "level": "major", "index": 5, "ts": "", "price": 100.0},
+        ],
+    )
+    assert trace(build_radar_figure(frame, analysis, timeframe="1d", asof=6), "Zigzag")["x"] == [0]
+    assert trace(build_radar_figure(frame, analysis, timeframe="1d", asof=7), "Zigzag")["x"] == [
+        0,
+        3,
+        5,
+    ]
+
+
+def test_pattern_starting_before_the_window_keeps_box_without_neckline():
+    frame = bars(DAILY_DAYS)
+    hs = pattern(
+        "HS",
+        "completed",
+        0,
+        4,
+        4,
+        target=90.0,
+        neckline={
+            "start": {"index": None, "ts": "2024-01-30T00:00:00+09:00", "price": 101.0},
+            "end": {"index": 4, "ts": "", "price": 102.0},
+        },
+    )
+    fig = build_radar_figure(frame, dict(EMPTY, patterns=[hs]), timeframe="1d")
+    shapes = [fig["layout"]["shapes"][i] for i in fig["radar"]["layers"]["HS"]["shapes"]]
+    assert [s["type"] for s in shapes] == ["rect", "line"]  # box and target, no neckline
+    assert shapes[1]["y0"] == 90.0
