@@ -23,6 +23,7 @@ TOO_MANY_TAGS = "At most {n} tags."
 TAG_TOO_LONG = "Tags are at most {n} characters."
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
+MAX_CONTEXT_BARS = 500
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -198,3 +199,32 @@ class LabelFilterForm(forms.Form):
     date_from = forms.DateField(required=False, label="From (KST)")
     date_to = forms.DateField(required=False, label="To (KST)")
     deleted = forms.BooleanField(required=False, label="Deleted only")
+
+
+class ExportOptionsForm(forms.Form):
+    """Extra options of the JSONL and Label Studio exports."""
+
+    with_bars = forms.BooleanField(required=False)
+    context = forms.IntegerField(required=False, min_value=0, max_value=MAX_CONTEXT_BARS)
+
+
+def label_form_initial(label) -> dict:
+    """The LabelForm's initial data for editing `label` (instants as ISO text in KST)."""
+    daily = label.timeframe not in INTRADAY_TIMEFRAMES
+
+    def shown(instant):
+        local = instant.astimezone(KST)
+        return local.date().isoformat() if daily else local.isoformat()
+
+    return {
+        "symbol": label.stock.code,
+        "timeframe": label.timeframe,
+        "pattern_type": label.pattern_type,
+        "start": shown(label.start_ts),
+        "end": shown(label.end_ts),
+        "direction": label.direction,
+        "outcome": label.outcome,
+        "key_points": key_points_text(label.key_points, label.timeframe),
+        "notes": label.notes,
+        "tags": ", ".join(label.tags),
+    }

@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from marketdata.models import Candle, Timeframe
 
-from .models import Label
+from .models import Label, LabelRevision
 
 KST = ZoneInfo("Asia/Seoul")
 INTRADAY_MINUTES = {Timeframe.M5: 5, Timeframe.M30: 30, Timeframe.H1: 60}
@@ -170,3 +171,75 @@ def detection_decisions(*, user, detection_ids) -> dict[int, Label]:
         return {}
     labels = Label.objects.owned_by(user).alive().filter(detection_ref__id__in=ids).order_by("id")
     return {label.detection_ref["id"]: label for label in labels}
+
+
+def label_list(
+    *,
+    user,
+    symbol: str = "",
+    timeframe: str = "",
+    pattern_type: str = "",
+    outcome: str = "",
+    source: str = "",
+    date_from=None,
+    date_to=None,
+    deleted: bool = False,
+):
+    """Labels `user` may see (staff: everyone's), filtered, newest first.
+
+    `symbol` matches the code exactly or the name partly; `date_from`/`date_to` (KST dates)
+    keep labels whose range overlaps those days; `deleted` lists soft-deleted labels instead
+    of live ones.
+    """
+    qs = Label.objects.visible_to(user).select_related("stock", "owner")
+    qs = qs.deleted() if deleted else qs.alive()
+    if symbol:
+        qs = qs.filter(Q(stock__code=symbol) | Q(stock__name__icontains=symbol))
+    if timeframe:
+        qs = qs.filter(timeframe=timeframe)
+    if pattern_type:
+        qs = qs.filter(pattern_type=pattern_type)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if source:
+        qs = qs.filter(source=source)
+    start = datetime.combine(date_from, datetime.min.time(), tzinfo=KST) if date_from else None
+    end = (
+        datetime.combine(date_to, datetime.min.time(), tzinfo=KST) + timedelta(days=1)
+        if date_to
+        else None
+    )
+    if end is not None:
+        qs = qs.filter(start_ts__lt=end)
+    if start is not None:
+        qs = qs.filter(end_ts__gte=start)
+    return qs.order_by("-created_at", "-id")
+
+
+def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> str:
+    """The Radar at one series, focused on the bars from `start` to `end`."""
+    query = {
+        "symbol": symbol,
+        "tf": timeframe,
+        "start": start.astimezone(KST).isoformat(),
+        "end": end.astimezone(KST).isoformat(),
+    }
+    return f"{reverse('radar')}?{urlencode(query)}"
+
+
+def label_history(*, label: Label) -> list[dict]:
+    """The label's revisions, newest first: {revision, changes: [(field, before, after)]}."""
+    revisions = list(
+        LabelRevision.objects.filter(label=label).select_related("actor").order_by("number")
+    )
+    history = []
+    previous: dict = {}
+    for revision in revisions:
+        changes = [
+            (field, previous.get(field), revision.snapshot.get(field))
+            for field in revision.changed_fields
+        ]
+        history.append({"revision": revision, "changes": changes})
+        previous = revision.snapshot
+    history.reverse()
+    return history

@@ -1,15 +1,27 @@
 """Pattern label pages: create/edit/delete/restore, list and exports, accept/reject detections."""
 
+import json
+
+from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import services
-from .forms import DetectionDecisionForm
-from .models import Label
+from . import export, selectors, services
+from .forms import (
+    DetectionDecisionForm,
+    ExportOptionsForm,
+    LabelFilterForm,
+    LabelForm,
+    label_form_initial,
+)
+from .models import Label, Outcome
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
+DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -22,14 +34,106 @@ def _safe_next(request, fallback: str) -> str:
 
 
 def _first_error(errors) -> str:
-    for messages in errors.values():
-        return f"{messages[0]}"
+    for field_errors in errors.values():
+        return f"{field_errors[0]}"
     return ""
+
+
+PAGE_SIZE = 50
+
+
+def _filter_form(request) -> LabelFilterForm:
+    return LabelFilterForm(request.GET or None)
+
+
+def _filtered_labels(request, form: LabelFilterForm):
+    filters = form.cleaned_data if form.is_bound else {}
+    return selectors.label_list(user=request.user, **filters)
 
 
 @require_GET
 def label_list(request):
-    return render(request, "not_built.html", {"page_title": "Labels", "nav": "labels"})
+    """The user's labels (staff: everyone's, read-only) with filters, 50 a page."""
+    form = _filter_form(request)
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            "labeling/label_list.html",
+            {"form": form, "page_obj": None, "nav": "labels", "page_title": "Labels"},
+            status=400,
+        )
+    page_obj = Paginator(_filtered_labels(request, form), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page_obj": page_obj,
+        "query": query.urlencode(),
+        "nav": "labels",
+        "page_title": "Labels",
+    }
+    template = "labeling/label_list.html"
+    if request.htmx and request.htmx.target == "label-results":
+        template += "#results"
+    return render(request, template, context)
+
+
+def _form_initial_from_query(request) -> dict:
+    initial = {"outcome": Outcome.UNKNOWN}
+    for field in ("symbol", "timeframe", "start", "end", "pattern_type"):
+        if request.GET.get(field):
+            initial[field] = request.GET[field]
+    if request.GET.get("tf") and "timeframe" not in initial:
+        initial["timeframe"] = request.GET["tf"]
+    return initial
+
+
+def _render_form(request, form, *, status: int = 200):
+    template = "labeling/label_form.html"
+    if request.htmx:
+        template += "#form"
+    return render(
+        request,
+        template,
+        {"form": form, "nav": "labels", "page_title": "New label"},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def label_create(request):
+    """GET: the form (pre-filled from symbol/timeframe/start/end); POST: save a label.
+
+    A full-page POST redirects to the new label; an HTMX POST (the Radar's panel) gets the
+    "saved" fragment and an `HX-Trigger: radar:labels-changed`. Invalid input: 400 + errors.
+    """
+    if request.method == "GET":
+        return _render_form(request, LabelForm(initial=_form_initial_from_query(request)))
+    form = LabelForm(request.POST)
+    label = None
+    if form.is_valid():
+        try:
+            label = services.label_create(owner=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if label is None:
+        return _render_form(request, form, status=400)
+    if request.htmx:
+        response = render(
+            request,
+            "labeling/label_form.html#saved",
+            {"label": label, "form": LabelForm(initial=_form_initial_from_query(request))},
+        )
+        response["HX-Trigger"] = LABELS_CHANGED_EVENT
+        return response
+    messages.success(request, f"Saved label #{label.pk}.")
+    return redirect(label)
+
+
+def _owned_label(request, pk: int) -> Label:
+    return get_object_or_404(Label.objects.owned_by(request.user).select_related("stock"), pk=pk)
 
 
 @require_GET
@@ -40,8 +144,140 @@ def label_detail(request, pk: int):
     return render(
         request,
         "labeling/label_detail.html",
-        {"label": label, "nav": "labels", "page_title": f"Label #{label.pk}"},
+        {
+            "label": label,
+            "is_owner": label.owner_id == request.user.pk,
+            "radar_url": selectors.radar_url(
+                symbol=label.stock.code,
+                timeframe=label.timeframe,
+                start=label.start_ts,
+                end=label.end_ts,
+            ),
+            "nav": "labels",
+            "page_title": f"Label #{label.pk}",
+        },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def label_edit(request, pk: int):
+    label = _owned_label(request, pk)
+    if label.is_deleted:
+        raise Http404(DELETED_NOT_EDITABLE)
+    if request.method == "GET":
+        form = LabelForm(initial=label_form_initial(label))
+    else:
+        form = LabelForm(request.POST)
+        if form.is_valid():
+            try:
+                services.label_update(label=label, actor=request.user, **form.service_kwargs())
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Saved label #{label.pk}.")
+                return redirect(label)
+    return render(
+        request,
+        "labeling/label_edit.html",
+        {"form": form, "label": label, "nav": "labels", "page_title": f"Edit label #{label.pk}"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _row_or_redirect(request, label: Label, message: str):
+    if request.htmx:
+        label = Label.objects.select_related("stock", "owner").get(pk=label.pk)
+        return render(request, "labeling/label_list.html#row", {"label": label, "request": request})
+    messages.success(request, message)
+    return redirect(_safe_next(request, label.get_absolute_url()))
+
+
+@require_POST
+def label_delete(request, pk: int):
+    label = get_object_or_404(Label.objects.owned_by(request.user).alive(), pk=pk)
+    label = services.label_delete(label=label, actor=request.user)
+    return _row_or_redirect(request, label, f"Deleted label #{label.pk}; restore it from its page.")
+
+
+@require_POST
+def label_restore(request, pk: int):
+    label = get_object_or_404(Label.objects.owned_by(request.user).deleted(), pk=pk)
+    label = services.label_restore(label=label, actor=request.user)
+    return _row_or_redirect(request, label, f"Restored label #{label.pk}.")
+
+
+@require_GET
+def label_history(request, pk: int):
+    label = get_object_or_404(
+        Label.objects.visible_to(request.user).select_related("stock", "owner"), pk=pk
+    )
+    return render(
+        request,
+        "labeling/label_history.html",
+        {
+            "label": label,
+            "revisions": selectors.label_history(label=label),
+            "nav": "labels",
+            "page_title": f"History of label #{label.pk}",
+        },
+    )
+
+
+def _export_labels(request):
+    form = _filter_form(request)
+    if form.is_bound and not form.is_valid():
+        return None, form
+    return _filtered_labels(request, form), form
+
+
+def _bad_export(form) -> HttpResponse:
+    return HttpResponse(
+        json.dumps(form.errors.get_json_data()),
+        status=400,
+        content_type="application/json",
+    )
+
+
+@require_GET
+def label_export_csv(request):
+    labels, form = _export_labels(request)
+    if labels is None:
+        return _bad_export(form)
+    response = StreamingHttpResponse(export.csv_chunks(labels), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="labels.csv"'
+    return response
+
+
+@require_GET
+def label_export_jsonl(request):
+    """JSON Lines; `with_bars=1` adds each range's OHLCV bars, `context=N` N bars either side."""
+    labels, form = _export_labels(request)
+    options = ExportOptionsForm(request.GET)
+    if labels is None or not options.is_valid():
+        return _bad_export(form if labels is None else options)
+    response = StreamingHttpResponse(
+        export.jsonl_chunks(
+            labels,
+            with_bars=options.cleaned_data["with_bars"],
+            context=options.cleaned_data["context"] or 0,
+        ),
+        content_type="application/x-ndjson",
+    )
+    response["Content-Disposition"] = 'attachment; filename="labels.jsonl"'
+    return response
+
+
+@require_GET
+def label_export_label_studio(request):
+    """Label Studio time-series tasks (JSON array); `context=N` bars either side."""
+    labels, form = _export_labels(request)
+    options = ExportOptionsForm(request.GET)
+    if labels is None or not options.is_valid():
+        return _bad_export(form if labels is None else options)
+    tasks = export.label_studio_tasks(labels, context=options.cleaned_data["context"] or 0)
+    response = JsonResponse(tasks, safe=False, json_dumps_params={"ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="labels.label-studio.json"'
+    return response
 
 
 @require_POST

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django import template
 
-from ..selectors import KST, detection_label
+from ..selectors import KST, detection_label, radar_url
 
 register = template.Library()
 
@@ -44,3 +44,11 @@ def detection_decision(context, pattern):
     if request is None or not request.user.is_authenticated or pattern_id is None:
         return None
     return detection_label(user=request.user, detection_id=int(pattern_id))
+
+
+@register.filter
+def label_radar_url(label) -> str:
+    """The Radar focused on a label's range."""
+    return radar_url(
+        symbol=label.stock.code, timeframe=label.timeframe, start=label.start_ts, end=label.end_ts
+    )

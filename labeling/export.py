@@ -1,0 +1,228 @@
+"""Label exports: CSV, JSON Lines (optionally with the OHLCV bars of each range) and
+Label Studio time-series tasks.
+
+Instants are ISO 8601 in KST (+09:00); prices in KRW, volume in shares. Each writer yields text
+chunks so a view can stream them; the readers of the tests parse them back.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from itertools import groupby
+
+import pandas as pd
+
+from marketdata.models import Candle
+from marketdata.selectors import candles_frame
+
+from .models import Label, PatternType, Source
+from .selectors import KST
+
+CSV_COLUMNS = [
+    "id",
+    "owner",
+    "symbol",
+    "name",
+    "timeframe",
+    "pattern_type",
+    "start_ts",
+    "end_ts",
+    "direction",
+    "outcome",
+    "source",
+    "detection_id",
+    "tags",
+    "notes",
+    "key_points",
+    "created_at",
+    "updated_at",
+]
+TAG_SEPARATOR = "|"
+CHUNK_ROWS = 500
+# The Label Studio labeling config the tasks of `label_studio_tasks` fit.
+LABEL_STUDIO_CONFIG = """<View>
+  <TimeSeriesLabels name="label" toName="ts">{labels}
+  </TimeSeriesLabels>
+  <TimeSeries name="ts" valueType="json" value="$ts" timeColumn="time"
+              timeDisplayFormat="%Y-%m-%d %H:%M">
+    <Channel column="close" legend="Close (KRW)"/>
+    <Channel column="volume" legend="Volume (shares)"/>
+  </TimeSeries>
+</View>"""
+
+
+def _iso(value) -> str:
+    return value.astimezone(KST).isoformat()
+
+
+def label_record(label: Label) -> dict:
+    """One label as a flat JSON-ready dict (the JSONL line without bars)."""
+    return {
+        "id": label.pk,
+        "owner": label.owner.get_username(),
+        "symbol": label.stock.code,
+        "name": label.stock.name,
+        "timeframe": label.timeframe,
+        "pattern_type": label.pattern_type,
+        "start_ts": _iso(label.start_ts),
+        "end_ts": _iso(label.end_ts),
+        "direction": label.direction,
+        "outcome": label.outcome,
+        "source": label.source,
+        "detection_id": (label.detection_ref or {}).get("id"),
+        "tags": label.tags,
+        "notes": label.notes,
+        "key_points": label.key_points,
+        "created_at": _iso(label.created_at),
+        "updated_at": _iso(label.updated_at),
+    }
+
+
+def _export_queryset(labels):
+    return labels.select_related("stock", "owner").order_by("id")
+
+
+def csv_chunks(labels) -> Iterator[str]:
+    """CSV text (header + one row per label); tags joined by "|", key points as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for count, label in enumerate(_export_queryset(labels).iterator(chunk_size=2000), 1):
+        record = label_record(label)
+        record["tags"] = TAG_SEPARATOR.join(record["tags"])
+        record["key_points"] = json.dumps(record["key_points"], ensure_ascii=False)
+        record["detection_id"] = "" if record["detection_id"] is None else record["detection_id"]
+        writer.writerow([record[column] for column in CSV_COLUMNS])
+        if count % CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _context_bounds(label: Label, context: int):
+    """Instants of the bar `context` bars before the start and after the end (or the range)."""
+    series = Candle.objects.filter(stock_id=label.stock_id, timeframe=label.timeframe)
+    first, last = label.start_ts, label.end_ts
+    if context:
+        before = list(
+            series.filter(ts__lt=label.start_ts)
+            .order_by("-ts")
+            .values_list("ts", flat=True)[:context]
+        )
+        after = list(
+            series.filter(ts__gt=label.end_ts).order_by("ts").values_list("ts", flat=True)[:context]
+        )
+        first = before[-1] if before else first
+        last = after[-1] if after else last
+    return first, last
+
+
+def _bars(frame: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "ts": ts.isoformat(),
+            "open": row.open,
+            "high": row.high,
+            "low": row.low,
+            "close": row.close,
+            "volume": int(row.volume),
+        }
+        for ts, row in frame.iterrows()
+    ]
+
+
+def label_bars(label: Label, context: int = 0) -> dict:
+    """{"bars": [...], "range": [i, j]}: the label's bars with `context` bars either side;
+    `range` gives the indexes (inclusive) of the labelled bars inside `bars`."""
+    first, last = _context_bounds(label, context)
+    frame = candles_frame(stock=label.stock, timeframe=label.timeframe, start=first, end=last)
+    index = frame.index
+    start = int(index.searchsorted(pd.Timestamp(label.start_ts).tz_convert(KST)))
+    end = int(index.searchsorted(pd.Timestamp(label.end_ts).tz_convert(KST), side="right")) - 1
+    return {"bars": _bars(frame), "range": [start, end]}
+
+
+def jsonl_chunks(labels, *, with_bars: bool = False, context: int = 0) -> Iterator[str]:
+    """One JSON object per line per label; with `with_bars`, also "bars" and "range"."""
+    for label in _export_queryset(labels).iterator(chunk_size=500):
+        record = label_record(label)
+        if with_bars:
+            record.update(label_bars(label, context))
+        yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dict]:
+    """Label Studio import tasks, one per series (stock, timeframe).
+
+    `data.ts` holds the bars covering all of the series' labels plus `context` bars either
+    side (`time` in epoch milliseconds, prices in KRW); each manual or accepted label becomes a
+    `timeserieslabels` result with its pattern type. Rejected detections are not spans of a
+    pattern, so they are left out (the CSV and JSONL exports keep them, with their source).
+    Fits `LABEL_STUDIO_CONFIG`.
+    """
+    positive = (
+        _export_queryset(labels)
+        .exclude(source=Source.REJECTED)
+        .order_by("stock__code", "timeframe", "start_ts", "id")
+    )
+    tasks = []
+    for (code, timeframe), group in groupby(positive, key=lambda x: (x.stock.code, x.timeframe)):
+        series_labels = list(group)
+        stock = series_labels[0].stock
+        bounds = [_context_bounds(label, context) for label in series_labels]
+        first = min(b[0] for b in bounds)
+        last = max(b[1] for b in bounds)
+        frame = candles_frame(stock=stock, timeframe=timeframe, start=first, end=last)
+        times = [int(ts.value // 1_000_000) for ts in frame.index]
+        tasks.append(
+            {
+                "data": {
+                    "symbol": code,
+                    "name": stock.name,
+                    "timeframe": timeframe,
+                    "ts": {
+                        "time": times,
+                        "open": frame["open"].tolist(),
+                        "high": frame["high"].tolist(),
+                        "low": frame["low"].tolist(),
+                        "close": frame["close"].tolist(),
+                        "volume": frame["volume"].tolist(),
+                    },
+                },
+                "annotations": [
+                    {
+                        "result": [
+                            {
+                                "id": f"label-{label.pk}",
+                                "from_name": "label",
+                                "to_name": "ts",
+                                "type": "timeserieslabels",
+                                "value": {
+                                    "start": int(label.start_ts.timestamp() * 1000),
+                                    "end": int(label.end_ts.timestamp() * 1000),
+                                    "instant": label.start_ts == label.end_ts,
+                                    "timeserieslabels": [label.pattern_type],
+                                },
+                                "meta": {
+                                    "text": [
+                                        f"direction={label.direction}",
+                                        f"outcome={label.outcome}",
+                                        f"source={label.source}",
+                                    ]
+                                },
+                            }
+                            for label in series_labels
+                        ]
+                    }
+                ],
+            }
+        )
+    return tasks
+
+
+def label_studio_config() -> str:
+    """The labeling config for `label_studio_tasks`, with every pattern type as a label."""
+    labels = "".join(f'\n    <Label value="{value}"/>' for value in PatternType.values)
+    return LABEL_STUDIO_CONFIG.format(labels=labels)

@@ -1,0 +1,559 @@
+import csv
+import io
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+
+from labeling import forms, selectors, services
+from labeling.models import Label, LabelRevision, Source
+
+KST = ZoneInfo("Asia/Seoul")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def kst(*args) -> datetime:
+    return datetime(*args, tzinfo=KST)
+
+
+def post_data(**overrides) -> dict:
+    data = {
+        "symbol": "005930",
+        "timeframe": "1d",
+        "pattern_type": "DB",
+        "start": "2024-01-08",
+        "end": "2024-01-19",
+        "direction": "",
+        "outcome": "success",
+        "notes": "textbook double bottom",
+        "tags": "study, 2024",
+        "key_points": "V1 2024-01-09 68000\nV2 2024-01-17 68100",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_label(user, stock, start=None, end=None, **kw) -> Label:
+    return services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe=kw.pop("timeframe", "1d"),
+        pattern_type=kw.pop("pattern_type", "DT"),
+        start=start or kst(2024, 1, 8),
+        end=end or kst(2024, 1, 12),
+        **kw,
+    )
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def test_create_full_page_redirects_and_saves_snapped_label(user_client, user, stock):
+    response = user_client.post("/labels/new", post_data())
+    label = Label.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/labels/{label.pk}/"
+    assert label.owner == user
+    assert (label.start_ts, label.end_ts) == (kst(2024, 1, 8), kst(2024, 1, 19))
+    assert label.direction == "bullish"  # the usual direction of a double bottom
+    assert label.outcome == "success"
+    assert label.tags == ["study", "2024"]
+    assert [p["role"] for p in label.key_points] == ["V1", "V2"]
+    assert label.key_points[0] == {
+        "role": "V1",
+        "ts": "2024-01-09T00:00:00+09:00",
+        "price": 68000.0,
+    }
+    assert label.source == Source.MANUAL
+    revision = LabelRevision.objects.get(label=label)
+    assert (revision.number, revision.action, revision.actor) == (1, "created", user)
+    assert revision.snapshot["start_ts"] == "2024-01-08T00:00:00+09:00"
+
+
+def test_create_htmx_returns_saved_fragment_and_trigger(user_client, stock):
+    response = user_client.post(
+        "/labels/new",
+        post_data(
+            start="2024-01-08T00:00:00+09:00", end="2024-01-12T00:00:00+09:00", key_points=""
+        ),
+        **HTMX,
+    )
+    label = Label.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "radar:labels-changed"
+    body = response.content.decode()
+    assert f'data-label-id="{label.pk}"' in body
+    assert "<html" not in body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"start": "2024-01-19", "end": "2024-01-08"}, "end", selectors.END_BEFORE_START),
+        ({"symbol": "999999"}, "symbol", forms.UNKNOWN_SYMBOL.format(symbol="999999")),
+        ({"timeframe": "2h"}, "timeframe", "Select a valid choice."),
+        ({"pattern_type": "zigzag"}, "pattern_type", "Select a valid choice."),
+        ({"start": "2023-12-01"}, "start", "outside the stored bars"),
+        ({"end": "2024-12-31"}, "end", "outside the stored bars"),
+        ({"start": "last tuesday"}, "start", "ISO 8601"),
+        ({"key_points": "P1 2024-02-20 70000"}, "key_points", "Key point P1"),
+        ({"key_points": "P1 70000"}, "key_points", "Line 1"),
+        ({"timeframe": "1w"}, "start", "No bars are stored for 005930 1w"),
+    ],
+)
+def test_create_invalid_gives_400_with_field_error_and_saves_nothing(
+    user_client, stock, overrides, field, message
+):
+    response = user_client.post("/labels/new", post_data(**overrides))
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert any(message in e for e in errors[field]), errors
+    assert Label.objects.count() == 0
+    assert LabelRevision.objects.count() == 0
+
+
+def test_create_invalid_htmx_returns_form_fragment_with_errors(user_client, stock):
+    response = user_client.post(
+        "/labels/new", post_data(start="2024-01-19", end="2024-01-08"), **HTMX
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert selectors.END_BEFORE_START in body
+    assert 'id="label-form"' in body and "<html" not in body
+
+
+def test_intraday_needs_a_time_not_a_date(user_client, intraday_stock):
+    response = user_client.post(
+        "/labels/new", post_data(symbol="035420", timeframe="5m", key_points="")
+    )
+    assert response.status_code == 400
+    assert forms.DATE_NEEDS_DAILY in response.context["form"].errors["start"]
+    response = user_client.post(
+        "/labels/new",
+        post_data(
+            symbol="035420",
+            timeframe="5m",
+            start="2024-03-04T10:02:00+09:00",
+            end="2024-03-04T11:00",
+            key_points="",
+        ),
+    )
+    assert response.status_code == 302
+    label = Label.objects.get()
+    assert (label.start_ts, label.end_ts) == (kst(2024, 3, 4, 10, 0), kst(2024, 3, 4, 11, 0))
+
+
+def test_get_form_is_prefilled_from_query(user_client, stock):
+    response = user_client.get(
+        "/labels/new",
+        {
+            "symbol": "005930",
+            "timeframe": "1d",
+            "start": "2024-01-08T00:00:00+09:00",
+            "end": "2024-01-12T00:00:00+09:00",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'value="005930"' in body
+    assert 'value="2024-01-08T00:00:00+09:00"' in body
+    assert '<option value="1d" selected>' in body
+    assert "<html" not in body
+    full = user_client.get("/labels/new")
+    assert "<html" in full.content.decode()
+
+
+# --- detail, edit, delete, restore, history ------------------------------------------------
+
+
+def test_detail_edit_delete_restore_history(user_client, user, stock):
+    label = make_label(user, stock, notes="first")
+    detail = user_client.get(f"/labels/{label.pk}/")
+    assert detail.status_code == 200
+    assert "Double top" in detail.content.decode()
+
+    edit_page = user_client.get(f"/labels/{label.pk}/edit")
+    assert edit_page.status_code == 200
+    assert edit_page.context["form"].initial["start"] == "2024-01-08"
+
+    response = user_client.post(
+        f"/labels/{label.pk}/edit",
+        post_data(
+            pattern_type="DT", start="2024-01-09", end="2024-01-16", notes="second", key_points=""
+        ),
+    )
+    assert response.status_code == 302
+    label.refresh_from_db()
+    assert (label.notes, label.start_ts, label.outcome) == ("second", kst(2024, 1, 9), "success")
+
+    response = user_client.post(f"/labels/{label.pk}/delete")
+    assert response.status_code == 302
+    label.refresh_from_db()
+    assert label.is_deleted
+    assert selectors.label_overlays(user=user, stock=stock, timeframe="1d") == []
+
+    response = user_client.post(f"/labels/{label.pk}/restore")
+    assert response.status_code == 302
+    label.refresh_from_db()
+    assert not label.is_deleted
+
+    history = user_client.get(f"/labels/{label.pk}/history")
+    actions = [item["revision"].action for item in history.context["revisions"]]
+    assert actions == ["restored", "deleted", "updated", "created"]
+    updated = history.context["revisions"][2]
+    changed = {field for field, _, _ in updated["changes"]}
+    assert {"notes", "start_ts", "end_ts", "outcome"} <= changed
+    assert ("notes", "first", "second") in updated["changes"]
+
+
+def test_edit_invalid_keeps_label_unchanged(user_client, user, stock):
+    label = make_label(user, stock)
+    response = user_client.post(
+        f"/labels/{label.pk}/edit", post_data(start="2024-01-19", end="2024-01-08")
+    )
+    assert response.status_code == 400
+    label.refresh_from_db()
+    assert label.start_ts == kst(2024, 1, 8)
+    assert label.revisions.count() == 1
+
+
+def test_htmx_delete_from_list_returns_row_with_restore(user_client, user, stock):
+    label = make_label(user, stock)
+    response = user_client.post(f"/labels/{label.pk}/delete", **HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="label-row-{label.pk}"' in body and "Restore" in body and "<html" not in body
+
+
+# --- isolation, staff, CSRF ------------------------------------------------------------------
+
+
+def test_other_users_label_is_404_everywhere(client, user, other_user, stock):
+    label = make_label(other_user, stock)
+    client.force_login(user)
+    for url in (f"/labels/{label.pk}/", f"/labels/{label.pk}/edit", f"/labels/{label.pk}/history"):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/labels/{label.pk}/delete",
+        f"/labels/{label.pk}/restore",
+        f"/labels/{label.pk}/edit",
+    ):
+        assert client.post(url, post_data()).status_code == 404, url
+    label.refresh_from_db()
+    assert not label.is_deleted and label.revisions.count() == 1
+    listing = client.get("/labels/")
+    assert listing.context["page_obj"].paginator.count == 0
+    exported = client.get("/labels/export.csv")
+    assert len(list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))) == 1
+
+
+def test_staff_see_everyones_labels_read_only(staff_client, user, stock):
+    label = make_label(user, stock)
+    listing = staff_client.get("/labels/")
+    assert [x.pk for x in listing.context["page_obj"]] == [label.pk]
+    detail = staff_client.get(f"/labels/{label.pk}/")
+    assert detail.status_code == 200
+    body = detail.content.decode()
+    assert "read-only" in body and f"/labels/{label.pk}/edit" not in body
+    assert staff_client.get(f"/labels/{label.pk}/edit").status_code == 404
+    assert staff_client.post(f"/labels/{label.pk}/delete").status_code == 404
+    label.refresh_from_db()
+    assert not label.is_deleted
+
+
+def test_csrf_is_enforced_on_every_form(user, stock):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    label = make_label(user, stock)
+    posts = [
+        ("/labels/new", post_data()),
+        (f"/labels/{label.pk}/edit", post_data()),
+        (f"/labels/{label.pk}/delete", {}),
+        (f"/labels/{label.pk}/restore", {}),
+        ("/labels/detections/decide", {}),
+        (f"/labels/detections/{label.pk}/undo", {}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    assert Label.objects.count() == 1
+    # With the token from the form page the same POST goes through.
+    page = client.get("/labels/new")
+    token = page.context["csrf_token"]
+    response = client.post("/labels/new", post_data(csrfmiddlewaretoken=str(token)))
+    assert response.status_code == 302
+    assert Label.objects.count() == 2
+
+
+# --- list filters -------------------------------------------------------------------------------
+
+
+def test_list_filters(user_client, user, stock, other_stock):
+    dt = make_label(user, stock, pattern_type="DT", outcome="success")
+    db = make_label(
+        user, stock, kst(2024, 2, 5), kst(2024, 2, 9), pattern_type="DB", outcome="failure"
+    )
+    other = make_label(user, other_stock, pattern_type="HS")
+    accepted = make_label(
+        user,
+        stock,
+        kst(2024, 3, 4),
+        kst(2024, 3, 8),
+        pattern_type="IHS",
+        source=Source.ACCEPTED,
+        detection_ref={"id": 7},
+    )
+    gone = make_label(user, stock, pattern_type="pennant")
+    services.label_delete(label=gone, actor=user)
+
+    def ids(**params):
+        response = user_client.get("/labels/", params)
+        assert response.status_code == 200
+        return {x.pk for x in response.context["page_obj"]}
+
+    assert ids() == {dt.pk, db.pk, other.pk, accepted.pk}
+    assert ids(symbol="000660") == {other.pk}
+    assert ids(symbol="삼성") == {dt.pk, db.pk, accepted.pk}
+    assert ids(pattern_type="DB") == {db.pk}
+    assert ids(outcome="failure") == {db.pk}
+    assert ids(source="accepted_detection") == {accepted.pk}
+    assert ids(timeframe="5m") == set()
+    assert ids(date_from="2024-02-01", date_to="2024-02-29") == {db.pk}
+    assert ids(date_to="2024-01-08") == {dt.pk, other.pk}
+    assert ids(deleted="on") == {gone.pk}
+    bad = user_client.get("/labels/", {"timeframe": "2h"})
+    assert bad.status_code == 400
+
+
+def test_list_is_paginated_and_htmx_returns_results_only(user_client, user, stock):
+    for _ in range(51):
+        make_label(user, stock)
+    first = user_client.get("/labels/")
+    assert len(first.context["page_obj"]) == 50
+    second = user_client.get("/labels/", {"page": 2})
+    assert len(second.context["page_obj"]) == 1
+    fragment = user_client.get(
+        "/labels/", {"pattern_type": "DT"}, HTTP_HX_TARGET="label-results", **HTMX
+    )
+    body = fragment.content.decode()
+    assert 'id="label-results"' in body and "<html" not in body
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def _stream(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+def test_csv_export_parses_back_to_the_same_records(user_client, user, stock, other_stock):
+    a = make_label(
+        user,
+        stock,
+        notes='comma, "quote"\nnewline',
+        tags=["a", "b c"],
+        key_points=[{"role": "P1", "ts": kst(2024, 1, 9), "price": 71000}],
+    )
+    b = make_label(user, other_stock, pattern_type="HS", outcome="failure")
+    response = user_client.get("/labels/export.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(_stream(response))))
+    assert [int(r["id"]) for r in rows] == [a.pk, b.pk]
+    first = rows[0]
+    assert first["symbol"] == "005930" and first["timeframe"] == "1d"
+    assert first["pattern_type"] == "DT" and first["direction"] == "bearish"
+    assert first["start_ts"] == "2024-01-08T00:00:00+09:00"
+    assert first["end_ts"] == "2024-01-12T00:00:00+09:00"
+    assert first["notes"] == 'comma, "quote"\nnewline'
+    assert first["tags"].split("|") == ["a", "b c"]
+    assert json.loads(first["key_points"]) == a.key_points
+    assert rows[1]["outcome"] == "failure"
+    filtered = list(
+        csv.DictReader(
+            io.StringIO(_stream(user_client.get("/labels/export.csv", {"pattern_type": "HS"})))
+        )
+    )
+    assert [int(r["id"]) for r in filtered] == [b.pk]
+
+
+def test_jsonl_export_with_bars_and_context(user_client, user, stock):
+    label = make_label(user, stock)  # 2024-01-08 … 2024-01-12: 5 bars
+    plain = [
+        json.loads(line) for line in _stream(user_client.get("/labels/export.jsonl")).splitlines()
+    ]
+    assert plain == [
+        {
+            "id": label.pk,
+            "owner": "alice",
+            "symbol": "005930",
+            "name": "삼성전자",
+            "timeframe": "1d",
+            "pattern_type": "DT",
+            "start_ts": "2024-01-08T00:00:00+09:00",
+            "end_ts": "2024-01-12T00:00:00+09:00",
+            "direction": "bearish",
+            "outcome": "unknown",
+            "source": "manual",
+            "detection_id": None,
+            "tags": [],
+            "notes": "",
+            "key_points": [],
+            "created_at": plain[0]["created_at"],
+            "updated_at": plain[0]["updated_at"],
+        }
+    ]
+    with_bars = json.loads(
+        _stream(user_client.get("/labels/export.jsonl", {"with_bars": "1", "context": "3"}))
+    )
+    bars = with_bars["bars"]
+    assert len(bars) == 5 + 3 + 3
+    i, j = with_bars["range"]
+    assert (bars[i]["ts"], bars[j]["ts"]) == (
+        "2024-01-08T00:00:00+09:00",
+        "2024-01-12T00:00:00+09:00",
+    )
+    assert j - i == 4
+    assert bars[0]["ts"] == "2024-01-03T00:00:00+09:00"  # three weekdays before the 8th
+    candle = stock.candles.get(timeframe="1d", ts=kst(2024, 1, 8))
+    assert bars[i]["close"] == candle.close and bars[i]["volume"] == candle.volume
+    # At the left edge of the stored bars the context is cut to what exists.
+    edge = make_label(user, stock, kst(2024, 1, 2), kst(2024, 1, 3))
+    lines = _stream(
+        user_client.get("/labels/export.jsonl", {"with_bars": "1", "context": "2"})
+    ).splitlines()
+    edge_record = next(json.loads(x) for x in lines if json.loads(x)["id"] == edge.pk)
+    assert edge_record["range"] == [0, 1] and len(edge_record["bars"]) == 4
+    assert user_client.get("/labels/export.jsonl", {"context": "9999"}).status_code == 400
+
+
+def test_label_studio_export(user_client, user, stock):
+    label = make_label(user, stock)
+    make_label(
+        user,
+        stock,
+        kst(2024, 1, 15),
+        kst(2024, 1, 16),
+        source=Source.REJECTED,
+        detection_ref={"id": 3},
+    )
+    tasks = json.loads(
+        user_client.get("/labels/export.label-studio.json", {"context": "1"}).content
+    )
+    assert len(tasks) == 1
+    task = tasks[0]
+    assert task["data"]["symbol"] == "005930"
+    series = task["data"]["ts"]
+    assert len(series["time"]) == len(series["close"]) == 7
+    (result,) = task["annotations"][0]["result"]
+    assert result["type"] == "timeserieslabels"
+    assert result["value"]["timeserieslabels"] == ["DT"]
+    assert result["value"]["start"] == int(kst(2024, 1, 8).timestamp() * 1000)
+    assert result["value"]["end"] == int(kst(2024, 1, 12).timestamp() * 1000)
+    assert result["value"]["start"] in series["time"] and result["value"]["end"] in series["time"]
+    assert result["id"] == f"label-{label.pk}"
+
+
+# --- accept / reject a detection ---------------------------------------------------------------
+
+
+def decision_data(decision="accept", **overrides):
+    data = {
+        "decision": decision,
+        "detection": "41",
+        "symbol": "005930",
+        "timeframe": "1d",
+        "pattern_type": "DB",
+        "start": "2024-01-08T00:00:00+09:00",
+        "end": "2024-01-19T00:00:00+09:00",
+        "next": "/radar/?symbol=005930&tf=1d",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock):
+    response = user_client.post("/labels/detections/decide", decision_data(), **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "radar:labels-changed"
+    label = Label.objects.get()
+    assert label.source == Source.ACCEPTED and label.detection_ref["id"] == 41
+    assert (label.start_ts, label.end_ts) == (kst(2024, 1, 8), kst(2024, 1, 19))
+    body = response.content.decode()
+    assert "Accepted" in body and f"/labels/detections/{label.pk}/undo" in body
+
+    # Changing one's mind on the same detection switches the label, no duplicate.
+    user_client.post("/labels/detections/decide", decision_data("reject"), **HTMX)
+    label.refresh_from_db()
+    assert Label.objects.count() == 1 and label.source == Source.REJECTED
+
+    undo = user_client.post(f"/labels/detections/{label.pk}/undo", **HTMX)
+    assert undo.status_code == 200
+    assert 'value="accept"' in undo.content.decode()
+    label.refresh_from_db()
+    assert label.is_deleted
+    assert [r.action for r in label.revisions.order_by("number")] == [
+        "created",
+        "updated",
+        "deleted",
+    ]
+
+
+def test_decide_without_htmx_redirects_back(user_client, stock):
+    response = user_client.post("/labels/detections/decide", decision_data())
+    assert response.status_code == 302
+    assert response["Location"] == "/radar/?symbol=005930&tf=1d"
+    offsite = user_client.post(
+        "/labels/detections/decide",
+        decision_data("reject", detection="42", next="https://evil.example/"),
+    )
+    assert offsite["Location"].startswith("/labels/")
+
+
+def test_decide_invalid_saves_nothing(user_client, stock):
+    response = user_client.post(
+        "/labels/detections/decide", decision_data(start="2023-01-02T00:00:00+09:00"), **HTMX
+    )
+    assert response.status_code == 400
+    assert "outside the stored bars" in response.content.decode()
+    assert Label.objects.count() == 0
+
+
+def test_detection_actions_partial_shows_the_users_decision(rf, user, other_user, stock):
+    from django.template.loader import render_to_string
+
+    pattern = {
+        "id": 41,
+        "type": "DB",
+        "symbol": "005930",
+        "timeframe": "1d",
+        "start_ts": kst(2024, 1, 8),
+        "end_ts": kst(2024, 1, 19),
+    }
+    request = rf.get("/radar/")
+    request.user = user
+    html = render_to_string(
+        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
+    )
+    assert 'name="decision" value="accept"' in html
+    assert 'value="2024-01-08T00:00:00+09:00"' in html
+    services.detection_decide(
+        user=user,
+        decision="accept",
+        detection_id=41,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DB",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 19),
+    )
+    html = render_to_string(
+        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
+    )
+    assert "Accepted as" in html and "Undo" in html
+    request.user = other_user
+    html = render_to_string(
+        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
+    )
+    assert "Accepted as" not in html
