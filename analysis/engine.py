@@ -1,0 +1,262 @@
+"""Entry points of the numeric core: `analyze()` and `indicators()` (pure; no ORM).
+
+`analyze(ohlcv)` finds causal swing points (`detection`), the zigzag (`zigzag`), Dow trend
+periods and the current trend state (`trend`) and chart patterns (`patterns`). A point or a
+pattern is reported at the bar where it became knowable (`confirmed_index`,
+`detected_index`) and never changes afterwards: analysing a prefix of the bars gives the same
+points and ended patterns as analysing all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import indicators as ind
+from .detection import AtrSwingDetector, Bars, Extreme, SwingDetector
+from .patterns import Pattern, detect_patterns
+from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
+from .zigzag import ZigzagPoint, build_zigzag
+
+ENGINE_VERSION = "1"
+OHLCV = ("open", "high", "low", "close", "volume")
+
+NOT_A_FRAME = "ohlcv must be a pandas DataFrame, got {type_name}"
+MISSING_COLUMNS = "ohlcv is missing columns: {columns}"
+NOT_AWARE_INDEX = "ohlcv must have a timezone-aware DatetimeIndex (e.g. Asia/Seoul)"
+NOT_FINITE = "ohlcv has missing or infinite prices in {columns}"
+
+
+def bars_from_frame(ohlcv: pd.DataFrame) -> tuple[pd.DatetimeIndex, Bars]:
+    """Validated index and float arrays. Sorts by time and keeps the first of duplicate stamps."""
+    if not isinstance(ohlcv, pd.DataFrame):
+        raise TypeError(NOT_A_FRAME.format(type_name=type(ohlcv).__name__))
+    missing = [c for c in OHLCV if c not in ohlcv.columns]
+    if missing:
+        raise ValueError(MISSING_COLUMNS.format(columns=", ".join(missing)))
+    if not isinstance(ohlcv.index, pd.DatetimeIndex) or ohlcv.index.tz is None:
+        raise ValueError(NOT_AWARE_INDEX)
+    frame = ohlcv
+    if not frame.index.is_monotonic_increasing or frame.index.has_duplicates:
+        frame = frame[~frame.index.duplicated(keep="first")].sort_index(kind="stable")
+    arrays = [frame[c].to_numpy(dtype="float64", copy=True) for c in OHLCV]
+    bad = [c for c, a in zip(OHLCV[:4], arrays[:4], strict=True) if not np.isfinite(a).all()]
+    if bad:
+        raise ValueError(NOT_FINITE.format(columns=", ".join(bad)))
+    arrays[4] = np.nan_to_num(arrays[4], nan=0.0)
+    return frame.index, Bars(*arrays)
+
+
+def _round(price: float) -> float:
+    return float(round(price, 6))
+
+
+@dataclass
+class AnalysisResult:
+    """Everything `analyze()` found; indexes are bar positions in the analysed frame."""
+
+    index: pd.DatetimeIndex
+    extremes: list[Extreme]
+    zigzag: list[ZigzagPoint]
+    trend_periods: list[TrendPeriod]
+    trend_state: TrendState
+    patterns: list[Pattern]
+    params: dict = field(default_factory=dict)
+    _iso: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def bars(self) -> int:
+        return len(self.index)
+
+    def ts(self, i: int | None) -> str | None:
+        """ISO 8601 timestamp with offset (e.g. 2024-01-02T00:00:00+09:00) of bar `i`."""
+        if i is None:
+            return None
+        text = self._iso.get(i)
+        if text is None:
+            text = self._iso[i] = self.index[i].isoformat()
+        return text
+
+    def _point(self, index: int, price: float, offset: int = 0, lo: int = 0) -> dict:
+        rebased = index - offset
+        return {
+            "index": rebased if rebased >= lo else None,
+            "ts": self.ts(index),
+            "price": _round(price),
+        }
+
+    def to_dict(self) -> dict:
+        """JSON-ready result; see `window()` for the same shape over a slice of the bars.
+
+        - `extremes`: [{kind: peak|valley, level: major|minor, index, ts, price,
+          confirmed_index, confirmed_ts, strength}] sorted by (confirmed_index, index);
+        - `zigzag`: [{kind, level: major|minor|fill, index, ts, price}] strictly alternating;
+        - `trend_periods`: [{direction: up|down, start_index, end_index, start_ts, end_ts,
+          ongoing}] (a trend still running ends at the last bar with ongoing = true);
+        - `trend_state`: {state: up|down|sideways, since_index, since_ts};
+        - `patterns`: [{type: DT|DB|HS|IHS, status: forming|completed|invalidated,
+          points: {role: {index, ts, price}}, start_index, end_index, start_ts, end_ts,
+          detected_index, detected_ts, neckline, target, score}] where `neckline` is
+          {level} for DT/DB and {start: {index, ts, price}, end: {index, ts, price}} for
+          HS/IHS (the line through V2 and V3, or P2 and P3 for IHS, extended to end_index);
+        - `bars`, `params`, `engine_version`.
+        """
+        return self.window(0, self.bars)
+
+    def window(self, start: int, stop: int) -> dict:
+        """The `to_dict()` shape for bars [start, stop), every index re-based so 0 is `start`.
+
+        For showing the last bars of a longer analysed history (the left edge keeps its
+        context). Items first known at or after `stop` (confirmed_index / detected_index /
+        start) are dropped; statuses are those of the whole analysis. At the left edge:
+
+        - extremes and zigzag points before `start` are dropped (a point whose bar is inside
+          the window but was confirmed inside it is kept, with its re-based confirmed_index);
+        - trend periods and patterns that overlap the window are kept; their start_index is
+          clipped to 0 while start_ts keeps the true start; pattern points (and a neckline
+          start) before the window keep their ts and price with `index` = null;
+        - trend_state.since_index is clipped to 0 (since_ts is the true instant).
+        Extra keys: `offset` (= start) and `bars` (= stop - start).
+        """
+        n = self.bars
+        start = max(0, min(int(start), n))
+        stop = max(start, min(int(stop), n))
+        last = stop - 1
+        extremes = [
+            {
+                "kind": e.kind,
+                "level": e.level,
+                "index": e.index - start,
+                "ts": self.ts(e.index),
+                "price": _round(e.price),
+                "confirmed_index": e.confirmed_index - start,
+                "confirmed_ts": self.ts(e.confirmed_index),
+                "strength": e.strength,
+            }
+            for e in self.extremes
+            if start <= e.index and e.confirmed_index < stop
+        ]
+        zigzag = [
+            {
+                "kind": z.kind,
+                "level": z.level,
+                "index": z.index - start,
+                "ts": self.ts(z.index),
+                "price": _round(z.price),
+            }
+            for z in self.zigzag
+            if start <= z.index < stop
+        ]
+        periods = [
+            {
+                "direction": p.direction,
+                "start_index": max(p.start_index, start) - start,
+                "end_index": min(p.end_index, last) - start,
+                "start_ts": self.ts(p.start_index),
+                "end_ts": self.ts(min(p.end_index, last)),
+                "ongoing": p.ongoing and p.end_index <= last,
+            }
+            for p in self.trend_periods
+            if p.end_index >= start and p.start_index < stop
+        ]
+        patterns = []
+        for p in self.patterns:
+            if p.detected_index >= stop or p.end_index < start or p.start_index >= stop:
+                continue
+            end = min(p.end_index, last)
+            if p.neckline[0] == "level":
+                neckline = {"level": _round(p.neckline[1])}
+            else:
+                ia, pa = p.neckline[1]
+                neckline = {
+                    "start": self._point(ia, pa, start),
+                    "end": self._point(end, p.neckline_at(end), start),
+                }
+            patterns.append(
+                {
+                    "type": p.type,
+                    "status": p.status,
+                    "points": {
+                        role: self._point(idx, price, start)
+                        for role, (idx, price) in p.points.items()
+                    },
+                    "start_index": max(p.start_index, start) - start,
+                    "end_index": end - start,
+                    "start_ts": self.ts(p.start_index),
+                    "end_ts": self.ts(end),
+                    "detected_index": p.detected_index - start,
+                    "detected_ts": self.ts(p.detected_index),
+                    "neckline": neckline,
+                    "target": _round(p.target),
+                    "score": p.score,
+                }
+            )
+        state = self.trend_state
+        since = min(max(state.since_index, start), max(last, start))
+        return {
+            "extremes": extremes,
+            "zigzag": zigzag,
+            "trend_periods": periods,
+            "trend_state": {
+                "state": state.state,
+                "since_index": since - start if n else 0,
+                "since_ts": self.ts(state.since_index) if n else None,
+            },
+            "patterns": patterns,
+            "offset": start,
+            "bars": stop - start,
+            "params": self.params,
+            "engine_version": ENGINE_VERSION,
+        }
+
+
+def analyze(
+    ohlcv: pd.DataFrame,
+    *,
+    sensitivity: float | None = None,
+    detector: SwingDetector | None = None,
+) -> AnalysisResult:
+    """Swing points, zigzag, trend periods/state and patterns of `ohlcv`.
+
+    `ohlcv`: aware DatetimeIndex (any zone; timestamps are reported in it), float columns open,
+    high, low, close (KRW) and volume (shares); extra columns are ignored. `sensitivity`
+    (default 1; 0.1..10) scales how small a reversal still counts as a major swing: the
+    threshold is `DEFAULT_REVERSAL_ATR / sensitivity` x ATR(14). Fewer than 2 bars give an
+    empty result. Raises ValueError (messages are this module's constants) on bad input.
+    """
+    index, bars = bars_from_frame(ohlcv)
+    swing = detector if detector is not None else AtrSwingDetector(sensitivity)
+    params = swing.params()
+    if len(bars) < 2:
+        return AnalysisResult(index, [], [], [], TrendState(SIDEWAYS, 0), [], params)
+    extremes = swing.detect(bars)
+    zigzag = build_zigzag(extremes, bars)
+    periods, state = trend_periods(bars.close.tolist(), extremes)
+    patterns = detect_patterns(bars, extremes, swing.reversal_atr_series(bars))
+    return AnalysisResult(index, extremes, zigzag, periods, state, patterns, params)
+
+
+def indicators(ohlcv: pd.DataFrame, spec: dict) -> dict[str, list[float | None]]:
+    """Indicator series aligned to the bars of `ohlcv`, JSON-ready.
+
+    `spec` (compute only what is asked), e.g. `{"sma": [20, 60], "ema": [20], "bollinger":
+    {"period": 20, "k": 2}, "rsi": 14, "macd": [12, 26, 9], "atr": 14, "obv": true}` (also
+    accepted: a list for rsi/atr, {"fast", "slow", "signal"} for macd, {"length", "std"} or
+    the key "bbands" for Bollinger).
+
+    Returns `{key: [value | None, ...]}` with one value per bar (None during warm-up), keys in
+    pandas-ta naming: SMA_20, EMA_20, RSI_14, MACD_12_26_9 / MACDs_12_26_9 (signal) /
+    MACDh_12_26_9 (histogram), BBL_20_2.0 / BBM_20_2.0 / BBU_20_2.0 / BBB_20_2.0 (bandwidth %)
+    / BBP_20_2.0 (%B), ATR_14, OBV. Formulas: `analysis.indicators` docstring. Raises
+    ValueError (constants in `analysis.indicators`) on an unknown name or bad parameters.
+    """
+    index, bars = bars_from_frame(ohlcv)
+    del index
+    arrays = ind.compute(bars.open, bars.high, bars.low, bars.close, bars.volume, spec)
+    return {
+        key: [None if math.isnan(v) else float(v) for v in values.tolist()]
+        for key, values in arrays.items()
+    }

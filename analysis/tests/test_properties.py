@@ -1,0 +1,138 @@
+"""Hypothesis properties of analyze(): determinism, alternation, extremes, causality."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.detection import MAJOR, PEAK
+from analysis.engine import analyze
+from analysis.patterns import FORMING
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def ohlcv(draw, min_size=2, max_size=160):
+    """Integer-tick random walks (with flat stretches and jumps) as an OHLCV frame."""
+    n = draw(st.integers(min_size, max_size))
+    steps = draw(st.lists(st.integers(-8, 8), min_size=n, max_size=n))
+    wicks = draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=n, max_size=n))
+    close = 1000 + np.cumsum(steps).astype(float)
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    high = np.maximum(open_, close) + [w[0] for w in wicks]
+    low = np.minimum(open_, close) - [w[1] for w in wicks]
+    index = pd.date_range("2023-01-02 09:00", periods=n, freq="30min", tz="Asia/Seoul")
+    return pd.DataFrame(
+        {"open": open_, "high": high, "low": low, "close": close, "volume": 100.0}, index=index
+    )
+
+
+def _extreme_keys(result):
+    return [
+        (e.kind, e.level, e.index, e.price, e.confirmed_index, e.strength) for e in result.extremes
+    ]
+
+
+def _pattern_key(p):
+    return (
+        p.type,
+        p.status,
+        tuple(sorted(p.points.items())),
+        p.start_index,
+        p.end_index,
+        p.detected_index,
+        p.score,
+    )
+
+
+@SETTINGS
+@given(ohlcv())
+def test_analysis_is_deterministic(frame):
+    assert analyze(frame).to_dict() == analyze(frame.copy()).to_dict()
+
+
+@SETTINGS
+@given(ohlcv(), st.sampled_from([0.5, 1.0, 2.0]))
+def test_zigzag_strictly_alternates_and_peaks_top_their_valleys(frame, sensitivity):
+    result = analyze(frame, sensitivity=sensitivity)
+    zz = result.zigzag
+    assert all(a.kind != b.kind for a, b in zip(zz, zz[1:], strict=False))
+    assert all(a.index < b.index for a, b in zip(zz, zz[1:], strict=False))
+    high, low = frame["high"].to_numpy(), frame["low"].to_numpy()
+    for k, point in enumerate(zz):
+        left = zz[k - 1].index + 1 if k > 0 else 0
+        right = zz[k + 1].index if k + 1 < len(zz) else len(frame)
+        if point.kind == PEAK:
+            assert point.price == high[point.index] == high[left:right].max()
+        else:
+            assert point.price == low[point.index] == low[left:right].min()
+
+
+@SETTINGS
+@given(ohlcv())
+def test_majors_alternate_in_confirmation_order(frame):
+    majors = [e for e in analyze(frame).extremes if e.level == MAJOR]
+    assert all(a.kind != b.kind for a, b in zip(majors, majors[1:], strict=False))
+    assert all(e.index <= e.confirmed_index for e in analyze(frame).extremes)
+
+
+@SETTINGS
+@given(ohlcv(min_size=3), st.data())
+def test_causality_for_any_cut(frame, data):
+    k = data.draw(st.integers(2, len(frame)))
+    full = analyze(frame)
+    prefix = analyze(frame.iloc[:k])
+    # Extremes known before the cut are exactly those of the prefix run.
+    assert _extreme_keys(prefix) == [key for key in _extreme_keys(full) if key[4] < k]
+    # Patterns that ended before the cut are identical.
+    ended = lambda r: [  # noqa: E731
+        _pattern_key(p) for p in r.patterns if p.status != FORMING and p.end_index < k
+    ]
+    assert ended(prefix) == ended(full)
+    # A pattern still forming in the prefix has the same points in the full run.
+    full_points = {
+        (p.type, tuple(sorted(p.points.items())), p.detected_index) for p in full.patterns
+    }
+    for p in prefix.patterns:
+        if p.status == FORMING:
+            assert (p.type, tuple(sorted(p.points.items())), p.detected_index) in full_points
+    # Closed trend periods before the cut are identical too.
+    closed = lambda r: [  # noqa: E731
+        (t.direction, t.start_index, t.end_index) for t in r.trend_periods if not t.ongoing
+    ]
+    assert closed(prefix) == [t for t in closed(full) if t[2] < k]
+
+
+def _walk(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 1000 + np.cumsum(rng.integers(-8, 9, n)).astype(float)
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    high = np.maximum(open_, close) + rng.integers(0, 5, n)
+    low = np.minimum(open_, close) - rng.integers(0, 5, n)
+    index = pd.date_range("2020-01-01", periods=n, freq="D", tz="Asia/Seoul")
+    return pd.DataFrame(
+        {"open": open_, "high": high, "low": low, "close": close, "volume": 1.0}, index=index
+    )
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 10**6), st.data())
+def test_causality_on_long_pattern_rich_walks(seed, data):
+    frame = _walk(seed, 500)
+    k = data.draw(st.integers(50, 500))
+    full, prefix = analyze(frame), analyze(frame.iloc[:k])
+    assert _extreme_keys(prefix) == [key for key in _extreme_keys(full) if key[4] < k]
+    ended = lambda r: [  # noqa: E731
+        _pattern_key(p) for p in r.patterns if p.status != FORMING and p.end_index < k
+    ]
+    assert ended(prefix) == ended(full)
+    full_points = {(p.type, tuple(sorted(p.points.items()))) for p in full.patterns}
+    for p in prefix.patterns:
+        if p.status == FORMING:
+            assert (p.type, tuple(sorted(p.points.items()))) in full_points
+
+
+def test_a_long_walk_exercises_every_pattern_type():
+    types = {p.type for p in analyze(_walk(7, 700)).patterns}
+    assert types == {"DT", "DB", "HS", "IHS"}

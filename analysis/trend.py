@@ -1,0 +1,90 @@
+"""Dow-theory trend state and trend periods (reference §2.7), causal (pure).
+
+At each bar `i` the rules use only the major swing points confirmed at or before `i`; "last"
+means the point with the largest bar index, "previous" the one before it.
+
+- From sideways, a **downtrend** starts (checked first) when there are >= 2 peaks and >= 1
+  valley, the last peak is lower than the previous one, the last valley lies before `i`, and
+  the close breaks below the last valley's Low.
+- Otherwise an **uptrend** starts when there are >= 2 valleys and >= 1 peak, the last valley is
+  higher than the previous one, the last peak lies before `i`, and the close breaks above the
+  last peak's High.
+- An uptrend ends when the close falls below the last valley; a downtrend ends when the close
+  rises above the last peak. The market is then sideways; no new trend starts on that bar.
+
+Periods start and end on the bars where the conditions fire. A trend still running at the last
+bar is reported with `end_index` = last bar and `ongoing` = True.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from .detection import MAJOR, PEAK, Extreme
+
+UP = "up"
+DOWN = "down"
+SIDEWAYS = "sideways"
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPeriod:
+    direction: str  # UP | DOWN
+    start_index: int
+    end_index: int
+    ongoing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrendState:
+    state: str  # UP | DOWN | SIDEWAYS
+    since_index: int  # bar where the current state began (0 if sideways from the start)
+
+
+def trend_periods(
+    close: list[float], extremes: list[Extreme]
+) -> tuple[list[TrendPeriod], TrendState]:
+    """Trend periods and the state at the last bar, from majors as they became known."""
+    n = len(close)
+    majors = sorted(
+        (e for e in extremes if e.level == MAJOR), key=lambda e: (e.confirmed_index, e.index)
+    )
+    peaks: list[tuple[int, float]] = []  # (index, price), sorted by index
+    valleys: list[tuple[int, float]] = []
+    periods: list[TrendPeriod] = []
+    state, since = SIDEWAYS, 0
+    k = 0
+    for i in range(n):
+        while k < len(majors) and majors[k].confirmed_index <= i:
+            e = majors[k]
+            bisect.insort(peaks if e.kind == PEAK else valleys, (e.index, e.price))
+            k += 1
+        c = close[i]
+        if state == SIDEWAYS:
+            if (
+                len(peaks) >= 2
+                and valleys
+                and peaks[-1][1] < peaks[-2][1]
+                and valleys[-1][0] < i
+                and c < valleys[-1][1]
+            ):
+                state, since = DOWN, i
+            elif (
+                len(valleys) >= 2
+                and peaks
+                and valleys[-1][1] > valleys[-2][1]
+                and peaks[-1][0] < i
+                and c > peaks[-1][1]
+            ):
+                state, since = UP, i
+        elif state == UP:
+            if c < valleys[-1][1]:
+                periods.append(TrendPeriod(UP, since, i, False))
+                state, since = SIDEWAYS, i
+        elif c > peaks[-1][1]:
+            periods.append(TrendPeriod(DOWN, since, i, False))
+            state, since = SIDEWAYS, i
+    if state != SIDEWAYS:
+        periods.append(TrendPeriod(state, since, n - 1, True))
+    return periods, TrendState(state, since)
