@@ -217,12 +217,12 @@ def label_list(
 
 
 def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> str:
-    """The Radar at one series, focused on the bars from `start` to `end`."""
+    """The Radar at one series, zoomed to the bars from `start` to `end` (its focus_* params)."""
     query = {
         "symbol": symbol,
         "tf": timeframe,
-        "start": start.astimezone(KST).isoformat(),
-        "end": end.astimezone(KST).isoformat(),
+        "focus_start": start.astimezone(KST).isoformat(),
+        "focus_end": end.astimezone(KST).isoformat(),
     }
     return f"{reverse('radar')}?{urlencode(query)}"
 

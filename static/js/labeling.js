@@ -1,0 +1,62 @@
+/**
+ * Pattern labeling in the browser (issue 6). Loaded by the label pages and by the Radar.
+ *
+ * On the Radar (templates/labeling/partials/_radar_panel.html present):
+ *  - `radar:range-selected` (dispatched by static/js/radar.js in label mode after a drag, detail
+ *    {symbol, timeframe, start, end} with ISO instants of the first/last selected bar) loads the
+ *    label form, GET /labels/new?symbol=…&timeframe=…&start=…&end=…, into #label-panel-body
+ *    with htmx and shows the panel.
+ *  - Saving the form (an htmx POST) answers with the "saved" fragment and the response header
+ *    `HX-Trigger: radar:labels-changed`; htmx dispatches that event on the form and it bubbles to
+ *    `document`, where radar.js re-fetches the figure so the new label is drawn at once. The
+ *    accept / reject / undo buttons of the detected-pattern list work the same way.
+ *
+ * Everywhere: htmx does not swap 4xx responses by default; the label form answers invalid input
+ * with 400 and the form carrying its field errors, so 400s coming back to a labeling form
+ * (or the accept/reject buttons) are swapped in like a success.
+ */
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    const fromLabeling = target && (target.closest(".label-form") || target.closest(".detection-actions") || target.closest("#label-panel-body"));
+    if (event.detail.xhr.status === 400 && fromLabeling) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  const panel = document.getElementById("label-panel");
+  const body = document.getElementById("label-panel-body");
+  if (!panel || !body) return;
+
+  function closePanel() {
+    panel.hidden = true;
+    body.innerHTML = "";
+  }
+
+  document.getElementById("label-panel-close").addEventListener("click", closePanel);
+
+  document.addEventListener("radar:range-selected", function (event) {
+    const detail = event.detail || {};
+    if (!detail.symbol || !detail.timeframe || !detail.start || !detail.end) return;
+    const query = new URLSearchParams({
+      symbol: detail.symbol,
+      timeframe: detail.timeframe,
+      start: detail.start,
+      end: detail.end,
+    });
+    panel.hidden = false;
+    const request = window.htmx
+      ? window.htmx.ajax("GET", panel.dataset.formUrl + "?" + query.toString(), { target: body, swap: "innerHTML" })
+      : null;
+    if (request && request.then) {
+      request.then(function () {
+        const field = body.querySelector("select[name=pattern_type]");
+        if (field) field.focus();
+        panel.scrollIntoView({ block: "nearest" });
+      });
+    }
+  });
+})();
