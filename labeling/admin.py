@@ -1,0 +1,72 @@
+"""Admin for labels and their revisions: browse and filter, read-only.
+
+Labels change only through `labeling.services`, which writes a revision with every change; an
+admin form would bypass that, so the admin shows labels and history without editing them.
+"""
+
+from django.contrib import admin
+
+from .models import Label, LabelRevision
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LabelRevisionInline(admin.TabularInline):
+    model = LabelRevision
+    fields = ["number", "action", "actor", "changed_fields", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["number"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Label)
+class LabelAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "owner",
+        "stock",
+        "timeframe",
+        "pattern_type",
+        "start_ts",
+        "end_ts",
+        "direction",
+        "outcome",
+        "source",
+        "deleted_at",
+        "updated_at",
+    ]
+    list_filter = [
+        "pattern_type",
+        "timeframe",
+        "outcome",
+        "source",
+        "direction",
+        ("deleted_at", admin.EmptyFieldListFilter),
+        "owner",
+    ]
+    search_fields = ["stock__code", "stock__name", "owner__username", "notes"]
+    list_select_related = ["stock", "owner"]
+    date_hierarchy = "start_ts"
+    inlines = [LabelRevisionInline]
+
+
+@admin.register(LabelRevision)
+class LabelRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["label", "number", "action", "actor", "created_at"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["label__id", "label__stock__code", "actor__username"]
+    list_select_related = ["label", "actor"]
+    raw_id_fields = ["label", "actor"]

@@ -1,0 +1,216 @@
+"""Database constraints, revisions and owner checks of labels."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from labeling import forms, selectors, services
+from labeling.models import Label, LabelRevision, Source
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+def kst(*args) -> datetime:
+    return datetime(*args, tzinfo=KST)
+
+
+def row(user, stock, **fields) -> Label:
+    values = {
+        "owner": user,
+        "stock": stock,
+        "timeframe": "1d",
+        "pattern_type": "DT",
+        "start_ts": kst(2024, 1, 8),
+        "end_ts": kst(2024, 1, 12),
+        "direction": "bearish",
+    }
+    values.update(fields)
+    return Label(**values)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"end_ts": kst(2024, 1, 5)},
+        {"pattern_type": "zigzag"},
+        {"timeframe": "2h"},
+        {"direction": "up"},
+        {"outcome": "maybe"},
+        {"source": "robot"},
+        {"source": Source.ACCEPTED},  # an accept without the detection it answers
+    ],
+)
+def test_database_rejects_invalid_labels(user, stock, fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row(user, stock, **fields).save()
+
+
+def test_database_accepts_a_valid_label_and_one_bar_range(user, stock):
+    row(user, stock).save()
+    row(user, stock, end_ts=kst(2024, 1, 8)).save()
+    row(user, stock, source=Source.REJECTED, detection_ref={"id": 1}).save()
+    assert Label.objects.count() == 3
+
+
+def test_revision_numbers_are_unique_per_label(user, stock):
+    label = services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LabelRevision.objects.create(label=label, number=1, action="updated", snapshot={})
+
+
+def test_update_without_change_writes_no_revision(user, stock):
+    label = services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    services.label_update(
+        label=label,
+        actor=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    assert label.revisions.count() == 1
+    services.label_update(
+        label=label,
+        actor=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+        notes="now with a note",
+    )
+    revisions = list(label.revisions.order_by("number"))
+    assert [r.number for r in revisions] == [1, 2]
+    assert revisions[1].changed_fields == ["notes"]
+    assert revisions[1].snapshot["notes"] == "now with a note"
+
+
+def test_only_the_owner_changes_a_label(user, other_user, stock):
+    label = services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    with pytest.raises(PermissionDenied):
+        services.label_delete(label=label, actor=other_user)
+    with pytest.raises(PermissionDenied):
+        services.label_update(
+            label=label,
+            actor=other_user,
+            stock=stock,
+            timeframe="1d",
+            pattern_type="DB",
+            start=kst(2024, 1, 8),
+            end=kst(2024, 1, 12),
+        )
+    label.refresh_from_db()
+    assert label.pattern_type == "DT" and not label.is_deleted
+
+
+def test_delete_twice_and_restore_live_are_errors(user, stock):
+    label = services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    with pytest.raises(ValidationError):
+        services.label_restore(label=label, actor=user)
+    services.label_delete(label=label, actor=user)
+    with pytest.raises(ValidationError):
+        services.label_delete(label=label, actor=user)
+    assert label.revisions.count() == 2
+
+
+def test_failed_create_leaves_no_rows(user, stock):
+    with pytest.raises(ValidationError):
+        services.label_create(
+            owner=user,
+            stock=stock,
+            timeframe="1d",
+            pattern_type="nonsense",
+            start=kst(2024, 1, 8),
+            end=kst(2024, 1, 12),
+        )
+    assert Label.objects.count() == 0 and LabelRevision.objects.count() == 0
+
+
+def test_queryset_filters(user, other_user, staff_user, stock):
+    mine = services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+    )
+    theirs = services.label_create(
+        owner=other_user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 2, 5),
+        end=kst(2024, 2, 9),
+    )
+    assert list(Label.objects.visible_to(user)) == [mine]
+    assert set(Label.objects.visible_to(staff_user)) == {mine, theirs}
+    assert list(Label.objects.overlapping(start=kst(2024, 1, 12), end=kst(2024, 1, 31))) == [mine]
+    assert list(Label.objects.overlapping(start=kst(2024, 1, 13), end=kst(2024, 2, 4))) == []
+
+
+def test_label_overlays_is_one_query(user, stock, django_assert_num_queries):
+    for day in (8, 15, 22):
+        services.label_create(
+            owner=user,
+            stock=stock,
+            timeframe="1d",
+            pattern_type="DT",
+            start=kst(2024, 1, day),
+            end=kst(2024, 1, day + 2),
+        )
+    with django_assert_num_queries(1):
+        overlays = selectors.label_overlays(user=user, stock=stock, timeframe="1d")
+    assert len(overlays) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "timeframe", "expected"),
+    [
+        ("2024-03-04", "1d", kst(2024, 3, 4)),
+        ("2024-03-04T09:30", "5m", kst(2024, 3, 4, 9, 30)),  # naive → KST
+        ("2024-03-04T00:30:00Z", "5m", kst(2024, 3, 4, 9, 30)),
+        ("2024-03-04T09:30:00+09:00", "30m", kst(2024, 3, 4, 9, 30)),
+    ],
+)
+def test_parse_instant(text, timeframe, expected):
+    assert forms.parse_instant(text, timeframe) == expected
+
+
+def test_key_points_text_round_trip():
+    text = "P1 2024-03-04 71200\nV1 2024-03-06 69000.5"
+    points = forms.parse_key_points(text, "1d")
+    stored = [{**p, "ts": p["ts"].isoformat()} for p in points]
+    assert forms.key_points_text(stored, "1d") == text
