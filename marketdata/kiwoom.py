@@ -359,6 +359,8 @@ class KiwoomClient:
             "max_rps": settings.KIWOOM_MAX_RPS,
             "timeout": settings.KIWOOM_TIMEOUT_SECONDS,
             "redis_url": settings.REDIS_URL,
+            "max_attempts": getattr(settings, "KIWOOM_RETRY_ATTEMPTS", MAX_ATTEMPTS),
+            "backoff_base": getattr(settings, "KIWOOM_RETRY_BASE_SECONDS", BACKOFF_BASE_SECONDS),
         }
         options.update(overrides)
         return cls(**options)

@@ -8,6 +8,7 @@ run these tasks without exceeding `KIWOOM_MAX_RPS`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -26,8 +27,13 @@ UNAVAILABLE_RETRY_SECONDS = 60
 UNAVAILABLE_MAX_RETRIES = 3
 
 
-def is_trading_today() -> bool:
-    return krx_calendar.is_trading_day(timezone.now().astimezone(KST).date())
+def holiday_skip(now: dt.datetime | None = None) -> str | None:
+    """The message a scheduled collection returns instead of running on a non-trading day
+    (weekend or KRX holiday, in KST), or None on a trading day."""
+    day = (now or timezone.now()).astimezone(KST).date()
+    if krx_calendar.is_trading_day(day):
+        return None
+    return SKIPPED_HOLIDAY.format(day=day)
 
 
 def collection_codes(*, timeframe: str) -> list[str]:
@@ -73,8 +79,8 @@ def _record(run_id: int | None, *, result=None, error: str | None = None) -> Non
 def collect_timeframe(timeframe: str, force: bool = False) -> str:
     """Fans out `marketdata.collect_series` for every series of `timeframe` (trading days only
     unless `force`)."""
-    if not force and not is_trading_today():
-        return SKIPPED_HOLIDAY.format(day=timezone.now().astimezone(KST).date())
+    if not force and (skip := holiday_skip()):
+        return skip
     codes = collection_codes(timeframe=timeframe)
     run = services.ingestion_run_start(
         kind=IngestionRun.Kind.COLLECT,
@@ -93,16 +99,16 @@ def collect_timeframe(timeframe: str, force: bool = False) -> str:
 @shared_task(name="marketdata.sweep_after_close")
 def sweep_after_close(force: bool = False) -> str:
     """After the close: re-collects the minute series so the session's last bars are final."""
-    if not force and not is_trading_today():
-        return SKIPPED_HOLIDAY.format(day=timezone.now().astimezone(KST).date())
+    if not force and (skip := holiday_skip()):
+        return skip
     return "; ".join(collect_timeframe(timeframe, force=True) for timeframe in MINUTE_TIMEFRAMES)
 
 
 @shared_task(name="marketdata.collect_after_close")
 def collect_after_close(force: bool = False) -> str:
     """After the close (and after-hours trading): daily, weekly and monthly series."""
-    if not force and not is_trading_today():
-        return SKIPPED_HOLIDAY.format(day=timezone.now().astimezone(KST).date())
+    if not force and (skip := holiday_skip()):
+        return skip
     return "; ".join(collect_timeframe(timeframe, force=True) for timeframe in PERIOD_TIMEFRAMES)
 
 
@@ -151,8 +157,8 @@ def repair_series(self, code: str, timeframe: str, run_id: int | None = None) ->
 @shared_task(name="marketdata.repair_gaps")
 def repair_gaps(force: bool = False) -> str:
     """Fans out `marketdata.repair_series` for every collected series (trading days only)."""
-    if not force and not is_trading_today():
-        return SKIPPED_HOLIDAY.format(day=timezone.now().astimezone(KST).date())
+    if not force and (skip := holiday_skip()):
+        return skip
     queued = 0
     for timeframe in (*MINUTE_TIMEFRAMES, *PERIOD_TIMEFRAMES):
         codes = collection_codes(timeframe=timeframe)
