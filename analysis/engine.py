@@ -80,16 +80,8 @@ class AnalysisResult:
             text = self._iso[i] = self.index[i].isoformat()
         return text
 
-    def _point(self, index: int, price: float, offset: int = 0, lo: int = 0) -> dict:
-        rebased = index - offset
-        return {
-            "index": rebased if rebased >= lo else None,
-            "ts": self.ts(index),
-            "price": _round(price),
-        }
-
     def to_dict(self) -> dict:
-        """JSON-ready result; see `window()` for the same shape over a slice of the bars.
+        """JSON-ready result over all analysed bars (`offset` 0); `window()` slices it.
 
         - `extremes`: [{kind: peak|valley, level: major|minor, index, ts, price,
           confirmed_index, confirmed_ts, strength}] sorted by (confirmed_index, index);
@@ -102,115 +94,181 @@ class AnalysisResult:
           detected_index, detected_ts, neckline, target, score}] where `neckline` is
           {level} for DT/DB and {start: {index, ts, price}, end: {index, ts, price}} for
           HS/IHS (the line through V2 and V3, or P2 and P3 for IHS, extended to end_index);
-        - `bars`, `params`, `engine_version`.
+          a forming pattern ends at the last bar;
+        - `offset` (0), `bars`, `params`, `engine_version`.
+        Prices are KRW rounded to 6 decimals; timestamps ISO 8601 with offset (+09:00).
         """
-        return self.window(0, self.bars)
-
-    def window(self, start: int, stop: int) -> dict:
-        """The `to_dict()` shape for bars [start, stop), every index re-based so 0 is `start`.
-
-        For showing the last bars of a longer analysed history (the left edge keeps its
-        context). Items first known at or after `stop` (confirmed_index / detected_index /
-        start) are dropped; statuses are those of the whole analysis. At the left edge:
-
-        - extremes and zigzag points before `start` are dropped (a point whose bar is inside
-          the window but was confirmed inside it is kept, with its re-based confirmed_index);
-        - trend periods and patterns that overlap the window are kept; their start_index is
-          clipped to 0 while start_ts keeps the true start; pattern points (and a neckline
-          start) before the window keep their ts and price with `index` = null;
-        - trend_state.since_index is clipped to 0 (since_ts is the true instant).
-        Extra keys: `offset` (= start) and `bars` (= stop - start).
-        """
-        n = self.bars
-        start = max(0, min(int(start), n))
-        stop = max(start, min(int(stop), n))
-        last = stop - 1
-        extremes = [
-            {
-                "kind": e.kind,
-                "level": e.level,
-                "index": e.index - start,
-                "ts": self.ts(e.index),
-                "price": _round(e.price),
-                "confirmed_index": e.confirmed_index - start,
-                "confirmed_ts": self.ts(e.confirmed_index),
-                "strength": e.strength,
-            }
-            for e in self.extremes
-            if start <= e.index and e.confirmed_index < stop
-        ]
-        zigzag = [
-            {
-                "kind": z.kind,
-                "level": z.level,
-                "index": z.index - start,
-                "ts": self.ts(z.index),
-                "price": _round(z.price),
-            }
-            for z in self.zigzag
-            if start <= z.index < stop
-        ]
-        periods = [
-            {
-                "direction": p.direction,
-                "start_index": max(p.start_index, start) - start,
-                "end_index": min(p.end_index, last) - start,
-                "start_ts": self.ts(p.start_index),
-                "end_ts": self.ts(min(p.end_index, last)),
-                "ongoing": p.ongoing and p.end_index <= last,
-            }
-            for p in self.trend_periods
-            if p.end_index >= start and p.start_index < stop
-        ]
+        ts = self.ts
+        point = lambda i, price: {"index": i, "ts": ts(i), "price": _round(price)}  # noqa: E731
         patterns = []
         for p in self.patterns:
-            if p.detected_index >= stop or p.end_index < start or p.start_index >= stop:
-                continue
-            end = min(p.end_index, last)
             if p.neckline[0] == "level":
                 neckline = {"level": _round(p.neckline[1])}
             else:
                 ia, pa = p.neckline[1]
                 neckline = {
-                    "start": self._point(ia, pa, start),
-                    "end": self._point(end, p.neckline_at(end), start),
+                    "start": point(ia, pa),
+                    "end": point(p.end_index, p.neckline_at(p.end_index)),
                 }
             patterns.append(
                 {
                     "type": p.type,
                     "status": p.status,
-                    "points": {
-                        role: self._point(idx, price, start)
-                        for role, (idx, price) in p.points.items()
-                    },
-                    "start_index": max(p.start_index, start) - start,
-                    "end_index": end - start,
-                    "start_ts": self.ts(p.start_index),
-                    "end_ts": self.ts(end),
-                    "detected_index": p.detected_index - start,
-                    "detected_ts": self.ts(p.detected_index),
+                    "points": {role: point(i, price) for role, (i, price) in p.points.items()},
+                    "start_index": p.start_index,
+                    "end_index": p.end_index,
+                    "start_ts": ts(p.start_index),
+                    "end_ts": ts(p.end_index),
+                    "detected_index": p.detected_index,
+                    "detected_ts": ts(p.detected_index),
                     "neckline": neckline,
                     "target": _round(p.target),
                     "score": p.score,
                 }
             )
-        state = self.trend_state
-        since = min(max(state.since_index, start), max(last, start))
+        n = self.bars
         return {
-            "extremes": extremes,
-            "zigzag": zigzag,
-            "trend_periods": periods,
+            "extremes": [
+                {
+                    "kind": e.kind,
+                    "level": e.level,
+                    "index": e.index,
+                    "ts": ts(e.index),
+                    "price": _round(e.price),
+                    "confirmed_index": e.confirmed_index,
+                    "confirmed_ts": ts(e.confirmed_index),
+                    "strength": e.strength,
+                }
+                for e in self.extremes
+            ],
+            "zigzag": [
+                {"kind": z.kind, "level": z.level, **point(z.index, z.price)} for z in self.zigzag
+            ],
+            "trend_periods": [
+                {
+                    "direction": p.direction,
+                    "start_index": p.start_index,
+                    "end_index": p.end_index,
+                    "start_ts": ts(p.start_index),
+                    "end_ts": ts(p.end_index),
+                    "ongoing": p.ongoing,
+                }
+                for p in self.trend_periods
+            ],
             "trend_state": {
-                "state": state.state,
-                "since_index": since - start if n else 0,
-                "since_ts": self.ts(state.since_index) if n else None,
+                "state": self.trend_state.state,
+                "since_index": self.trend_state.since_index if n else 0,
+                "since_ts": ts(self.trend_state.since_index) if n else None,
             },
             "patterns": patterns,
-            "offset": start,
-            "bars": stop - start,
+            "offset": 0,
+            "bars": n,
             "params": self.params,
             "engine_version": ENGINE_VERSION,
         }
+
+    def window(self, start: int, stop: int) -> dict:
+        """`to_dict()` restricted to bars [start, stop), re-based so 0 is bar `start`.
+
+        See `window_dict` for how items at the edges are treated.
+        """
+        return window_dict(self.to_dict(), start, stop, ts_of=self.ts)
+
+
+WINDOW_NEEDS_TS = "a window that stops before the last analysed bar needs ts_of"
+
+
+def window_dict(data: dict, start: int, stop: int, ts_of=None) -> dict:
+    """The `AnalysisResult.to_dict()` shape for bars [start, stop) of a full result dict `data`
+    (for example one stored in the database), every index re-based so 0 is bar `start`.
+
+    Meant for showing the last bars of a longer analysed history (the left edge keeps its
+    context). Items first known at or after `stop` (confirmed_index / detected_index / start)
+    are dropped; statuses are those of the whole analysis. At the left edge:
+
+    - extremes and zigzag points whose bar is before `start` are dropped;
+    - trend periods and patterns that overlap the window are kept: start_index is clipped to
+      0 while start_ts keeps the true start; pattern points (and a neckline start) before the
+      window keep their ts and price with `index` = null;
+    - trend_state.since_index is clipped to 0 (since_ts keeps the true instant).
+    At a right edge before the last analysed bar, periods and patterns are cut at stop - 1
+    (`ts_of(i)` gives the ISO timestamp of bar i; required in that case only).
+    Extra keys: `offset` (= start) and `bars` (= stop - start).
+    """
+    n = data["bars"]
+    start = max(0, min(int(start), n))
+    stop = max(start, min(int(stop), n))
+    last = stop - 1
+
+    def end_ts(index: int, ts: str) -> str:
+        if index <= last:
+            return ts
+        if ts_of is None:
+            raise ValueError(WINDOW_NEEDS_TS)
+        return ts_of(last)
+
+    def rebase(point: dict) -> dict:
+        i = point["index"]
+        inside = i is not None and i >= start
+        return {**point, "index": i - start if inside else None}
+
+    extremes = [
+        {**e, "index": e["index"] - start, "confirmed_index": e["confirmed_index"] - start}
+        for e in data["extremes"]
+        if e["index"] >= start and e["confirmed_index"] < stop
+    ]
+    zigzag = [
+        {**z, "index": z["index"] - start} for z in data["zigzag"] if start <= z["index"] < stop
+    ]
+    periods = [
+        {
+            **p,
+            "start_index": max(p["start_index"], start) - start,
+            "end_index": min(p["end_index"], last) - start,
+            "end_ts": end_ts(p["end_index"], p["end_ts"]),
+            "ongoing": p["ongoing"] and p["end_index"] <= last,
+        }
+        for p in data["trend_periods"]
+        if p["end_index"] >= start and p["start_index"] < stop
+    ]
+    patterns = []
+    for p in data["patterns"]:
+        if p["detected_index"] >= stop or p["end_index"] < start or p["start_index"] >= stop:
+            continue
+        end = min(p["end_index"], last)
+        neckline = p["neckline"]
+        if "start" in neckline:
+            a, b = neckline["start"], neckline["end"]
+            if end != b["index"]:
+                slope = (b["price"] - a["price"]) / (b["index"] - a["index"])
+                price = _round(a["price"] + (end - a["index"]) * slope)
+                b = {"index": end, "ts": end_ts(b["index"], b["ts"]), "price": price}
+            neckline = {"start": rebase(a), "end": rebase(b)}
+        patterns.append(
+            {
+                **p,
+                "points": {role: rebase(point) for role, point in p["points"].items()},
+                "start_index": max(p["start_index"], start) - start,
+                "end_index": end - start,
+                "end_ts": end_ts(p["end_index"], p["end_ts"]),
+                "detected_index": p["detected_index"] - start,
+                "neckline": neckline,
+            }
+        )
+    state = data["trend_state"]
+    return {
+        **data,
+        "extremes": extremes,
+        "zigzag": zigzag,
+        "trend_periods": periods,
+        "trend_state": {
+            **state,
+            "since_index": min(max(state["since_index"], start), max(last, start)) - start,
+        },
+        "patterns": patterns,
+        "offset": start,
+        "bars": stop - start,
+    }
 
 
 def analyze(

@@ -1,1 +1,196 @@
-from django.db import models  # noqa: F401
+"""Stored analysis results, keyed by timestamps (bar indexes are slice-relative).
+
+One `AnalysisRun` per (stock, timeframe, parameters) holds the full `AnalysisResult.to_dict()`
+(so the Radar can serve it without recomputing) and is the parent of the rows the scanner
+queries: `SwingPoint`, `TrendPeriod` and `PatternInstance`. A re-analysis replaces the run's
+children atomically. Instants are aware UTC in the database (Asia/Seoul on screen).
+"""
+
+from django.db import models
+
+from marketdata.models import Stock, Timeframe
+
+
+class PatternType(models.TextChoices):
+    DT = "DT", "Double top"
+    DB = "DB", "Double bottom"
+    HS = "HS", "Head and shoulders"
+    IHS = "IHS", "Inverse head and shoulders"
+
+
+class PatternStatus(models.TextChoices):
+    FORMING = "forming", "Forming"
+    COMPLETED = "completed", "Completed"
+    INVALIDATED = "invalidated", "Invalidated"
+
+
+class TrendState(models.TextChoices):
+    UP = "up", "Uptrend"
+    DOWN = "down", "Downtrend"
+    SIDEWAYS = "sideways", "Sideways"
+
+
+class TrendDirection(models.TextChoices):
+    UP = "up", "Uptrend"
+    DOWN = "down", "Downtrend"
+
+
+class SwingKind(models.TextChoices):
+    PEAK = "peak", "Peak"
+    VALLEY = "valley", "Valley"
+
+
+class SwingLevel(models.TextChoices):
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+
+
+class AnalysisRunQuerySet(models.QuerySet):
+    def default_params(self):
+        """Runs made with the default parameters (what the Radar and the scanner show)."""
+        return self.filter(is_default=True)
+
+
+class AnalysisRun(models.Model):
+    """The latest analysis of one series with one parameter set."""
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="analysis_runs")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    params_hash = models.CharField(max_length=64, help_text="SHA-256 of the key-sorted params")
+    params = models.JSONField(help_text="Detector parameters, e.g. sensitivity, ATR multiple")
+    is_default = models.BooleanField(default=True, help_text="Made with default parameters")
+    engine_version = models.CharField(max_length=20)
+    bars = models.PositiveIntegerField(help_text="Bars analysed")
+    first_bar_ts = models.DateTimeField(null=True, blank=True)
+    last_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Newest analysed bar")
+    bars_fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the analysed bars; unchanged bars skip re-analysis"
+    )
+    last_close = models.FloatField(null=True, blank=True, help_text="KRW, newest analysed bar")
+    trend_state = models.CharField(max_length=10, choices=TrendState.choices)
+    trend_since_ts = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(help_text="AnalysisResult.to_dict() of the analysed bars")
+    analysed_at = models.DateTimeField()
+    duration_ms = models.FloatField(help_text="analyze() time in milliseconds")
+
+    objects = AnalysisRunQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock", "timeframe", "params_hash"], name="analysisrun_unique_params"
+            )
+        ]
+        indexes = [models.Index(fields=["timeframe", "is_default", "trend_state"])]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.timeframe} {self.params_hash[:8]}"
+
+
+class SwingPoint(models.Model):
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="swing_points")
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    kind = models.CharField(max_length=6, choices=SwingKind.choices)
+    level = models.CharField(max_length=5, choices=SwingLevel.choices)
+    ts = models.DateTimeField(help_text="Bar of the point")
+    price = models.FloatField(help_text="KRW: the High of a peak, the Low of a valley")
+    confirmed_ts = models.DateTimeField(help_text="First bar at which the point was known")
+    strength = models.FloatField(help_text="Swing size in ATR units at confirmation")
+
+    class Meta:
+        indexes = [models.Index(fields=["stock", "timeframe", "ts"])]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.kind} {self.ts:%Y-%m-%d %H:%M}"
+
+
+class TrendPeriod(models.Model):
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="trend_periods")
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    direction = models.CharField(max_length=4, choices=TrendDirection.choices)
+    start_ts = models.DateTimeField()
+    end_ts = models.DateTimeField()
+    ongoing = models.BooleanField(default=False, help_text="Still running at the last bar")
+
+    class Meta:
+        indexes = [models.Index(fields=["stock", "timeframe", "start_ts"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_ts__gte=models.F("start_ts")),
+                name="trendperiod_end_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.start_ts:%Y-%m-%d}..{self.end_ts:%Y-%m-%d}"
+
+
+class PatternInstanceQuerySet(models.QuerySet):
+    def scan(
+        self,
+        *,
+        timeframe: str,
+        pattern_type: str | None = None,
+        status: str | None = None,
+        since=None,
+        min_score: float | None = None,
+        market: str | None = None,
+    ):
+        """Patterns of default-parameter runs on `timeframe`, newest end first.
+
+        `since` bounds `end_ts` (the completion/invalidation bar, or the last analysed bar
+        while forming), e.g. "completed double bottoms on 1d in the last 5 trading days":
+        `scan(timeframe="1d", pattern_type="DB", status="completed", since=cutoff)`. Served by
+        the (timeframe, pattern_type, status, end_ts) index; stock and run come joined.
+        """
+        qs = self.filter(timeframe=timeframe, run__is_default=True)
+        if pattern_type:
+            qs = qs.filter(pattern_type=pattern_type)
+        if status:
+            qs = qs.filter(status=status)
+        if since is not None:
+            qs = qs.filter(end_ts__gte=since)
+        if min_score is not None:
+            qs = qs.filter(score__gte=min_score)
+        if market:
+            qs = qs.filter(stock__market=market)
+        return (
+            qs.select_related("stock", "run")
+            .defer("run__result", "run__params")
+            .order_by("-end_ts", "stock__code", "pk")
+        )
+
+
+class PatternInstance(models.Model):
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="patterns")
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    pattern_type = models.CharField(max_length=3, choices=PatternType.choices)
+    status = models.CharField(max_length=11, choices=PatternStatus.choices)
+    start_ts = models.DateTimeField()
+    end_ts = models.DateTimeField(help_text="Completion/invalidation bar; last bar if forming")
+    detected_ts = models.DateTimeField(help_text="Bar at which the pattern became known")
+    points = models.JSONField(help_text="{role: {ts, price}}, e.g. P1, V1, P2")
+    neckline = models.JSONField(help_text="{level} or {start: {ts, price}, end: {ts, price}}")
+    neckline_price = models.FloatField(help_text="KRW: the neckline at end_ts")
+    target = models.FloatField(help_text="KRW: measured move from the neckline")
+    score = models.FloatField(help_text="0..1")
+
+    objects = PatternInstanceQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["timeframe", "pattern_type", "status", "end_ts"]),
+            models.Index(fields=["stock", "timeframe", "start_ts"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0) & models.Q(score__lte=1),
+                name="patterninstance_score_0_1",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern_type} {self.status} {self.end_ts:%Y-%m-%d %H:%M}"

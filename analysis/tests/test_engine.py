@@ -252,3 +252,26 @@ def test_a_second_detector_plugs_in_through_the_protocol():
     result = analyze(closes_frame([1.0, 3.0, 2.0, 1.0]), detector=Fixed())
     assert [z.index for z in result.zigzag] == [1]
     assert result.params == {"detector": "fixed"}
+
+
+def test_window_dict_of_a_stored_result_equals_the_live_window():
+    closes = 100 + 12 * np.sin(np.arange(350) / 5.0) + np.random.default_rng(5).normal(0, 2, 350)
+    result = analyze(closes_frame(closes))
+    stored = json.loads(json.dumps(result.to_dict()))
+    for start in (0, 50, 175, 349):
+        assert engine.window_dict(stored, start, 350) == result.window(start, 350)
+
+
+def test_window_that_stops_early_cuts_periods_and_needs_timestamps():
+    closes = 100 + 12 * np.sin(np.arange(350) / 5.0) + np.arange(350) * 0.05
+    result = analyze(closes_frame(closes))
+    (period,) = result.to_dict()["trend_periods"]
+    assert (period["start_index"], period["end_index"], period["ongoing"]) == (70, 349, True)
+    win = result.window(100, 200)
+    (cut,) = win["trend_periods"]
+    assert (cut["start_index"], cut["end_index"], cut["ongoing"]) == (0, 99, False)
+    assert cut["start_ts"] == period["start_ts"] and cut["end_ts"] == result.ts(199)
+    assert all(p["end_index"] < 100 and p["detected_index"] < 100 for p in win["patterns"])
+    assert all(e["confirmed_index"] < 100 for e in win["extremes"])
+    with pytest.raises(ValueError, match=engine.WINDOW_NEEDS_TS):
+        engine.window_dict(result.to_dict(), 100, 200)

@@ -1,0 +1,197 @@
+"""Writes for stored analyses: run the engine on a series and persist it atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from marketdata.models import Stock, Timeframe
+from marketdata.selectors import OHLCV_COLUMNS, candles_frame
+
+from .detection import AtrSwingDetector
+from .engine import ENGINE_VERSION, AnalysisResult, analyze
+from .models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
+
+logger = logging.getLogger(__name__)
+
+# Newest bars analysed per series (about 20 years daily; a few months of 5-minute bars).
+ANALYSIS_MAX_BARS = 5000
+
+NO_CANDLES = "no candles stored for {code} {timeframe}; collect them first (manage.py backfill)"
+UNKNOWN_TIMEFRAME = "unknown timeframe {timeframe!r}; expected one of {choices}"
+
+
+class AnalysisError(Exception):
+    """A series cannot be analysed (message is one of this module's constants)."""
+
+
+def params_for(sensitivity: float | None) -> dict:
+    """The detector parameters a run is keyed by (validates `sensitivity`)."""
+    return {**AtrSwingDetector(sensitivity).params(), "engine_version": ENGINE_VERSION}
+
+
+def params_hash(params: dict) -> str:
+    """SHA-256 of the key-sorted JSON of `params`."""
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def bars_fingerprint(frame: pd.DataFrame) -> str:
+    """SHA-256 over the bar instants and OHLCV values: changes when any bar changes."""
+    digest = hashlib.sha256()
+    digest.update(frame.index.asi8.tobytes())
+    digest.update(np.ascontiguousarray(frame[OHLCV_COLUMNS].to_numpy(dtype="float64")).tobytes())
+    return digest.hexdigest()
+
+
+def _instant(iso: str | None) -> datetime | None:
+    return None if iso is None else datetime.fromisoformat(iso)
+
+
+def _children(run: AnalysisRun, data: dict) -> tuple[list, list, list]:
+    common = {"run": run, "stock_id": run.stock_id, "timeframe": run.timeframe}
+    swings = [
+        SwingPoint(
+            **common,
+            kind=e["kind"],
+            level=e["level"],
+            ts=_instant(e["ts"]),
+            price=e["price"],
+            confirmed_ts=_instant(e["confirmed_ts"]),
+            strength=e["strength"],
+        )
+        for e in data["extremes"]
+    ]
+    periods = [
+        TrendPeriod(
+            **common,
+            direction=p["direction"],
+            start_ts=_instant(p["start_ts"]),
+            end_ts=_instant(p["end_ts"]),
+            ongoing=p["ongoing"],
+        )
+        for p in data["trend_periods"]
+    ]
+    patterns = []
+    for p in data["patterns"]:
+        neckline = p["neckline"]
+        neckline_price = neckline["level"] if "level" in neckline else neckline["end"]["price"]
+        patterns.append(
+            PatternInstance(
+                **common,
+                pattern_type=p["type"],
+                status=p["status"],
+                start_ts=_instant(p["start_ts"]),
+                end_ts=_instant(p["end_ts"]),
+                detected_ts=_instant(p["detected_ts"]),
+                points={
+                    role: {"ts": pt["ts"], "price": pt["price"]} for role, pt in p["points"].items()
+                },
+                neckline=neckline,
+                neckline_price=neckline_price,
+                target=p["target"],
+                score=p["score"],
+            )
+        )
+    return swings, periods, patterns
+
+
+def analysis_store(
+    *,
+    stock: Stock,
+    timeframe: str,
+    frame: pd.DataFrame,
+    result: AnalysisResult,
+    params: dict,
+    is_default: bool,
+    fingerprint: str,
+    duration_ms: float,
+) -> AnalysisRun:
+    """Creates or replaces the run of (stock, timeframe, params) and all its rows, atomically."""
+    data = result.to_dict()
+    state = data["trend_state"]
+    fields = {
+        "params": params,
+        "is_default": is_default,
+        "engine_version": ENGINE_VERSION,
+        "bars": len(frame),
+        "first_bar_ts": frame.index[0].to_pydatetime() if len(frame) else None,
+        "last_bar_ts": frame.index[-1].to_pydatetime() if len(frame) else None,
+        "bars_fingerprint": fingerprint,
+        "last_close": float(frame["close"].iloc[-1]) if len(frame) else None,
+        "trend_state": state["state"],
+        "trend_since_ts": _instant(state["since_ts"]),
+        "result": data,
+        "analysed_at": timezone.now(),
+        "duration_ms": duration_ms,
+    }
+    with transaction.atomic():
+        run, _ = AnalysisRun.objects.select_for_update().update_or_create(
+            stock=stock, timeframe=timeframe, params_hash=params_hash(params), defaults=fields
+        )
+        SwingPoint.objects.filter(run=run).delete()
+        TrendPeriod.objects.filter(run=run).delete()
+        PatternInstance.objects.filter(run=run).delete()
+        swings, periods, patterns = _children(run, data)
+        SwingPoint.objects.bulk_create(swings, batch_size=2000)
+        TrendPeriod.objects.bulk_create(periods, batch_size=2000)
+        PatternInstance.objects.bulk_create(patterns, batch_size=2000)
+    return run
+
+
+def series_analyze(
+    *, stock: Stock, timeframe: str, sensitivity: float | None = None, force: bool = False
+) -> AnalysisRun:
+    """Analyses the newest `ANALYSIS_MAX_BARS` bars of one series and stores the result.
+
+    Loads candles with `marketdata.selectors.candles_frame`; when the stored run of these
+    parameters already covers exactly the same bars (fingerprint) nothing is recomputed unless
+    `force`. The returned run carries `recomputed` (bool, not a database field). Raises
+    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for a bad sensitivity.
+    """
+    if timeframe not in Timeframe.values:
+        raise AnalysisError(
+            UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
+        )
+    params = params_for(sensitivity)
+    frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
+    if frame.empty:
+        raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
+    fingerprint = bars_fingerprint(frame)
+    if not force:
+        stored = AnalysisRun.objects.filter(
+            stock=stock, timeframe=timeframe, params_hash=params_hash(params)
+        ).first()
+        if stored is not None and stored.bars_fingerprint == fingerprint:
+            stored.recomputed = False
+            return stored
+    started = time.perf_counter()
+    result = analyze(frame, sensitivity=sensitivity)
+    duration_ms = (time.perf_counter() - started) * 1000
+    run = analysis_store(
+        stock=stock,
+        timeframe=timeframe,
+        frame=frame,
+        result=result,
+        params=params,
+        is_default=params == params_for(None),
+        fingerprint=fingerprint,
+        duration_ms=duration_ms,
+    )
+    logger.info(
+        "Analysed %s %s: %d bars, %d patterns in %.1f ms",
+        stock.code,
+        timeframe,
+        len(frame),
+        len(result.patterns),
+        duration_ms,
+    )
+    run.recomputed = True
+    return run

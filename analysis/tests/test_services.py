@@ -1,0 +1,180 @@
+"""series_analyze, the stored rows, the scanner query and the Radar selector on PostgreSQL."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analysis.engine import analyze
+from analysis.models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
+from analysis.selectors import pattern_scan, radar_analysis, trading_days_cutoff
+from analysis.services import NO_CANDLES, UNKNOWN_TIMEFRAME, AnalysisError, series_analyze
+from marketdata.models import Candle, Market
+from marketdata.selectors import candles_frame
+from marketdata.tests.factories import make_candles, make_stock
+
+pytestmark = pytest.mark.django_db
+
+
+def walk(n=400, seed=7, start="2023-01-02"):
+    """A daily random walk in KRW with every pattern type in 700 bars (seed 7)."""
+    rng = np.random.default_rng(seed)
+    close = 50_000 + 100 * np.cumsum(rng.integers(-8, 9, n)).astype(float)
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    high = np.maximum(open_, close) + 100 * rng.integers(0, 5, n)
+    low = np.minimum(open_, close) - 100 * rng.integers(0, 5, n)
+    index = pd.bdate_range(start, periods=n, tz="Asia/Seoul")
+    return pd.DataFrame(
+        {"open": open_, "high": high, "low": low, "close": close, "volume": 1e6}, index=index
+    )
+
+
+@pytest.fixture
+def samsung():
+    stock = make_stock("005930", "삼성전자")
+    make_candles(stock, "1d", walk(700))
+    return stock
+
+
+def test_series_analyze_stores_the_run_and_its_rows(samsung):
+    run = series_analyze(stock=samsung, timeframe="1d")
+    assert run.recomputed is True
+    expected = analyze(candles_frame(stock=samsung, timeframe="1d")).to_dict()
+    run.refresh_from_db()
+    assert run.bars == 700 and run.is_default
+    assert run.result["extremes"] == expected["extremes"]
+    assert run.last_bar_ts == candles_frame(stock=samsung, timeframe="1d").index[-1]
+    assert run.trend_state == expected["trend_state"]["state"]
+    assert SwingPoint.objects.filter(run=run).count() == len(expected["extremes"])
+    assert TrendPeriod.objects.filter(run=run).count() == len(expected["trend_periods"])
+    stored = PatternInstance.objects.filter(run=run).order_by("detected_ts", "pattern_type")
+    assert {p.pattern_type for p in stored} == {"DT", "DB", "HS", "IHS"}
+    first = expected["patterns"][0]
+    row = stored.filter(pattern_type=first["type"], start_ts=first["start_ts"]).get()
+    assert row.points == {
+        role: {"ts": pt["ts"], "price": pt["price"]} for role, pt in first["points"].items()
+    }
+    assert row.target == first["target"] and row.score == first["score"]
+
+
+def test_unchanged_bars_are_not_reanalysed_but_changed_bars_are(samsung):
+    first = series_analyze(stock=samsung, timeframe="1d")
+    again = series_analyze(stock=samsung, timeframe="1d")
+    assert again.recomputed is False and again.analysed_at == first.analysed_at
+    last = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+    last.close = last.low
+    last.save()
+    changed = series_analyze(stock=samsung, timeframe="1d")
+    assert changed.recomputed is True and changed.pk == first.pk
+    assert changed.last_close == last.low
+    forced = series_analyze(stock=samsung, timeframe="1d", force=True)
+    assert forced.recomputed is True
+    assert AnalysisRun.objects.count() == 1
+
+
+def test_a_sensitivity_gets_its_own_run(samsung):
+    default = series_analyze(stock=samsung, timeframe="1d")
+    fine = series_analyze(stock=samsung, timeframe="1d", sensitivity=2.0)
+    assert fine.pk != default.pk and not fine.is_default
+    assert (
+        SwingPoint.objects.filter(run=fine).count() > SwingPoint.objects.filter(run=default).count()
+    )
+    same = series_analyze(stock=samsung, timeframe="1d", sensitivity=1.0)
+    assert same.pk == default.pk and same.recomputed is False
+
+
+def test_errors_for_missing_candles_and_bad_timeframes(samsung):
+    with pytest.raises(AnalysisError) as caught:
+        series_analyze(stock=samsung, timeframe="1w")
+    assert str(caught.value) == NO_CANDLES.format(code="005930", timeframe="1w")
+    with pytest.raises(AnalysisError) as caught:
+        series_analyze(stock=samsung, timeframe="2d")
+    assert str(caught.value).startswith(UNKNOWN_TIMEFRAME.split("{")[0])
+
+
+def test_trading_days_cutoff_skips_weekends_and_holidays():
+    # Friday 2024-10-04: sessions 10-04, 10-02, 09-30, 09-27, 09-26 (10-01 Armed Forces Day
+    # and 10-03 National Foundation Day were holidays).
+    cutoff = trading_days_cutoff(5, today=date(2024, 10, 4))
+    assert cutoff.isoformat() == "2024-09-26T00:00:00+09:00"
+    assert trading_days_cutoff(1, today=date(2024, 10, 5)).date() == date(2024, 10, 4)
+
+
+def test_scan_finds_recent_completed_double_bottoms_across_stocks_in_one_query(
+    django_assert_num_queries,
+):
+    frames = {}
+    for code, seed, market in [("005930", 7, Market.KOSPI), ("247540", 11, Market.KOSDAQ)]:
+        stock = make_stock(code, f"stock {code}", market=market)
+        frames[code] = walk(700, seed=seed)
+        make_candles(stock, "1d", frames[code])
+        series_analyze(stock=stock, timeframe="1d")
+    series_analyze(stock=make_stock("005930"), timeframe="1d", sensitivity=2.0)  # not default
+    today = frames["005930"].index[-1].date()
+    with django_assert_num_queries(1):
+        rows = pattern_scan(
+            timeframe="1d", pattern_type="DB", status="completed", days_back=60, today=today
+        )
+    cutoff = trading_days_cutoff(60, today=today)
+    expected = PatternInstance.objects.filter(
+        run__is_default=True, pattern_type="DB", status="completed", end_ts__gte=cutoff
+    )
+    assert len(rows) == expected.count() > 0
+    assert all(r["type"] == "DB" and r["status"] == "completed" for r in rows)
+    assert all(r["end_ts"] >= cutoff for r in rows)
+    assert [r["end_ts"] for r in rows] == sorted((r["end_ts"] for r in rows), reverse=True)
+    row = rows[0]
+    close = frames[row["code"]]["close"].iloc[-1]
+    assert row["last_close"] == close
+    assert row["to_target_pct"] == round((row["target"] - close) / close * 100, 2)
+    assert row["trend_state"] in {"up", "down", "sideways"}
+    kosdaq = pattern_scan(timeframe="1d", market="KOSDAQ", days_back=None, min_score=0.5)
+    assert kosdaq and all(r["code"] == "247540" and r["score"] >= 0.5 for r in kosdaq)
+    assert pattern_scan(timeframe="1w", days_back=None) == []
+
+
+def test_scan_query_uses_the_pattern_index():
+    stock = make_stock()
+    make_candles(stock, "1d", walk(700))
+    series_analyze(stock=stock, timeframe="1d")
+    qs = PatternInstance.objects.scan(
+        timeframe="1d",
+        pattern_type="DB",
+        status="completed",
+        since=pd.Timestamp("2024-01-01", tz="Asia/Seoul"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = qs.explain()
+        cursor.execute("RESET enable_seqscan")
+    assert "analysis_pa_timefra" in plan
+
+
+def test_radar_analysis_serves_the_stored_window_or_computes(samsung):
+    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
+    computed = radar_analysis(
+        stock=samsung, timeframe="1d", candles=frame, window_start=200, use_stored=True
+    )
+    assert computed["source"] == "computed" and computed["bars"] == 300
+    assert computed == {**analyze(frame).window(200, 500), "source": "computed"}
+    run = series_analyze(stock=samsung, timeframe="1d")
+    with CaptureQueriesContext(connection) as queries:
+        stored = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+    assert len(queries) == 1
+    assert stored["source"] == "stored" and stored["bars"] == 300
+    full = analyze(candles_frame(stock=samsung, timeframe="1d"))
+    assert {k: v for k, v in stored.items() if k != "source"} == full.window(400, 700)
+    assert stored["offset"] == run.bars - 300
+    not_stored = radar_analysis(
+        stock=samsung, timeframe="1d", candles=frame, window_start=200, use_stored=False
+    )
+    assert not_stored["source"] == "computed"
+    newer = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+    newer.close = newer.high
+    newer.save()
+    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
+    stale = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+    assert stale["source"] == "computed"
