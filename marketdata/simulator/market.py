@@ -49,6 +49,7 @@ UNKNOWN_CODE = "unknown stock code {code!r}"
 
 _TICK_BOUNDS = np.array([2_000, 5_000, 20_000, 50_000, 200_000, 500_000], dtype=np.float64)
 _TICK_SIZES = np.array([1, 5, 10, 50, 100, 500, 1_000], dtype=np.float64)
+_DAILY_LIMIT = 0.30
 
 _EPOCH_DAY = np.datetime64("1970-01-01", "D")
 _KST_OFFSET_S = 9 * 3600
@@ -77,6 +78,14 @@ def _ceil_to_tick(price):
 def _floor_to_tick(price):
     step = tick_size(price)
     return np.floor(np.asarray(price, dtype=np.float64) / step + 1e-9) * step
+
+
+def price_limits(previous_close):
+    """KRX daily price limits (KRW) for a previous close: (lower, upper) = ∓30 % on ticks,
+    rounded inwards."""
+    lower = _ceil_to_tick(np.asarray(previous_close, dtype=np.float64) * (1 - _DAILY_LIMIT))
+    upper = _floor_to_tick(np.asarray(previous_close, dtype=np.float64) * (1 + _DAILY_LIMIT))
+    return lower, upper
 
 
 def is_valid_tick(price) -> np.ndarray:
@@ -282,7 +291,6 @@ _TREND_PULL = 0.004  # mean reversion per day towards the first-price → anchor
 _VOL_SCALE = 1.12  # realised volatility comes out a little below the GARCH target
 _GAP_SHARE = 0.4  # overnight share of the daily return (≈ 40 % of the variance, as in 005930)
 _NO_WICK = 0.14  # probability that the open/close is the day's high (or low)
-_DAILY_LIMIT = 0.30
 _RETURN_BOUNDS = (-0.34, 0.25)  # log returns that stay inside the ±30 % limit after rounding
 
 
@@ -351,8 +359,7 @@ def _generate_daily(spec: StockSpec) -> _Daily:
 
     close = round_to_tick(np.maximum(raw_close, 1.0))
     prev_close = np.concatenate([[round_to_tick(raw_open[0])], close[:-1]])
-    upper = _floor_to_tick(prev_close * (1 + _DAILY_LIMIT))
-    lower = _ceil_to_tick(prev_close * (1 - _DAILY_LIMIT))
+    lower, upper = price_limits(prev_close)
     open_ = np.clip(round_to_tick(np.maximum(raw_open, 1.0)), lower, upper)
 
     # Brownian-bridge extremes above max(open, close) and below min(open, close).
@@ -523,6 +530,7 @@ class SimulatedMarket:
         self._lock = threading.Lock()
         self._code_locks: dict[str, threading.Lock] = {}
         self._stocks: dict[str, _StockCache] = {}
+        self._series_memo: dict[tuple, Series] = {}
 
     # clock
 
@@ -602,20 +610,33 @@ class SimulatedMarket:
         return frame
 
     def series(self, code: str, timeframe: str, *, now: datetime | None = None) -> Series:
-        """Like `bars`, as arrays (ascending) — what the HTTP server pages through."""
-        now = (now or self.now()).astimezone(KST)
+        """Like `bars`, as arrays (ascending) — what the HTTP server pages through. The result
+        is shared (cached per code, timeframe and instant): do not modify it."""
         if timeframe in cal.INTRADAY_MINUTES:
-            return self._intraday_series(code, cal.INTRADAY_MINUTES[timeframe], now)
-        if timeframe in ("1d", "1w", "1mo"):
-            return self._period_series(code, timeframe, now)
-        raise ValueError(cal.UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
+            return self.minute_series(code, cal.INTRADAY_MINUTES[timeframe], now=now)
+        if timeframe not in ("1d", "1w", "1mo"):
+            raise ValueError(cal.UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
+        now = (now or self.now()).astimezone(KST)
+        return self._memo((code, timeframe, now), lambda: self._period_series(code, timeframe, now))
 
     def minute_series(self, code: str, minutes: int, *, now: datetime | None = None) -> Series:
         """Intraday bars of any width that divides into 5-minute steps (5, 10, 15, 30, 45, 60…),
-        each session's grid starting at 09:00."""
+        each session's grid starting at 09:00. Shared like `series`."""
         if minutes % 5 or minutes <= 0:
             raise ValueError("minute bars must be a positive multiple of 5 minutes")
-        return self._intraday_series(code, minutes, (now or self.now()).astimezone(KST))
+        now = (now or self.now()).astimezone(KST)
+        return self._memo((code, minutes, now), lambda: self._intraday_series(code, minutes, now))
+
+    def _memo(self, key: tuple, build: Callable[[], Series]) -> Series:
+        # Paging through one series at a frozen "now" asks for the same arrays again and again.
+        found = self._series_memo.get(key)
+        if found is None:
+            found = build()
+            with self._lock:
+                if len(self._series_memo) >= 64:
+                    self._series_memo.pop(next(iter(self._series_memo)))
+                self._series_memo[key] = found
+        return found
 
     # internals
 
@@ -689,16 +710,21 @@ class SimulatedMarket:
         with self._code_locks[code]:
             # Keep the newest windows only: "now" moves forward, old windows are not asked for.
             stale = [k for k in cache.intraday_months if k[0] == "window"]
-            for k in stale[:-3]:
+            for k in stale[:-4]:
                 del cache.intraday_months[k]
             cache.intraday_months[key] = (full, where)
         return full, where
 
-    def _five_minute(self, code: str, now: datetime) -> tuple[Series, Series | None]:
-        """Completed 5m bars inside the minute window up to now, and the forming one (or None)."""
+    def _five_minute(
+        self, code: str, now: datetime, *, today_only: bool = False
+    ) -> tuple[Series, Series | None]:
+        """Completed 5m bars inside the minute window (or of today only) up to now, and the
+        forming one (or None)."""
         cache = self._cache(code)
         today = now.date()
         first = max(today - timedelta(days=self.minute_history_days), self.first_day(code))
+        if today_only:
+            first = today
         days = cache.daily.days
         lo = int(np.searchsorted(days, np.datetime64(first, "D")))
         hi = int(np.searchsorted(days, np.datetime64(today, "D"), side="right"))
@@ -752,7 +778,7 @@ class SimulatedMarket:
         if now_s >= close_s:
             return full.take(slice(0, before + 1))
         # Today is forming: aggregate today's 5m bars so far.
-        completed, forming = self._five_minute(code, now)
+        completed, forming = self._five_minute(code, now, today_only=True)
         five = Series.concat([completed, forming] if forming is not None else [completed])
         mine = five.take(five.key_day == today)
         today_bar = _aggregate(
