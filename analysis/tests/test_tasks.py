@@ -1,0 +1,119 @@
+"""The analysis Celery tasks, run in-process (apply) and by a real worker on Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.db import connection
+
+from analysis.models import AnalysisRun, PatternInstance
+from analysis.services import NO_CANDLES
+from analysis.tasks import UNKNOWN_STOCK, analysis_series, analyze_series
+from analysis.tests.test_services import walk
+from marketdata.tests.factories import make_candles, make_stock
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = str(Path(sys.executable).parent / "celery")
+
+
+@pytest.mark.django_db
+def test_analyze_series_analyses_then_reports_unchanged():
+    stock = make_stock()
+    make_candles(stock, "1d", walk(300))
+    first = analyze_series.apply(kwargs={"code": "005930", "timeframe": "1d"}).get()
+    assert first["status"] == "analysed" and first["bars"] == 300
+    assert first["patterns"] == PatternInstance.objects.count()
+    again = analyze_series.apply(kwargs={"code": "005930", "timeframe": "1d"}).get()
+    assert again["status"] == "unchanged"
+    assert AnalysisRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_analyze_series_skips_unknown_codes_and_empty_series():
+    make_stock()
+    unknown = analyze_series.apply(kwargs={"code": "999999", "timeframe": "1d"}).get()
+    assert unknown["status"] == "skipped"
+    assert unknown["reason"] == UNKNOWN_STOCK.format(code="999999")
+    empty = analyze_series.apply(kwargs={"code": "005930", "timeframe": "5m"}).get()
+    assert empty["reason"] == NO_CANDLES.format(code="005930", timeframe="5m")
+    assert AnalysisRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_fan_out_covers_targets_with_candles_only():
+    hynix = make_stock("000660", "SK하이닉스")
+    samsung = make_stock("005930")
+    outsider = make_stock("123456", "ETF", is_analysis_target=False)
+    for stock in (hynix, samsung, outsider):
+        make_candles(stock, "1d", walk(60))
+    make_candles(samsung, "1w", walk(60, start="2020-01-06").asfreq("W-MON").dropna())
+    assert analysis_series() == [("000660", "1d"), ("005930", "1d"), ("005930", "1w")]
+    assert analysis_series(timeframes=["1w"]) == [("005930", "1w")]
+
+
+def _start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            CELERY,
+            "-A",
+            "chartinsight",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"analysis-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_fan_out_on_redis():
+    for code in ("000660", "005930"):
+        make_candles(make_stock(code, code), "1d", walk(250))
+    broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+    settings_db = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_db['USER']}@{settings_db['HOST']}:{settings_db['PORT']}/"
+        f"{settings_db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "DATABASE_URL": database_url,
+    }
+    client = Celery(broker=broker, backend=broker)
+    worker = _start_worker(env)
+    try:
+        queued = client.send_task("analysis.analyze_all").get(timeout=60)
+        assert queued == "2 series queued for analysis"
+        direct = client.send_task(
+            "analysis.analyze_series", kwargs={"code": "005930", "timeframe": "1d"}
+        ).get(timeout=60)
+        assert direct["status"] in {"analysed", "unchanged"}
+        deadline = time.monotonic() + 60
+        while AnalysisRun.objects.count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert AnalysisRun.objects.count() == 2
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
