@@ -1,0 +1,132 @@
+"""`manage.py analyze`: analyse stored series and save the results (the CLI of the task)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis import services
+from analysis.detection import check_sensitivity
+from analysis.tasks import analysis_series
+from marketdata.models import Stock, Timeframe
+
+ERROR_NO_SELECTION = "Give --codes 005930,000660 or --all-targets"
+ERROR_BOTH_SELECTIONS = "Give either --codes or --all-targets, not both"
+ERROR_UNKNOWN_CODES = "Unknown stock codes: {codes} (load the stock master with sync_stocks)"
+ERROR_UNKNOWN_TIMEFRAMES = "Unknown timeframes: {timeframes}; expected some of {choices}"
+ERROR_NO_SERIES = "No analysis target holds candles on {timeframes}; collect bars first"
+ERROR_FAILED = "{failed} of {total} series failed: {errors}"
+
+
+def _split(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Analyse stored candles (swing points, zigzag, trend periods, patterns) and store the "
+        "results for the Radar and the scanner. A series whose bars did not change since its "
+        "stored analysis is skipped unless --force. Safe to run again at any time. "
+        "Examples: analyze --codes 005930,000660 --timeframes 1d,1w; analyze --all-targets."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--codes", help="Comma-separated stock codes, e.g. 005930,000660")
+        parser.add_argument(
+            "--all-targets",
+            action="store_true",
+            help="Every analysis target (filter zero) that holds candles",
+        )
+        parser.add_argument(
+            "--timeframes",
+            default=",".join(Timeframe.values),
+            help="Comma-separated timeframes (default: all of 5m,30m,1h,1d,1w,1mo)",
+        )
+        parser.add_argument(
+            "--sensitivity",
+            type=float,
+            help="Swing sensitivity 0.1..10 (default 1; higher marks more swings). Results with "
+            "a non-default sensitivity are stored separately and not shown by the scanner.",
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Re-analyse even when the bars did not change"
+        )
+
+    def handle(self, *args, **options):
+        timeframes = _split(options["timeframes"])
+        bad = [tf for tf in timeframes if tf not in Timeframe.values]
+        if bad or not timeframes:
+            raise CommandError(
+                ERROR_UNKNOWN_TIMEFRAMES.format(
+                    timeframes=", ".join(bad) or "(none)", choices=", ".join(Timeframe.values)
+                )
+            )
+        sensitivity = options["sensitivity"]
+        if sensitivity is not None:
+            try:
+                check_sensitivity(sensitivity)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        codes = _split(options["codes"])
+        if codes and options["all_targets"]:
+            raise CommandError(ERROR_BOTH_SELECTIONS)
+        if codes:
+            known = set(Stock.objects.filter(code__in=codes).values_list("code", flat=True))
+            unknown = [code for code in codes if code not in known]
+            if unknown:
+                raise CommandError(ERROR_UNKNOWN_CODES.format(codes=", ".join(unknown)))
+            series = [(code, tf) for tf in timeframes for code in codes]
+        elif options["all_targets"]:
+            series = analysis_series(timeframes=timeframes)
+            if not series:
+                raise CommandError(ERROR_NO_SERIES.format(timeframes=", ".join(timeframes)))
+        else:
+            raise CommandError(ERROR_NO_SELECTION)
+        self._run(series, sensitivity=sensitivity, force=options["force"])
+
+    def _run(self, series: list[tuple[str, str]], *, sensitivity, force: bool) -> None:
+        stocks = {s.code: s for s in Stock.objects.filter(code__in={c for c, _ in series})}
+        total = len(series)
+        started = time.monotonic()
+        bars = analysed = unchanged = patterns = 0
+        errors: list[str] = []
+        for number, (code, timeframe) in enumerate(series, start=1):
+            try:
+                run = services.series_analyze(
+                    stock=stocks[code], timeframe=timeframe, sensitivity=sensitivity, force=force
+                )
+            except services.AnalysisError as exc:
+                errors.append(f"{code} {timeframe}: {exc}")
+                outcome = "failed"
+            else:
+                bars += run.bars
+                patterns += len(run.result["patterns"])
+                if run.recomputed:
+                    analysed += 1
+                    outcome = f"{run.bars} bars, {len(run.result['patterns'])} patterns"
+                else:
+                    unchanged += 1
+                    outcome = "unchanged"
+            elapsed = time.monotonic() - started
+            rate = number / elapsed if elapsed > 0 else 0.0
+            eta = (total - number) / rate if rate > 0 else 0.0
+            self.stdout.write(
+                f"[{number}/{total}] {code} {timeframe}: {outcome} | "
+                f"{bars:,} bars, {rate:.1f} series/s, {bars / max(elapsed, 1e-9):,.0f} bars/s, "
+                f"ETA {_clock(eta)}"
+            )
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            f"Done: {total} series ({analysed} analysed, {unchanged} unchanged, "
+            f"{len(errors)} failed), {bars:,} bars, {patterns:,} patterns in {elapsed:.1f} s"
+        )
+        if errors:
+            raise CommandError(
+                ERROR_FAILED.format(failed=len(errors), total=total, errors="; ".join(errors))
+            )
