@@ -5,12 +5,16 @@ from datetime import date, datetime, time
 
 from django import forms
 
+from analysis.models import PatternInstance
 from marketdata.models import INTRADAY_TIMEFRAMES, Stock, Timeframe
 
 from .models import Direction, Outcome, PatternType, Source
 from .selectors import END_BEFORE_START, KST
 
 UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
+DETECTION_GONE = (
+    "This detection is no longer stored (the series was analysed again); reload the Radar."
+)
 BAD_INSTANT = (
     "Enter an ISO 8601 instant (e.g. 2024-03-04T09:30:00+09:00) or, for 1d/1w/1mo, a KST date "
     "(2024-03-04)."
@@ -165,25 +169,13 @@ class LabelForm(forms.Form):
 
 
 class DetectionDecisionForm(forms.Form):
-    """Accept or reject one detected pattern (the Radar's detected-pattern list)."""
+    """Accept or reject one stored detected pattern (the Radar's detected-pattern list)."""
 
     decision = forms.ChoiceField(choices=[("accept", "Accept"), ("reject", "Reject")])
-    detection = forms.IntegerField(min_value=1)
-    symbol = SymbolField(max_length=12)
-    timeframe = forms.ChoiceField(choices=Timeframe.choices)
-    pattern_type = forms.ChoiceField(choices=PatternType.choices)
-    start = forms.CharField(max_length=40)
-    end = forms.CharField(max_length=40)
-
-    def clean(self):
-        data = super().clean()
-        for name in ("start", "end"):
-            if data.get(name):
-                try:
-                    data[name] = parse_instant(data[name], data.get("timeframe"))
-                except forms.ValidationError as exc:
-                    self.add_error(name, exc)
-        return data
+    detection = forms.ModelChoiceField(
+        queryset=PatternInstance.objects.select_related("stock"),
+        error_messages={"invalid_choice": DETECTION_GONE},
+    )
 
 
 class LabelFilterForm(forms.Form):

@@ -116,12 +116,20 @@ class Label(models.Model):
     notes = models.TextField(blank=True)
     tags = models.JSONField(default=list, blank=True, help_text="List of short strings")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    detected_pattern = models.ForeignKey(
+        "analysis.PatternInstance",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="labels",
+        help_text="The detection an accept/reject answers (cleared when the series is re-analysed)",
+    )
     detection_ref = models.JSONField(
         null=True,
         blank=True,
         help_text=(
             "The detected pattern an accept/reject refers to, as it was then "
-            "(id, type, start/end); kept when the detection is recomputed"
+            "(id, type, status, start/end, score); kept when the detection is recomputed"
         ),
     )
     deleted_at = models.DateTimeField(null=True, blank=True)

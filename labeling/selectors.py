@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 
 from marketdata.models import Candle, Timeframe
 
-from .models import Label, LabelRevision
+from .models import Label, LabelRevision, Source
 
 KST = ZoneInfo("Asia/Seoul")
 INTRADAY_MINUTES = {Timeframe.M5: 5, Timeframe.M30: 30, Timeframe.H1: 60}
@@ -153,24 +153,87 @@ def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list
     ]
 
 
-def detection_label(*, user, detection_id: int) -> Label | None:
-    """The user's live label that answers detected pattern `detection_id`, or None."""
+DECISION_SOURCES = (Source.ACCEPTED, Source.REJECTED)
+
+
+def detection_snapshot(pattern) -> dict:
+    """What a label keeps of the detection it answers (survives re-analysis of the series)."""
+    return {
+        "id": pattern.pk,
+        "pattern_type": pattern.pattern_type,
+        "status": pattern.status,
+        "start_ts": pattern.start_ts.astimezone(KST).isoformat(),
+        "end_ts": pattern.end_ts.astimezone(KST).isoformat(),
+        "score": pattern.score,
+    }
+
+
+def detection_label(*, user, pattern) -> Label | None:
+    """The user's live accept/reject label for detected `pattern`, or None.
+
+    Matched on the series, type and bar range rather than the row id, because a re-analysis
+    replaces the pattern rows: the decision stays attached to the same detection.
+    """
     return (
         Label.objects.owned_by(user)
         .alive()
-        .filter(detection_ref__id=detection_id)
+        .filter(
+            source__in=DECISION_SOURCES,
+            stock_id=pattern.stock_id,
+            timeframe=pattern.timeframe,
+            pattern_type=pattern.pattern_type,
+            start_ts=pattern.start_ts,
+            end_ts=pattern.end_ts,
+        )
         .order_by("-id")
         .first()
     )
 
 
-def detection_decisions(*, user, detection_ids) -> dict[int, Label]:
-    """{detection id: the user's live label answering it} for many detections in one query."""
-    ids = [int(i) for i in detection_ids]
-    if not ids:
+def current_detection(*, label: Label):
+    """The stored detection with the label's series, type and range (after a re-analysis)."""
+    from analysis.models import PatternInstance
+
+    return (
+        PatternInstance.objects.filter(
+            stock_id=label.stock_id,
+            timeframe=label.timeframe,
+            pattern_type=label.pattern_type,
+            start_ts=label.start_ts,
+            end_ts=label.end_ts,
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def detection_decisions(*, user, pattern_ids) -> dict[int, Label]:
+    """{pattern id: the user's live accept/reject label} for many detections, in two queries."""
+    from analysis.models import PatternInstance
+
+    patterns = list(PatternInstance.objects.filter(pk__in=[int(i) for i in pattern_ids]))
+    if not patterns:
         return {}
-    labels = Label.objects.owned_by(user).alive().filter(detection_ref__id__in=ids).order_by("id")
-    return {label.detection_ref["id"]: label for label in labels}
+    labels = (
+        Label.objects.owned_by(user)
+        .alive()
+        .filter(
+            source__in=DECISION_SOURCES,
+            stock_id__in={p.stock_id for p in patterns},
+            timeframe__in={p.timeframe for p in patterns},
+            pattern_type__in={p.pattern_type for p in patterns},
+        )
+        .order_by("id")
+    )
+    by_key = {
+        (lb.stock_id, lb.timeframe, lb.pattern_type, lb.start_ts, lb.end_ts): lb for lb in labels
+    }
+    decisions = {}
+    for p in patterns:
+        label = by_key.get((p.stock_id, p.timeframe, p.pattern_type, p.start_ts, p.end_ts))
+        if label is not None:
+            decisions[p.pk] = label
+    return decisions
 
 
 def label_list(

@@ -7,12 +7,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import TYPICAL_DIRECTION, Direction, Label, LabelRevision, Outcome, Source
-from .selectors import KST, detection_label, label_range_resolve
+from .selectors import KST, detection_label, detection_snapshot, label_range_resolve
 
 NOT_OWNER = "Only the owner can change this label."
 ALREADY_DELETED = "This label is already deleted."
 NOT_DELETED = "This label is not deleted."
 DECISION_SOURCES = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
+
 
 # Fields whose change is worth a revision (and shown in the history).
 TRACKED_FIELDS = (
@@ -103,6 +104,7 @@ def label_create(
     tags=(),
     source: str = Source.MANUAL,
     detection_ref: dict | None = None,
+    detected_pattern=None,
 ) -> Label:
     """Creates a label on the stored bars of (stock, timeframe) and its first revision.
 
@@ -126,8 +128,13 @@ def label_create(
         tags=_clean_tags(tags),
         source=source,
         detection_ref=detection_ref,
+        detected_pattern=detected_pattern,
     )
-    label.full_clean(exclude=["owner", "stock"], validate_unique=False, validate_constraints=False)
+    label.full_clean(
+        exclude=["owner", "stock", "detected_pattern"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     label.save()
     _revision_write(label=label, actor=owner, action=LabelRevision.Action.CREATED, previous=None)
     return label
@@ -166,7 +173,11 @@ def label_update(
     label.outcome = outcome
     label.notes = notes
     label.tags = _clean_tags(tags)
-    label.full_clean(exclude=["owner", "stock"], validate_unique=False, validate_constraints=False)
+    label.full_clean(
+        exclude=["owner", "stock", "detected_pattern"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     if label_snapshot(label) != previous:
         label.save()
         _revision_write(
@@ -208,24 +219,15 @@ def label_restore(*, label: Label, actor) -> Label:
 
 
 @transaction.atomic
-def detection_decide(
-    *,
-    user,
-    decision: str,
-    detection_id: int,
-    stock,
-    timeframe: str,
-    pattern_type: str,
-    start: datetime,
-    end: datetime,
-) -> Label:
-    """Accepts or rejects a detected pattern as a label of the user (one live label per detection).
+def detection_decide(*, user, decision: str, pattern) -> Label:
+    """Accepts or rejects detected `pattern` (an `analysis.PatternInstance`) as a label.
 
-    `decision` is "accept" or "reject". A second decision on the same detection changes the
-    existing label's source (with a revision) instead of adding a label.
+    `decision` is "accept" or "reject". The label takes the detection's series, type and bar
+    range, links to it and keeps a snapshot of it (`detection_ref`). A second decision on the
+    same detection changes the existing label's source (with a revision), never adds a label.
     """
     source = DECISION_SOURCES[decision]
-    existing = detection_label(user=user, detection_id=detection_id)
+    existing = detection_label(user=user, pattern=pattern)
     if existing is not None:
         label = Label.objects.select_for_update().select_related("stock").get(pk=existing.pk)
         if label.source != source:
@@ -238,16 +240,12 @@ def detection_decide(
         return label
     return label_create(
         owner=user,
-        stock=stock,
-        timeframe=timeframe,
-        pattern_type=pattern_type,
-        start=start,
-        end=end,
+        stock=pattern.stock,
+        timeframe=pattern.timeframe,
+        pattern_type=pattern.pattern_type,
+        start=pattern.start_ts,
+        end=pattern.end_ts,
         source=source,
-        detection_ref={
-            "id": detection_id,
-            "pattern_type": pattern_type,
-            "start_ts": start.astimezone(KST).isoformat(),
-            "end_ts": end.astimezone(KST).isoformat(),
-        },
+        detection_ref=detection_snapshot(pattern),
+        detected_pattern=pattern,
     )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -280,57 +281,53 @@ def label_export_label_studio(request):
     return response
 
 
+def _actions_response(request, *, pattern, decision=None, error: str = "", status: int = 200):
+    response = render(
+        request,
+        "labeling/partials/_detection_actions.html",
+        {
+            "pattern": pattern,
+            "error": error,
+            "label_decisions": {pattern.pk: decision} if pattern is not None else None,
+        },
+        status=status,
+    )
+    if not error:
+        response["HX-Trigger"] = LABELS_CHANGED_EVENT
+    return response
+
+
 @require_POST
 def detection_decide(request):
-    """Accept/reject a detected pattern: an HTMX POST gets the actions fragment back."""
+    """Accept/reject a stored detected pattern: an HTMX POST gets the actions fragment back."""
     form = DetectionDecisionForm(request.POST)
-    data = request.POST
-    pattern = {
-        "id": data.get("detection"),
-        "type": data.get("pattern_type"),
-        "symbol": data.get("symbol"),
-        "timeframe": data.get("timeframe"),
-        "start_ts": data.get("start"),
-        "end_ts": data.get("end"),
-    }
-    error = ""
-    label = None
-    if form.is_valid():
-        try:
-            label = services.detection_decide(
-                user=request.user,
-                decision=form.cleaned_data["decision"],
-                detection_id=form.cleaned_data["detection"],
-                stock=form.cleaned_data["symbol"],
-                timeframe=form.cleaned_data["timeframe"],
-                pattern_type=form.cleaned_data["pattern_type"],
-                start=form.cleaned_data["start"],
-                end=form.cleaned_data["end"],
-            )
-        except ValidationError as exc:
-            error = (
-                _first_error(exc.message_dict) if hasattr(exc, "error_dict") else exc.messages[0]
-            )
-    else:
+    if not form.is_valid():
         error = _first_error(form.errors)
-    status = 400 if error else 200
-    if request.htmx:
-        response = render(
-            request,
-            "labeling/partials/_detection_actions.html",
-            {"pattern": pattern, "error": error},
-            status=status,
-        )
-        if not error:
-            response["HX-Trigger"] = LABELS_CHANGED_EVENT
-        return response
-    if error:
+        if request.htmx:
+            return HttpResponse(f'<span class="error">{escape(error)}</span>', status=400)
         return render(
             request,
             "labeling/detection_error.html",
             {"error": error, "back": _safe_next(request, "/"), "nav": "radar"},
             status=400,
         )
+    pattern = form.cleaned_data["detection"]
+    try:
+        label = services.detection_decide(
+            user=request.user, decision=form.cleaned_data["decision"], pattern=pattern
+        )
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if request.htmx:
+            return _actions_response(request, pattern=pattern, error=error, status=400)
+        return render(
+            request,
+            "labeling/detection_error.html",
+            {"error": error, "back": _safe_next(request, "/"), "nav": "radar"},
+            status=400,
+        )
+    if request.htmx:
+        return _actions_response(request, pattern=pattern, decision=label)
     return redirect(_safe_next(request, label.get_absolute_url()))
 
 
@@ -338,24 +335,20 @@ def detection_decide(request):
 def detection_undo(request, pk: int):
     """Undo an accept/reject: soft-deletes the label (restorable from the label pages)."""
     label = get_object_or_404(
-        Label.objects.owned_by(request.user).alive().select_related("stock"),
+        Label.objects.owned_by(request.user)
+        .alive()
+        .filter(source__in=selectors.DECISION_SOURCES)
+        .select_related("stock", "detected_pattern"),
         pk=pk,
-        detection_ref__isnull=False,
     )
     services.label_delete(label=label, actor=request.user)
-    ref = label.detection_ref
     if request.htmx:
-        pattern = {
-            "id": ref["id"],
-            "type": ref["pattern_type"],
-            "symbol": label.stock.code,
-            "timeframe": label.timeframe,
-            "start_ts": ref["start_ts"],
-            "end_ts": ref["end_ts"],
-        }
-        response = render(
-            request, "labeling/partials/_detection_actions.html", {"pattern": pattern}
-        )
-        response["HX-Trigger"] = LABELS_CHANGED_EVENT
-        return response
+        pattern = label.detected_pattern or selectors.current_detection(label=label)
+        if pattern is None:
+            response = HttpResponse(
+                '<span class="detection-actions">Undone; the detection is no longer stored.</span>'
+            )
+            response["HX-Trigger"] = LABELS_CHANGED_EVENT
+            return response
+        return _actions_response(request, pattern=pattern, decision=None)
     return redirect(_safe_next(request, label.get_absolute_url()))

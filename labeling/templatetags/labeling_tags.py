@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django import template
 
-from ..selectors import KST, detection_label, radar_url
+from ..selectors import KST, detection_decisions, radar_url
 
 register = template.Library()
 
@@ -31,19 +31,21 @@ def iso_instant(value) -> str:
 
 @register.simple_tag(takes_context=True)
 def detection_decision(context, pattern):
-    """The current user's live label answering this detected pattern, or None.
+    """The current user's live accept/reject label for this detected pattern, or None.
 
-    A page listing many detections can put `label_decisions` ({detection id: Label}, from
-    `labeling.selectors.detection_decisions`) in the context to avoid one query per pattern.
+    A page listing many detections can put `label_decisions` ({pattern id: Label}, from
+    `labeling.selectors.detection_decisions`) in the context to save two queries per pattern.
     """
     pattern_id = _field(pattern, "id")
-    decisions = context.get("label_decisions")
-    if decisions is not None:
-        return decisions.get(pattern_id)
-    request = context.get("request")
-    if request is None or not request.user.is_authenticated or pattern_id is None:
+    if pattern_id is None:
         return None
-    return detection_label(user=request.user, detection_id=int(pattern_id))
+    decisions = context.get("label_decisions")
+    if decisions is not None and int(pattern_id) in decisions:
+        return decisions[int(pattern_id)]
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return detection_decisions(user=request.user, pattern_ids=[pattern_id]).get(int(pattern_id))
 
 
 @register.filter

@@ -9,6 +9,7 @@ from django.test import Client
 
 from labeling import forms, selectors, services
 from labeling.models import Label, LabelRevision, Source
+from labeling.tests.factories import make_detection
 
 KST = ZoneInfo("Asia/Seoul")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -458,33 +459,40 @@ def test_label_studio_export(user_client, user, stock):
 # --- accept / reject a detection ---------------------------------------------------------------
 
 
-def decision_data(decision="accept", **overrides):
+@pytest.fixture
+def detection(stock):
+    return make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+
+
+def decision_data(detection, decision="accept", **overrides):
     data = {
         "decision": decision,
-        "detection": "41",
-        "symbol": "005930",
-        "timeframe": "1d",
-        "pattern_type": "DB",
-        "start": "2024-01-08T00:00:00+09:00",
-        "end": "2024-01-19T00:00:00+09:00",
+        "detection": str(detection.pk),
         "next": "/radar/?symbol=005930&tf=1d",
     }
     data.update(overrides)
     return data
 
 
-def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock):
-    response = user_client.post("/labels/detections/decide", decision_data(), **HTMX)
+def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, detection):
+    response = user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
     assert response.status_code == 200
     assert response["HX-Trigger"] == "radar:labels-changed"
     label = Label.objects.get()
-    assert label.source == Source.ACCEPTED and label.detection_ref["id"] == 41
-    assert (label.start_ts, label.end_ts) == (kst(2024, 1, 8), kst(2024, 1, 19))
+    assert label.source == Source.ACCEPTED and label.detected_pattern == detection
+    assert (
+        label.detection_ref["id"] == detection.pk and label.detection_ref["status"] == "completed"
+    )
+    assert (label.pattern_type, label.start_ts, label.end_ts) == (
+        "DB",
+        kst(2024, 1, 8),
+        kst(2024, 1, 19),
+    )
     body = response.content.decode()
     assert "Accepted" in body and f"/labels/detections/{label.pk}/undo" in body
 
     # Changing one's mind on the same detection switches the label, no duplicate.
-    user_client.post("/labels/detections/decide", decision_data("reject"), **HTMX)
+    user_client.post("/labels/detections/decide", decision_data(detection, "reject"), **HTMX)
     label.refresh_from_db()
     assert Label.objects.count() == 1 and label.source == Source.REJECTED
 
@@ -500,58 +508,65 @@ def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock):
     ]
 
 
-def test_decide_without_htmx_redirects_back(user_client, stock):
-    response = user_client.post("/labels/detections/decide", decision_data())
+def test_decision_survives_reanalysis(user_client, user, stock, detection):
+    user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
+    label = Label.objects.get()
+    detection.delete()  # a re-analysis replaces the rows…
+    label.refresh_from_db()
+    assert label.detected_pattern is None and label.detection_ref["pattern_type"] == "DB"
+    again = make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))  # …with the same pattern
+    response = user_client.post("/labels/detections/decide", decision_data(again), **HTMX)
+    assert Label.objects.count() == 1  # still the one decision
+    assert "Accepted" in response.content.decode()
+    stale = user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
+    assert stale.status_code == 400
+    assert "no longer stored" in stale.content.decode()
+
+
+def test_decide_without_htmx_redirects_back(user_client, stock, detection):
+    response = user_client.post("/labels/detections/decide", decision_data(detection))
     assert response.status_code == 302
     assert response["Location"] == "/radar/?symbol=005930&tf=1d"
+    other = make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 9))
     offsite = user_client.post(
-        "/labels/detections/decide",
-        decision_data("reject", detection="42", next="https://evil.example/"),
+        "/labels/detections/decide", decision_data(other, "reject", next="https://evil.example/")
     )
     assert offsite["Location"].startswith("/labels/")
 
 
 def test_decide_invalid_saves_nothing(user_client, stock):
-    response = user_client.post(
-        "/labels/detections/decide", decision_data(start="2023-01-02T00:00:00+09:00"), **HTMX
-    )
+    outside = make_detection(stock, "DT", kst(2023, 1, 2), kst(2023, 1, 20))  # before the bars
+    response = user_client.post("/labels/detections/decide", decision_data(outside), **HTMX)
     assert response.status_code == 400
     assert "outside the stored bars" in response.content.decode()
     assert Label.objects.count() == 0
 
 
-def test_detection_actions_partial_shows_the_users_decision(rf, user, other_user, stock):
+def test_detection_actions_partial_shows_the_users_decision(
+    rf, user, other_user, stock, detection, django_assert_max_num_queries
+):
     from django.template.loader import render_to_string
 
-    pattern = {
-        "id": 41,
-        "type": "DB",
-        "symbol": "005930",
-        "timeframe": "1d",
-        "start_ts": kst(2024, 1, 8),
-        "end_ts": kst(2024, 1, 19),
-    }
     request = rf.get("/radar/")
     request.user = user
+    pattern = {"id": detection.pk, "type": "DB"}
     html = render_to_string(
         "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
     )
-    assert 'name="decision" value="accept"' in html
-    assert 'value="2024-01-08T00:00:00+09:00"' in html
-    services.detection_decide(
-        user=user,
-        decision="accept",
-        detection_id=41,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DB",
-        start=kst(2024, 1, 8),
-        end=kst(2024, 1, 19),
-    )
+    assert 'name="decision" value="accept"' in html and f'value="{detection.pk}"' in html
+    services.detection_decide(user=user, decision="accept", pattern=detection)
     html = render_to_string(
         "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
     )
     assert "Accepted as" in html and "Undo" in html
+    decisions = selectors.detection_decisions(user=user, pattern_ids=[detection.pk])
+    with django_assert_max_num_queries(0):
+        html = render_to_string(
+            "labeling/partials/_detection_actions.html",
+            {"pattern": detection, "label_decisions": decisions},
+            request=request,
+        )
+    assert "Accepted as" in html
     request.user = other_user
     html = render_to_string(
         "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
