@@ -178,3 +178,35 @@ def test_radar_analysis_serves_the_stored_window_or_computes(samsung):
     frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
     stale = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
     assert stale["source"] == "computed"
+
+
+@pytest.fixture
+def admin_client_logged(client, django_user_model):
+    user = django_user_model.objects.create_superuser("root", password="x" * 20)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("model", "query"),
+    [
+        ("analysisrun", "?timeframe=1d&trend_state__exact=up"),
+        ("patterninstance", "?pattern_type=DB&status=completed"),
+        ("swingpoint", "?level=major"),
+        ("trendperiod", "?direction=up"),
+    ],
+)
+def test_admin_lists_stored_results_read_only(samsung, admin_client_logged, model, query):
+    run = series_analyze(stock=samsung, timeframe="1d")
+    base = f"/admin/analysis/{model}/"
+    listing = admin_client_logged.get(base + "?q=005930")
+    assert listing.status_code == 200
+    assert "005930" in listing.content.decode()
+    assert admin_client_logged.get(base + query).status_code == 200
+    assert admin_client_logged.get(base + "add/").status_code == 403
+    if model == "analysisrun":
+        detail = admin_client_logged.get(f"{base}{run.pk}/change/")
+        assert detail.status_code == 200
+        assert b'name="_save"' not in detail.content
+        assert admin_client_logged.post(f"{base}{run.pk}/delete/").status_code == 403
+        assert AnalysisRun.objects.filter(pk=run.pk).exists()
