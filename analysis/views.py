@@ -1,10 +1,177 @@
+"""Trading Radar, its JSON endpoints, and the Scanner."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.views.decorators.http import require_GET
+
+from analysis import radar as radar_reads
+from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
+from analysis.forms import (
+    LAYERS_SENTINEL,
+    ApiRadarForm,
+    RadarForm,
+    SymbolSearchForm,
+    errors_text,
+)
+from analysis.radar import MORE_BARS_STEP, RadarError
+from marketdata.models import Timeframe
+
+DETECTION_ACTIONS_TEMPLATE = "labeling/partials/_detection_actions.html"
+
+
+def _detection_actions_template() -> str | None:
+    """The labeling app's accept/reject partial, when it is installed."""
+    try:
+        get_template(DETECTION_ACTIONS_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return DETECTION_ACTIONS_TEMPLATE
+
+
+def _bad_request_page(request, message: str):
+    return render(
+        request,
+        "analysis/radar_error.html",
+        {"page_title": "Bad request", "nav": "radar", "message": message},
+        status=400,
+    )
 
 
 @require_GET
 def radar(request):
-    return render(request, "not_built.html", {"page_title": "Trading Radar", "nav": "radar"})
+    """The Trading Radar page: `/radar/?symbol=005930&tf=1d` (see RadarForm for the rest)."""
+    form = RadarForm(request.GET)
+    if not form.is_valid():
+        return _bad_request_page(request, errors_text(form))
+    params = form.cleaned_data
+    context = {
+        "page_title": "Trading Radar",
+        "nav": "radar",
+        "form": form,
+        "params": params,
+        "timeframes": Timeframe.choices,
+        "layers": LAYERS,
+        "hidden": form.hidden_layers(),
+        "overlay_choices": OVERLAY_CHOICES,
+        "pane_choices": PANE_CHOICES,
+        "layers_sentinel": LAYERS_SENTINEL,
+        "tf": params["tf"],
+    }
+    try:
+        stock = radar_reads.stock_for_symbol(symbol=params["symbol"])
+    except RadarError as error:
+        context.update(
+            message=error.message,
+            query=params["symbol"],
+            tf=params["tf"],
+            results=radar_reads.stock_search(query=params["symbol"]),
+        )
+        return render(request, "analysis/radar_unknown.html", context, status=404)
+    context["stock"] = stock
+    focus = (
+        (params["focus_start"], params["focus_end"]) if params["focus_start"] is not None else None
+    )
+    try:
+        data = radar_reads.radar_page_data(
+            user=request.user,
+            stock=stock,
+            timeframe=params["tf"],
+            bars=params["bars"],
+            indicators=form.indicators(),
+            hidden=context["hidden"],
+            asof=params["asof"],
+            focus=focus,
+        )
+    except RadarError as error:
+        if error.status == 400:
+            return _bad_request_page(request, error.message)
+        context["empty_message"] = error.message
+        return render(request, "analysis/radar.html", context)
+    context.update(
+        data=data,
+        more_bars=min(MORE_BARS_STEP, data["bars_stored"] - data["bars"]),
+        detection_actions=_detection_actions_template(),
+    )
+    return render(request, "analysis/radar.html", context)
+
+
+@require_GET
+def radar_figure(request):
+    """The Radar's figure dict as JSON (replay steps, "load older", labels changed)."""
+    form = RadarForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": errors_text(form)}, status=400)
+    params = form.cleaned_data
+    focus = (
+        (params["focus_start"], params["focus_end"]) if params["focus_start"] is not None else None
+    )
+    try:
+        stock = radar_reads.stock_for_symbol(symbol=params["symbol"])
+        data = radar_reads.radar_page_data(
+            user=request.user,
+            stock=stock,
+            timeframe=params["tf"],
+            bars=params["bars"],
+            indicators=form.indicators(),
+            hidden=form.hidden_layers(),
+            asof=params["asof"],
+            focus=focus,
+        )
+    except RadarError as error:
+        return JsonResponse({"error": error.message}, status=error.status)
+    return JsonResponse(
+        {"figure": data["figure"], "bars": data["bars"], "bars_stored": data["bars_stored"]}
+    )
+
+
+@require_GET
+def symbol_search(request):
+    """Type-ahead over code and Korean name: an HTMX fragment, or a full page without HTMX."""
+    # The Radar's own input submits its value as `symbol`; the search page's box as `q`.
+    form = SymbolSearchForm({"q": request.GET.get("q") or request.GET.get("symbol", "")})
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    radar_form = RadarForm(request.GET)
+    tf = radar_form.cleaned_data["tf"] if radar_form.is_valid() else Timeframe.D1
+    context = {
+        "query": query,
+        "results": radar_reads.stock_search(query=query),
+        "tf": tf,
+        "page_title": "Find a stock",
+        "nav": "radar",
+    }
+    template = "analysis/symbol_search.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_GET
+def api_radar(request):
+    """`GET /api/radar?symbol=005930&tf=1d&bars=500` — bars and their analysis as JSON.
+
+    Errors are JSON `{"error": …}`: 400 bad parameters, 404 unknown symbol or no bars stored yet
+    (the message names the backfill command).
+    """
+    form = ApiRadarForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"error": errors_text(form)}, status=400)
+    params = form.cleaned_data
+    try:
+        stock = radar_reads.stock_for_symbol(symbol=params["symbol"])
+        payload = radar_reads.radar_api_payload(
+            user=request.user,
+            stock=stock,
+            timeframe=params["tf"],
+            bars=params["bars"],
+            use_stored=params["stored"],
+        )
+    except RadarError as error:
+        return JsonResponse({"error": error.message}, status=error.status)
+    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
 @require_GET

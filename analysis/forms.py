@@ -1,0 +1,130 @@
+"""Query-parameter forms for the Radar, its JSON endpoint and the Scanner.
+
+Each form fills the defaults itself (`cleaned_data` always has every key) and reports bad input as
+field errors, which the views turn into a 400 with the reason.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
+from analysis.radar import DEFAULT_BARS, MAX_BARS
+from marketdata.models import Market, Timeframe
+
+DEFAULT_SYMBOL = "005930"
+LAYERS_SENTINEL = "_"  # always submitted with the layer checkboxes, so "all unticked" survives
+
+
+def errors_text(form: forms.Form) -> str:
+    """'tf: Select a valid choice. …; bars: …' for a 400 body."""
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
+
+
+class _DefaultsForm(forms.Form):
+    """Empty or missing fields take the field's `initial`."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            empty = cleaned.get(name) in (None, "", [])
+            if empty and name not in self.errors and field.initial is not None:
+                cleaned[name] = field.initial
+        return cleaned
+
+
+class ApiRadarForm(_DefaultsForm):
+    symbol = forms.RegexField(regex=r"^[0-9A-Z]{6}$", max_length=6)
+    tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
+    bars = forms.IntegerField(min_value=1, max_value=MAX_BARS, required=False, initial=DEFAULT_BARS)
+    stored = forms.TypedChoiceField(
+        choices=[("1", "stored"), ("0", "on the fly")],
+        coerce=lambda v: v == "1",
+        required=False,
+        initial=True,
+        help_text="0 recomputes the analysis instead of reading the stored one",
+    )
+
+
+class RadarForm(_DefaultsForm):
+    symbol = forms.CharField(max_length=20, required=False, initial=DEFAULT_SYMBOL)
+    tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
+    bars = forms.IntegerField(
+        min_value=20, max_value=MAX_BARS, required=False, initial=DEFAULT_BARS
+    )
+    ind = forms.MultipleChoiceField(
+        choices=list(OVERLAY_CHOICES.items()), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    pane = forms.MultipleChoiceField(
+        choices=list(PANE_CHOICES.items()), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    layers = forms.MultipleChoiceField(
+        choices=[(LAYERS_SENTINEL, ""), *LAYERS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    asof = forms.IntegerField(min_value=0, required=False)
+    focus_start = forms.DateTimeField(required=False)
+    focus_end = forms.DateTimeField(required=False)
+
+    def clean_symbol(self):
+        return (self.cleaned_data.get("symbol") or "").strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("focus_start"), cleaned.get("focus_end")
+        if (start is None) != (end is None):
+            self.add_error("focus_end", "focus_start and focus_end go together.")
+        elif start is not None and end < start:
+            self.add_error("focus_end", "focus_end is before focus_start.")
+        return cleaned
+
+    def hidden_layers(self) -> list[str]:
+        """Layers the user switched off. No `layers` parameter at all means all on."""
+        if "layers" not in self.data:
+            return []
+        shown = set(self.cleaned_data["layers"])
+        return [key for key in LAYERS if key not in shown]
+
+    def indicators(self) -> list[str]:
+        return [*self.cleaned_data["ind"], *self.cleaned_data["pane"]]
+
+
+class SymbolSearchForm(forms.Form):
+    q = forms.CharField(max_length=40, required=False)
+
+
+SCANNER_SORTS = {
+    "recent": "Most recent first",
+    "score": "Highest score first",
+    "distance": "Closest to target first",
+    "symbol": "Symbol",
+}
+
+
+class ScannerForm(_DefaultsForm):
+    market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
+    tf = forms.ChoiceField(choices=[("", "All timeframes"), *Timeframe.choices], required=False)
+    type = forms.ChoiceField(
+        choices=[
+            ("", "All patterns"),
+            ("DT", "Double top"),
+            ("DB", "Double bottom"),
+            ("HS", "Head & shoulders"),
+            ("IHS", "Inverse H&S"),
+        ],
+        required=False,
+    )
+    status = forms.ChoiceField(
+        choices=[
+            ("", "Any status"),
+            ("completed", "Completed"),
+            ("forming", "Forming"),
+            ("invalidated", "Invalidated"),
+        ],
+        required=False,
+    )
+    days = forms.IntegerField(min_value=1, max_value=3650, required=False, initial=30)
+    min_score = forms.FloatField(min_value=0, max_value=1, required=False)
+    sort = forms.ChoiceField(choices=list(SCANNER_SORTS.items()), required=False, initial="recent")
+    page = forms.IntegerField(min_value=1, required=False, initial=1)

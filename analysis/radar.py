@@ -1,0 +1,287 @@
+"""Reads behind the Trading Radar: symbol search, the `/api/radar` payload and the figure.
+
+Keyword-only selectors; the numeric work is in `analysis.engine` and `analysis.figures`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db.models import Q
+
+from analysis.engine import indicators as compute_indicators
+from analysis.figures import bar_label, build_radar_figure
+from analysis.models import PatternInstance
+from analysis.selectors import radar_analysis
+from labeling.selectors import label_overlays
+from marketdata.models import Candle, Stock
+from marketdata.selectors import candles_frame
+
+KST = "Asia/Seoul"
+DEFAULT_BARS = 500
+MORE_BARS_STEP = 500
+MAX_BARS = 20_000
+# Bars analysed before the visible window so its left edge has the swings, trends and patterns
+# that started earlier (a major swing every 8–15 bars; H&S spans ~60–120 bars).
+HISTORY_BARS = 300
+SEARCH_LIMIT = 12
+
+NO_DATA = (
+    "No {timeframe} bars stored for {code} yet. Load them with: "
+    "python manage.py backfill --codes {code} --timeframes {timeframe}"
+)
+UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}: no stock with that code."
+
+# Indicator choice → (engine spec, {engine column: line name in the figure}).
+INDICATOR_SPECS: dict[str, tuple[dict, dict[str, str]]] = {
+    "sma20": ({"sma": [20]}, {"SMA_20": "value"}),
+    "sma60": ({"sma": [60]}, {"SMA_60": "value"}),
+    "sma120": ({"sma": [120]}, {"SMA_120": "value"}),
+    "ema12": ({"ema": [12]}, {"EMA_12": "value"}),
+    "ema26": ({"ema": [26]}, {"EMA_26": "value"}),
+    "bb": (
+        {"bollinger": {"period": 20, "k": 2.0}},
+        {"BBU_20_2.0": "upper", "BBM_20_2.0": "mid", "BBL_20_2.0": "lower"},
+    ),
+    "rsi": ({"rsi": [14]}, {"RSI_14": "value"}),
+    "macd": (
+        {"macd": [12, 26, 9]},
+        {"MACD_12_26_9": "macd", "MACDs_12_26_9": "signal", "MACDh_12_26_9": "hist"},
+    ),
+    "atr": ({"atr": [14]}, {"ATR_14": "value"}),
+    "obv": ({"obv": True}, {"OBV": "value"}),
+}
+
+
+class RadarError(Exception):
+    """A request the Radar cannot answer: `status` (404/400) and a user-facing `message`."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def stock_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Stock]:
+    """Active stocks whose code starts with `query` or whose Korean name contains it; codes that
+    match first, then by code."""
+    query = query.strip()
+    if not query:
+        return []
+    by_code = list(Stock.objects.active().filter(code__startswith=query).order_by("code")[:limit])
+    if len(by_code) >= limit:
+        return by_code
+    by_name = (
+        Stock.objects.active()
+        .filter(Q(name__icontains=query))
+        .exclude(code__startswith=query)
+        .order_by("code")[: limit - len(by_code)]
+    )
+    return by_code + list(by_name)
+
+
+def stock_for_symbol(*, symbol: str) -> Stock:
+    """The stock with code `symbol`, or RadarError 404."""
+    stock = Stock.objects.filter(code=symbol).first()
+    if stock is None:
+        raise RadarError(404, UNKNOWN_SYMBOL.format(symbol=symbol))
+    return stock
+
+
+def bars_since(*, stock: Stock, timeframe: str, start: datetime) -> int:
+    """How many stored bars of the series start at or after `start`."""
+    return Candle.objects.filter(stock=stock, timeframe=timeframe, ts__gte=start).count()
+
+
+def series_bar_count(*, stock: Stock, timeframe: str) -> int:
+    return Candle.objects.filter(stock=stock, timeframe=timeframe).count()
+
+
+def _clean(values: np.ndarray) -> list[float | None]:
+    return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
+
+
+def indicator_series(frame: pd.DataFrame, choices: list[str], window_start: int) -> dict:
+    """{choice: {line: values}} for the bars from `window_start`, computed over all of `frame`
+    (so the warm-up falls in the history, not in the visible window)."""
+    out: dict[str, dict[str, list]] = {}
+    for choice in choices:
+        spec, columns = INDICATOR_SPECS[choice]
+        computed = compute_indicators(frame[["open", "high", "low", "close", "volume"]], spec)
+        out[choice] = {
+            line: _clean(np.asarray(computed[column], dtype=float)[window_start:])
+            for column, line in columns.items()
+        }
+    return out
+
+
+def _candles_json(window: pd.DataFrame) -> list[dict]:
+    ts = [t.isoformat() for t in window.index]
+    cols = [window[c].tolist() for c in ("open", "high", "low", "close", "volume")]
+    finals = window["is_final"].tolist()
+    return [
+        {
+            "ts": ts[i],
+            "open": cols[0][i],
+            "high": cols[1][i],
+            "low": cols[2][i],
+            "close": cols[3][i],
+            "volume": int(cols[4][i]),
+            "is_final": bool(finals[i]),
+        }
+        for i in range(len(ts))
+    ]
+
+
+def radar_series(*, stock: Stock, timeframe: str, bars: int, use_stored: bool = True) -> dict:
+    """The latest `bars` bars of a series with their analysis.
+
+    Returns {"frame": all loaded bars (history + window), "window_start", "window" (DataFrame of
+    the shown bars), "analysis" (the window dict, indexes from the window's first bar),
+    "total" (bars stored)}. RadarError 404 with the backfill command when nothing is stored.
+    """
+    frame = candles_frame(stock=stock, timeframe=timeframe, limit=bars + HISTORY_BARS)
+    if frame.empty:
+        raise RadarError(404, NO_DATA.format(code=stock.code, timeframe=timeframe))
+    window_start = max(0, len(frame) - bars)
+    analysis = radar_analysis(
+        stock=stock,
+        timeframe=timeframe,
+        candles=frame,
+        window_start=window_start,
+        use_stored=use_stored,
+    )
+    total = series_bar_count(stock=stock, timeframe=timeframe)
+    return {
+        "frame": frame,
+        "window_start": window_start,
+        "window": frame.iloc[window_start:],
+        "analysis": analysis,
+        "total": total,
+    }
+
+
+def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stored=True) -> dict:
+    """The `/api/radar` body: symbol, name, timeframe, candles, analysis, labels, bar counts."""
+    series = radar_series(stock=stock, timeframe=timeframe, bars=bars, use_stored=use_stored)
+    window = series["window"]
+    return {
+        "symbol": stock.code,
+        "name": stock.name,
+        "timeframe": timeframe,
+        "bars": len(window),
+        "bars_stored": series["total"],
+        "candles": _candles_json(window),
+        "analysis": series["analysis"],
+        "labels": label_overlays(
+            user=user,
+            stock=stock,
+            timeframe=timeframe,
+            start=window.index[0],
+            end=window.index[-1],
+        ),
+    }
+
+
+def _stored_pattern_ids(*, stock: Stock, timeframe: str, analysis: dict) -> dict:
+    """{(type, start ISO, detected ISO): PatternInstance id} for the patterns of a stored
+    analysis (the labeling app's accept/reject needs the stored id). Empty when the analysis
+    was computed on the fly. One query."""
+    patterns = analysis.get("patterns", [])
+    if analysis.get("source") != "stored" or not patterns:
+        return {}
+    earliest = min(pd.Timestamp(p["start_ts"]) for p in patterns)
+    rows = PatternInstance.objects.filter(
+        stock=stock, timeframe=timeframe, run__is_default=True, start_ts__gte=earliest
+    ).values_list("id", "pattern_type", "start_ts", "detected_ts")
+    return {
+        (
+            kind,
+            pd.Timestamp(start).tz_convert(KST).isoformat(),
+            pd.Timestamp(detected).tz_convert(KST).isoformat(),
+        ): pk
+        for pk, kind, start, detected in rows
+    }
+
+
+def radar_page_data(
+    *,
+    user,
+    stock: Stock,
+    timeframe: str,
+    bars: int,
+    indicators: list[str],
+    hidden: list[str],
+    asof: int | None = None,
+    focus: tuple[datetime, datetime] | None = None,
+) -> dict:
+    """Everything the Radar page shows: the figure dict, the info line and the pattern list.
+
+    `asof` is a bar position in the shown window (replay). `focus` an instant range to zoom to
+    (the window grows to include it, up to MAX_BARS).
+    """
+    if focus is not None:
+        needed = bars_since(stock=stock, timeframe=timeframe, start=focus[0]) + 20
+        if needed > MAX_BARS:
+            raise RadarError(400, f"That range is more than {MAX_BARS:,} bars back.")
+        bars = max(bars, needed)
+    series = radar_series(stock=stock, timeframe=timeframe, bars=bars)
+    window, analysis = series["window"], series["analysis"]
+    n = len(window)
+    if asof is not None and not 0 <= asof < n:
+        raise RadarError(400, f"Replay bar must be between 0 and {n - 1}.")
+    labels = label_overlays(
+        user=user, stock=stock, timeframe=timeframe, start=window.index[0], end=window.index[-1]
+    )
+    focus_bars = None
+    if focus is not None:
+        first = int(window.index.searchsorted(pd.Timestamp(focus[0]), side="left"))
+        last = int(window.index.searchsorted(pd.Timestamp(focus[1]), side="right")) - 1
+        if first <= last:
+            focus_bars = (first, last)
+    figure = build_radar_figure(
+        window[["open", "high", "low", "close", "volume"]],
+        analysis,
+        timeframe=timeframe,
+        indicator_series=indicator_series(series["frame"], indicators, series["window_start"]),
+        labels=labels,
+        hidden=hidden,
+        asof=asof,
+        focus=focus_bars,
+    )
+    closes = window["close"].to_numpy()
+    last_close = float(closes[-1])
+    prev_close = float(closes[-2]) if n > 1 else None
+    change = last_close - prev_close if prev_close else None
+    state = analysis.get("trend_state") or {}
+    trend_since = (
+        bar_label(pd.Timestamp(state["since_ts"]), timeframe) if state.get("since_ts") else None
+    )
+    stored_ids = _stored_pattern_ids(stock=stock, timeframe=timeframe, analysis=analysis)
+    patterns = [
+        {
+            **pattern,
+            "id": stored_ids.get((pattern["type"], pattern["start_ts"], pattern["detected_ts"])),
+            "symbol": stock.code,
+            "timeframe": timeframe,
+            "start_ts": pd.Timestamp(pattern["start_ts"]),
+            "end_ts": pd.Timestamp(pattern["end_ts"]),
+        }
+        for pattern in analysis.get("patterns", [])
+    ]
+    return {
+        "figure": figure,
+        "bars": n,
+        "bars_stored": series["total"],
+        "last_ts": window.index[-1],
+        "last_close": last_close,
+        "change": change,
+        "change_pct": (change / prev_close * 100) if change is not None else None,
+        "trend_state": state.get("state"),
+        "trend_since": trend_since,
+        "patterns": patterns,
+        "labels": labels,
+    }

@@ -1,0 +1,323 @@
+"""Trading Radar pages with the Django test client: rendering, parameters, errors, empty states."""
+
+import json
+from datetime import date
+
+import pytest
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from analysis.figures import LAYERS
+from analysis.models import PatternInstance
+from analysis.services import series_analyze
+from analysis.tests.radar_data import swing_series
+from labeling.services import label_create
+from marketdata.tests.factories import make_candles, make_stock
+
+pytestmark = pytest.mark.django_db
+
+RADAR = "/radar/"
+
+
+@pytest.fixture
+def samsung():
+    stock = make_stock("005930", "삼성전자")
+    frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))  # 704 bars
+    make_candles(stock, "1d", frame)
+    return stock, frame
+
+
+def figure_of(response) -> dict:
+    """The figure dict embedded in the page (what radar.js draws)."""
+    html = response.content.decode()
+    start = html.index('<script id="radar-figure" type="application/json">') + len(
+        '<script id="radar-figure" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def traces(figure, name):
+    return [t for t in figure["data"] if t.get("name") == name]
+
+
+def test_urls_keep_their_names():
+    assert reverse("radar") == RADAR
+    assert reverse("scanner") == "/scanner/"
+    assert reverse("radar_figure") == "/radar/figure"
+    assert reverse("symbol_search") == "/radar/symbols"
+
+
+@pytest.mark.parametrize("url", [RADAR, "/radar/figure", "/radar/symbols", "/scanner/"])
+def test_login_required(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_radar_renders_latest_500_bars_and_offers_older(user_client, samsung):
+    _stock, frame = samsung
+    response = user_client.get(RADAR, {"symbol": "005930", "tf": "1d"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    figure = figure_of(response)
+    candles = traces(figure, "Price")[0]
+    assert len(candles["x"]) == 500 and candles["close"][-1] == frame["close"].iloc[-1]
+    assert figure["radar"]["ts"][0] == frame.index[204].isoformat()
+    # Never a silent cap: the page says how many bars exist and offers the older ones.
+    assert "Showing the latest 500 of 704 stored 1d bars." in html
+    assert 'id="load-older"' in html and "bars=704" in html and "Load 204 older bars" in html
+    # Vendored plotly and the radar script; no CDN.
+    assert "/static/js/plotly-4.1.1.min.js" in html and "/static/js/radar.js" in html
+    assert "cdn." not in html
+    # Markers and zigzag come from the analysis.
+    assert traces(figure, "Major peak")[0]["x"] and traces(figure, "Zigzag")[0]["x"]
+
+
+def test_load_older_shows_every_stored_bar(user_client, samsung):
+    response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
+    assert len(traces(figure_of(response), "Price")[0]["x"]) == 704
+    html = response.content.decode()
+    assert "All 704 stored 1d bars shown." in html and 'id="load-older"' not in html
+
+
+def test_info_line_name_last_close_change_and_trend(user_client, samsung):
+    _stock, frame = samsung
+    response = user_client.get(RADAR, {"symbol": "005930"})
+    html = response.content.decode()
+    last, prev = frame["close"].iloc[-1], frame["close"].iloc[-2]
+    assert "삼성전자" in html
+    assert f"{last:,.0f}원" in html
+    change_pct = (last / prev - 1) * 100
+    assert f"{change_pct:.2f}%" in html
+    assert ("▲" if last > prev else "▼") in html
+    data = response.context["data"]
+    assert data["trend_state"] in {"up", "down", "sideways"}
+    assert f"{data['trend_state'].title()} trend since " in html
+    assert "last bar 2025-11-20 00:00 KST" in html
+
+
+def test_default_symbol_and_timeframe(user_client, samsung):
+    response = user_client.get(RADAR)
+    assert response.status_code == 200
+    assert response.context["stock"].code == "005930"
+    assert response.context["params"]["tf"] == "1d"
+
+
+def test_timeframe_switch_links_keep_symbol_and_indicators(user_client, samsung):
+    html = user_client.get(RADAR, {"symbol": "005930", "ind": "sma20"}).content.decode()
+    for tf in ["5m", "30m", "1h", "1d", "1w", "1mo"]:
+        assert f'?symbol=005930&amp;ind=sma20&amp;tf={tf}"' in html
+
+
+def test_symbol_search_fragment_for_htmx_by_code_and_korean_name(user_client, samsung):
+    make_stock("000660", "SK하이닉스")
+    make_stock("005935", "삼성전자우")
+    fragment = user_client.get("/radar/symbols", {"q": "삼성", "tf": "1w"}, HTTP_HX_REQUEST="true")
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in html
+    assert "/radar/?symbol=005930&amp;tf=1w" in html and "/radar/?symbol=005935&amp;tf=1w" in html
+    assert "000660" not in html
+    by_code = user_client.get("/radar/symbols", {"q": "0006"}, HTTP_HX_REQUEST="true")
+    assert "SK하이닉스" in by_code.content.decode() and "삼성" not in by_code.content.decode()
+    # The radar's own input sends its value as `symbol`.
+    by_input = user_client.get("/radar/symbols", {"symbol": "하이닉스"}, HTTP_HX_REQUEST="true")
+    assert "000660" in by_input.content.decode()
+    nothing = user_client.get("/radar/symbols", {"q": "없는회사"}, HTTP_HX_REQUEST="true")
+    assert "No stock matches" in nothing.content.decode()
+
+
+def test_symbol_search_full_page_without_htmx(user_client, samsung):
+    response = user_client.get("/radar/symbols", {"q": "삼성"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" in html
+    assert 'action="/radar/symbols"' in html and "/radar/?symbol=005930" in html
+
+
+def test_unknown_symbol_is_404_page_with_search_box(user_client, samsung):
+    response = user_client.get(RADAR, {"symbol": "00593X"})
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Stock not found" in html and "00593X" in html
+    assert 'action="/radar/symbols"' in html and 'name="q"' in html
+    suggestion = user_client.get(RADAR, {"symbol": "0059"})
+    assert suggestion.status_code == 404
+    assert "/radar/?symbol=005930" in suggestion.content.decode()  # did you mean
+
+
+def test_no_candles_is_an_empty_state_with_the_backfill_command(user_client):
+    make_stock("000660", "SK하이닉스")
+    response = user_client.get(RADAR, {"symbol": "000660", "tf": "5m"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No 5m bars stored for 000660 yet." in html
+    assert "python manage.py backfill --codes 000660 --timeframes 5m" in html
+    assert 'id="radar-figure"' not in html and "plotly" not in html
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"tf": "2d"}, "tf: Select a valid choice."),
+        ({"bars": "5"}, "bars:"),
+        ({"bars": "x"}, "bars:"),
+        ({"ind": "sma7"}, "ind: Select a valid choice."),
+        ({"pane": "stoch"}, "pane:"),
+        ({"layers": "everything"}, "layers:"),
+        ({"asof": "-1"}, "asof:"),
+        ({"asof": "500"}, "Replay bar must be between 0 and 499."),
+        (
+            {"focus_start": "2025-01-02T00:00:00+09:00"},
+            "focus_end: focus_start and focus_end go together.",
+        ),
+        (
+            {"focus_start": "2025-02-02T00:00:00+09:00", "focus_end": "2025-01-02T00:00:00+09:00"},
+            "focus_end: focus_end is before focus_start.",
+        ),
+        ({"focus_start": "yesterday", "focus_end": "today"}, "focus_start:"),
+    ],
+)
+def test_invalid_parameters_are_400_with_the_reason(user_client, samsung, params, reason):
+    response = user_client.get(RADAR, {"symbol": "005930", **params})
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    figure = user_client.get("/radar/figure", {"symbol": "005930", **params})
+    assert figure.status_code == 400
+    assert reason in figure.json()["error"]
+
+
+def test_layer_choices_in_the_url_hide_layers_and_untick_boxes(user_client, samsung):
+    query = urlencode(
+        [("symbol", "005930"), ("layers", "_"), ("layers", "major"), ("layers", "trend")],
+        doseq=True,
+    )
+    response = user_client.get(f"{RADAR}?{query}")
+    figure = figure_of(response)
+    assert set(figure["radar"]["hidden"]) == set(LAYERS) - {"major", "trend"}
+    assert traces(figure, "Major peak")[0].get("visible", True) is True
+    assert traces(figure, "Zigzag")[0]["visible"] is False
+    assert traces(figure, "Volume")[0]["visible"] is False
+    html = response.content.decode()
+    assert 'value="major" data-layer="major" checked' in html
+    assert 'value="zigzag" data-layer="zigzag" >' in html
+    # Everything unticked survives the round trip thanks to the sentinel.
+    none = figure_of(user_client.get(f"{RADAR}?symbol=005930&layers=_"))
+    assert set(none["radar"]["hidden"]) == set(LAYERS)
+    # No layers parameter at all: everything shown.
+    assert figure_of(user_client.get(RADAR, {"symbol": "005930"}))["radar"]["hidden"] == []
+
+
+def test_indicators_chosen_by_the_user(user_client, samsung):
+    query = "symbol=005930&ind=sma20&ind=bb&pane=rsi&pane=macd&pane=obv"
+    response = user_client.get(f"{RADAR}?{query}")
+    figure = figure_of(response)
+    sma = traces(figure, "SMA 20")[0]
+    assert sma["yaxis"] == "y" and sma["y"][-1] is not None
+    assert traces(figure, "Bollinger 20, 2σ upper")[0]["y"][0] is not None  # warm-up in history
+    assert traces(figure, "RSI 14")[0]["yaxis"] == "y3"
+    assert traces(figure, "MACD hist")[0]["yaxis"] == "y4"
+    assert traces(figure, "OBV")[0]["yaxis"] == "y5"
+    assert not traces(figure, "ATR 14") and not traces(figure, "EMA 12")
+    assert 'name="pane" value="rsi" data-recompute checked' in response.content.decode()
+
+
+def test_replay_shows_only_what_was_known_at_that_bar(user_client, samsung):
+    live = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
+    replay = figure_of(user_client.get(RADAR, {"symbol": "005930", "asof": 250}))
+    assert len(traces(replay, "Price")[0]["x"]) == 251
+    peaks = traces(replay, "Major peak")[0]["x"]
+    assert peaks and max(peaks) <= 250
+    assert len(traces(live, "Major peak")[0]["x"]) > len(peaks)
+    assert replay["radar"]["asof"] == 250
+    as_json = user_client.get("/radar/figure", {"symbol": "005930", "asof": 250}).json()
+    assert as_json["figure"]["data"][0]["x"] == traces(replay, "Price")[0]["x"]
+    assert as_json["bars"] == 500 and as_json["bars_stored"] == 704
+
+
+def test_focus_from_the_scanner_loads_enough_bars_and_zooms(user_client, samsung):
+    _stock, frame = samsung
+    start, end = frame.index[100], frame.index[130]  # older than the default 500 bars
+    response = user_client.get(
+        RADAR, {"symbol": "005930", "focus_start": start.isoformat(), "focus_end": end.isoformat()}
+    )
+    figure = figure_of(response)
+    ts = figure["radar"]["ts"]
+    first = ts.index(start.isoformat())
+    assert ts.index(end.isoformat()) == first + 30
+    lo, hi = figure["layout"]["xaxis"]["range"]
+    assert first - 20 <= lo < first and first + 30 < hi <= first + 50
+
+
+def test_detected_patterns_list_with_zoom_links(user_client, samsung):
+    response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
+    patterns = response.context["data"]["patterns"]
+    assert patterns, "the test series should contain detected patterns"
+    html = response.content.decode()
+    assert html.count('class="pattern-row') == len(patterns)
+    first = patterns[0]
+    assert f'data-start-index="{first["start_index"]}"' in html
+    assert (
+        "focus_start=" + first["start_ts"].isoformat().replace(":", "%3A").replace("+", "%2B")
+        in html
+    )
+    for status in {p["status"] for p in patterns}:
+        assert f'class="status status-{status}"' in html
+
+
+def test_labels_drawn_in_their_own_layer(user_client, user, other_user, samsung):
+    stock, frame = samsung
+    label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="HS",
+        start=frame.index[-60].to_pydatetime(),
+        end=frame.index[-30].to_pydatetime(),
+    )
+    label_create(
+        owner=other_user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=frame.index[-20].to_pydatetime(),
+        end=frame.index[-10].to_pydatetime(),
+    )
+    figure = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
+    layer = figure["radar"]["layers"]["labels"]
+    assert len(layer["shapes"]) == 1
+    box = figure["layout"]["shapes"][layer["shapes"][0]]
+    assert (box["x0"], box["x1"]) == (500 - 60 - 0.5, 500 - 30 + 0.5)
+    assert "HS" in figure["layout"]["annotations"][layer["annotations"][0]]["text"]
+
+
+def test_figure_json_endpoint_errors(user_client, samsung):
+    assert user_client.get("/radar/figure", {"symbol": "123456"}).status_code == 404
+    make_stock("000660", "SK하이닉스")
+    missing = user_client.get("/radar/figure", {"symbol": "000660"})
+    assert missing.status_code == 404 and "backfill --codes 000660" in missing.json()["error"]
+
+
+def test_radar_post_not_allowed(user_client, samsung):
+    assert user_client.post(RADAR).status_code == 405
+
+
+def test_stored_analysis_patterns_carry_ids_and_accept_reject_actions(user_client, samsung):
+    stock, _frame = samsung
+    series_analyze(stock=stock, timeframe="1d")
+    response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
+    patterns = response.context["data"]["patterns"]
+    assert patterns
+    stored = {p.pk: p for p in PatternInstance.objects.filter(stock=stock, timeframe="1d")}
+    for pattern in patterns:
+        instance = stored[pattern["id"]]
+        assert (instance.pattern_type, instance.start_ts) == (pattern["type"], pattern["start_ts"])
+    html = response.content.decode()
+    assert html.count('name="decision" value="accept"') == len(patterns)
+    assert f'name="detection" value="{patterns[0]["id"]}"' in html
+
+
+def test_computed_analysis_patterns_say_not_stored(user_client, samsung):
+    response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
+    patterns = response.context["data"]["patterns"]
+    assert patterns and all(p["id"] is None for p in patterns)
+    html = response.content.decode()
+    assert 'value="accept"' not in html and "not stored" in html

@@ -1,0 +1,231 @@
+"""The Trading Radar in headless Chromium: the chart draws, layers toggle, the symbol search
+switches symbol, replay hides later points, label mode reports a bar range, labels redraw."""
+
+from datetime import date
+
+import pytest
+
+from analysis.tests.radar_data import swing_series
+from labeling.services import label_create
+from marketdata.tests.factories import make_candles, make_stock
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def series(transactional_db):
+    samsung = make_stock("005930", "삼성전자")
+    samsung_frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))  # 704 bars
+    make_candles(samsung, "1d", samsung_frame)
+    hynix = make_stock("000660", "SK하이닉스")
+    make_candles(hynix, "1d", swing_series("1d", date(2024, 6, 3), date(2025, 11, 20), seed=3))
+    return {"samsung": samsung, "samsung_frame": samsung_frame, "hynix": hynix}
+
+
+def open_radar(page, query="symbol=005930&tf=1d"):
+    page.goto(f"/radar/?{query}")
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+
+
+def trace_x(page, name):
+    return page.evaluate(
+        """(name) => {
+            const t = document.getElementById('radar-chart').data.find(t => t.name === name);
+            return t ? Array.from(t.x) : null;
+        }""",
+        name,
+    )
+
+
+def rendered_points(page, name):
+    """Marker paths Plotly actually drew for the trace called `name` (0 when hidden)."""
+    return page.evaluate(
+        """(name) => {
+            const gd = document.getElementById('radar-chart');
+            const i = gd.data.findIndex(t => t.name === name);
+            const layer = gd.querySelectorAll('.scatterlayer .trace')[
+                gd._fullData.filter(t => t.type === 'scatter').findIndex(t => t.index === i)];
+            return layer && gd._fullData[i].visible === true
+                ? layer.querySelectorAll('path.point').length : 0;
+        }""",
+        name,
+    )
+
+
+def test_chart_renders_candles_and_markers(series, logged_in_page, screenshot):
+    page = logged_in_page
+    open_radar(page)
+    assert len(trace_x(page, "Price")) == 500
+    assert page.locator("#radar-chart .boxlayer .trace path").count() > 0  # candlestick bodies
+    assert rendered_points(page, "Major peak") > 0 and rendered_points(page, "Major valley") > 0
+    assert page.locator("#radar-chart .xtick").count() >= 3  # KST tick labels
+    assert "삼성전자" in page.inner_text("#radar-info")
+    # Hovering a candle writes its KST time and O/H/L/C into the info line.
+    x, y = page.evaluate(
+        """() => { const gd = document.getElementById('radar-chart'), fl = gd._fullLayout;
+                   const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+                   const c = gd.data[0], i = 480;
+                   const mid = (c.open[i] + c.close[i]) / 2;
+                   return [box.left + fl.xaxis.l2p(i), box.top + fl.yaxis.l2p(mid)]; }"""
+    )
+    page.mouse.move(x, y)
+    page.wait_for_function("document.getElementById('hover-readout').textContent.includes('KST')")
+    assert " O " in page.inner_text("#hover-readout").replace("·", " ")
+    screenshot(page, "radar-005930-1d")
+
+
+def test_toggling_a_layer_hides_it_and_keeps_the_choice_in_the_url(
+    series, logged_in_page, screenshot
+):
+    page = logged_in_page
+    open_radar(page)
+    before = rendered_points(page, "Major peak")
+    assert before > 0
+    page.uncheck('input[data-layer="major"]')
+    page.wait_for_function(
+        "document.getElementById('radar-chart').data.find(t => t.name === 'Major peak')"
+        ".visible === false"
+    )
+    assert rendered_points(page, "Major peak") == 0
+    assert "layers=major" not in page.url and "layers=zigzag" in page.url
+    trend_shapes = page.evaluate(
+        "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
+        ".map(s => s.visible)"
+    )
+    page.uncheck('input[data-layer="trend"]')
+    page.wait_for_function(
+        "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
+        ".every(s => s.visible === false)"
+    )
+    assert trend_shapes and all(v is not False for v in trend_shapes)
+    screenshot(page, "radar-layers-off")
+    # The URL reproduces the view.
+    page.reload()
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+    assert not page.is_checked('input[data-layer="major"]')
+    assert rendered_points(page, "Major peak") == 0
+
+
+def test_symbol_search_switches_symbol(series, logged_in_page, screenshot):
+    page = logged_in_page
+    open_radar(page)
+    page.fill("#symbol-input", "")
+    page.type("#symbol-input", "하이닉스")
+    link = page.locator("#symbol-results a", has_text="SK하이닉스")
+    link.wait_for()
+    screenshot(page, "radar-symbol-search")
+    link.click()
+    page.wait_for_url("**/radar/?symbol=000660*")
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+    assert "SK하이닉스" in page.inner_text("#radar-info")
+    assert page.evaluate("document.getElementById('radar-chart').dataset.symbol") == "000660"
+
+
+def test_replay_hides_later_points(series, logged_in_page, screenshot):
+    page = logged_in_page
+    open_radar(page)
+    live_peaks = trace_x(page, "Major peak")
+    page.evaluate(
+        """() => { const s = document.getElementById('replay-bar');
+                   s.value = '250'; s.dispatchEvent(new Event('input', {bubbles: true})); }"""
+    )
+    page.wait_for_function(
+        "document.getElementById('radar-chart').data[0].x.length === 251", timeout=15_000
+    )
+    peaks = trace_x(page, "Major peak")
+    assert peaks and max(peaks) <= 250 and len(peaks) < len(live_peaks)
+    assert "asof=250" in page.url
+    assert "As known at bar 250" in page.inner_text("#replay-status")
+    screenshot(page, "radar-replay-250")
+    page.click("#replay-prev")
+    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 250")
+    page.click("#replay-live")
+    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 500")
+    assert "asof" not in page.url
+
+
+def test_load_older_in_place(series, logged_in_page):
+    page = logged_in_page
+    open_radar(page)
+    page.click("#load-older")
+    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 704")
+    assert "bars=704" in page.url
+    assert "all stored bars loaded" in page.inner_text(".span-line")
+
+
+def test_label_mode_drag_reports_the_snapped_bar_range(series, logged_in_page, screenshot):
+    page = logged_in_page
+    open_radar(page)
+    page.evaluate(
+        """() => { window.selected = null;
+                   document.addEventListener('radar:range-selected',
+                                             e => { window.selected = e.detail; }); }"""
+    )
+    page.click("#label-mode")
+    assert page.get_attribute("#label-mode", "aria-pressed") == "true"
+    box = page.locator("#radar-chart .nsewdrag").first.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.40, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.50, y + 5, steps=8)
+    page.mouse.move(box["x"] + box["width"] * 0.55, y + 10, steps=8)
+    page.mouse.up()
+    page.wait_for_function("window.selected !== null")
+    detail = page.evaluate("window.selected")
+    screenshot(page, "radar-label-mode")
+    ts = series["samsung_frame"].index[-500:]
+    assert detail["symbol"] == "005930" and detail["timeframe"] == "1d"
+    start, end = detail["startIndex"], detail["endIndex"]
+    assert 0 < start < end < 500
+    assert detail["start"] == ts[start].isoformat() and detail["end"] == ts[end].isoformat()
+    assert detail["start"].endswith("+09:00")
+
+
+def test_labels_changed_event_redraws_with_the_new_label(series, logged_in_page, user):
+    page = logged_in_page
+    open_radar(page)
+    count = (
+        "document.getElementById('radar-chart').layout.shapes"
+        ".filter(s => s.name === 'labels').length"
+    )
+    assert page.evaluate(count) == 0
+    frame = series["samsung_frame"]
+    label_create(
+        owner=user,
+        stock=series["samsung"],
+        timeframe="1d",
+        pattern_type="DB",
+        start=frame.index[-50].to_pydatetime(),
+        end=frame.index[-30].to_pydatetime(),
+    )
+    page.evaluate("document.dispatchEvent(new CustomEvent('radar:labels-changed'))")
+    page.wait_for_function(f"{count} === 1")
+    assert page.url.endswith("/radar/?symbol=005930&tf=1d")  # no reload, no navigation
+
+
+def test_pattern_zoom_link_zooms_the_chart(series, logged_in_page):
+    page = logged_in_page
+    open_radar(page, "symbol=005930&tf=1d&bars=704")
+    row = page.locator("#detected-patterns tr.pattern-row").first
+    start = int(row.get_attribute("data-start-index"))
+    end = int(row.get_attribute("data-end-index"))
+    row.locator("a.zoom").click()
+    page.wait_for_function(
+        f"(() => {{ const r = document.getElementById('radar-chart').layout.xaxis.range;"
+        f" return r[0] < {start} && r[0] > {start} - 200 && r[1] > {end}; }})()"
+    )
+    assert "focus_start" not in page.url  # zoomed in place
+
+
+def test_empty_state_and_unknown_symbol_without_js_errors(series, logged_in_page):
+    page = logged_in_page
+    make_stock("035720", "카카오")
+    page.goto("/radar/?symbol=035720&tf=1d")
+    assert "python manage.py backfill --codes 035720 --timeframes 1d" in page.inner_text(
+        "#radar-empty"
+    )
+    page.expected_error_urls.append("/radar/?symbol=999999")
+    response = page.goto("/radar/?symbol=999999")
+    assert response.status == 404
+    page.fill("#q", "삼성")
+    page.locator("#symbol-results a", has_text="삼성전자").wait_for()
