@@ -220,3 +220,11 @@ def label_form_initial(label) -> dict:
         "notes": label.notes,
         "tags": ", ".join(label.tags),
     }
+
+
+class ReviewFilterForm(forms.Form):
+    """Scope of the detector review (all optional)."""
+
+    timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
+    date_from = forms.DateField(required=False, label="From (KST)")
+    date_to = forms.DateField(required=False, label="To (KST)")

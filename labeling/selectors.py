@@ -306,3 +306,137 @@ def label_history(*, label: Label) -> list[dict]:
         previous = revision.snapshot
     history.reverse()
     return history
+
+
+def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) -> dict:
+    """The user's labels against the detector's stored patterns (see `labeling.review`).
+
+    Compared: the user's live manual and accepted labels of the types the detector knows, and
+    the detections (default-parameter runs, status forming or completed) of those types on each
+    series the user labelled, within that series' reviewed window — from the earliest start to
+    the latest end of the user's labels there (rejected ones included), cut to
+    `date_from`/`date_to` (KST dates) when given. Ranges become bar indexes of the stored bars.
+
+    Returns {"result": ReviewResult, "misses"/"false_alarms": [row dicts with Radar links],
+    "series": number of series, "rejected": rejected detections in the windows,
+    "other_types": labels of types the detector does not look for}.
+    """
+    from bisect import bisect_left
+
+    from analysis.models import PatternInstance, PatternStatus
+    from analysis.models import PatternType as DetectorType
+
+    from .review import Span, review_metrics
+
+    labels = Label.objects.owned_by(user).alive().select_related("stock")
+    if timeframe:
+        labels = labels.filter(timeframe=timeframe)
+    start = datetime.combine(date_from, datetime.min.time(), tzinfo=KST) if date_from else None
+    end = (
+        datetime.combine(date_to, datetime.min.time(), tzinfo=KST) + timedelta(days=1)
+        if date_to
+        else None
+    )
+    labels = labels.overlapping(start=start, end=end - timedelta(microseconds=1) if end else None)
+    other_types = labels.exclude(pattern_type__in=DetectorType.values).count()
+    labels = list(labels.filter(pattern_type__in=DetectorType.values).order_by("start_ts", "id"))
+
+    windows: dict[tuple, list] = {}
+    for label in labels:
+        key = (label.stock_id, label.timeframe)
+        lo, hi = windows.get(key, (label.start_ts, label.end_ts))
+        windows[key] = [min(lo, label.start_ts), max(hi, label.end_ts)]
+    for window in windows.values():
+        if start is not None:
+            window[0] = max(window[0], start)
+        if end is not None:
+            window[1] = min(window[1], end)
+
+    label_spans, detection_spans = [], []
+    misses_rows, alarm_rows = {}, {}
+    rejected = 0
+    stocks = {label.stock_id: label.stock for label in labels}
+    for (stock_id, tf), (lo, hi) in windows.items():
+        stock = stocks[stock_id]
+        detections = list(
+            PatternInstance.objects.filter(
+                stock_id=stock_id,
+                timeframe=tf,
+                run__is_default=True,
+                pattern_type__in=DetectorType.values,
+                status__in=[PatternStatus.FORMING, PatternStatus.COMPLETED],
+                start_ts__lte=hi,
+                end_ts__gte=lo,
+            ).order_by("start_ts", "pk")
+        )
+        series_labels = [lb for lb in labels if (lb.stock_id, lb.timeframe) == (stock_id, tf)]
+        first = min([lo, *(d.start_ts for d in detections)])
+        last = max([hi, *(d.end_ts for d in detections)])
+        bars = list(
+            Candle.objects.filter(stock_id=stock_id, timeframe=tf, ts__gte=first, ts__lte=last)
+            .order_by("ts")
+            .values_list("ts", flat=True)
+        )
+
+        def index(ts, bars=bars):
+            return bisect_left(bars, ts)
+
+        series = (stock.code, tf)
+        for label in series_labels:
+            if label.source == Source.REJECTED:
+                rejected += 1
+                continue
+            key = ("label", label.pk)
+            label_spans.append(
+                Span(key, series, label.pattern_type, index(label.start_ts), index(label.end_ts))
+            )
+            misses_rows[key] = {
+                "kind": "label",
+                "id": label.pk,
+                "url": label.get_absolute_url(),
+                "symbol": stock.code,
+                "name": stock.name,
+                "timeframe": tf,
+                "pattern_type": label.pattern_type,
+                "start_ts": label.start_ts,
+                "end_ts": label.end_ts,
+                "radar_url": radar_url(
+                    symbol=stock.code, timeframe=tf, start=label.start_ts, end=label.end_ts
+                ),
+            }
+        for detection in detections:
+            key = ("detection", detection.pk)
+            detection_spans.append(
+                Span(
+                    key,
+                    series,
+                    detection.pattern_type,
+                    index(detection.start_ts),
+                    index(detection.end_ts),
+                )
+            )
+            alarm_rows[key] = {
+                "kind": "detection",
+                "id": detection.pk,
+                "pattern": detection,
+                "symbol": stock.code,
+                "name": stock.name,
+                "timeframe": tf,
+                "pattern_type": detection.pattern_type,
+                "status": detection.status,
+                "score": detection.score,
+                "start_ts": detection.start_ts,
+                "end_ts": detection.end_ts,
+                "radar_url": radar_url(
+                    symbol=stock.code, timeframe=tf, start=detection.start_ts, end=detection.end_ts
+                ),
+            }
+    result = review_metrics(label_spans, detection_spans)
+    return {
+        "result": result,
+        "misses": [misses_rows[s.key] for s in result.misses],
+        "false_alarms": [alarm_rows[s.key] for s in result.false_alarms],
+        "series": len(windows),
+        "rejected": rejected,
+        "other_types": other_types,
+    }

@@ -12,6 +12,7 @@ urlpatterns = [
         views.label_export_label_studio,
         name="label_export_label_studio",
     ),
+    path("review/", views.label_review, name="label_review"),
     path("<int:pk>/", views.label_detail, name="label_detail"),
     path("<int:pk>/edit", views.label_edit, name="label_edit"),
     path("<int:pk>/delete", views.label_delete, name="label_delete"),

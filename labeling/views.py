@@ -17,6 +17,7 @@ from .forms import (
     ExportOptionsForm,
     LabelFilterForm,
     LabelForm,
+    ReviewFilterForm,
     label_form_initial,
 )
 from .models import Label, Outcome
@@ -279,6 +280,23 @@ def label_export_label_studio(request):
     response = JsonResponse(tasks, safe=False, json_dumps_params={"ensure_ascii": False})
     response["Content-Disposition"] = 'attachment; filename="labels.label-studio.json"'
     return response
+
+
+@require_GET
+def label_review(request):
+    """The user's labels against the detector: precision/recall per type, misses, false alarms."""
+    form = ReviewFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        report, status = None, 400
+    else:
+        filters = form.cleaned_data if form.is_bound else {}
+        report, status = selectors.review_report(user=request.user, **filters), 200
+    return render(
+        request,
+        "labeling/review.html",
+        {"form": form, "report": report, "nav": "labels", "page_title": "Detector review"},
+        status=status,
+    )
 
 
 def _actions_response(request, *, pattern, decision=None, error: str = "", status: int = 200):

@@ -1,0 +1,94 @@
+"""The detector review page over stored labels and detections."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from labeling import services
+from labeling.models import Source
+from labeling.tests.factories import make_detection
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+def kst(*args) -> datetime:
+    return datetime(*args, tzinfo=KST)
+
+
+def label(user, stock, pattern_type, start, end, **kw):
+    return services.label_create(
+        owner=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type=pattern_type,
+        start=start,
+        end=end,
+        **kw,
+    )
+
+
+def test_review_page_metrics_misses_and_false_alarms(user_client, user, other_user, stock):
+    # Bars are weekdays from 2024-01-02. Label DB 01-08..01-19 (10 bars).
+    matched = label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    missed = label(user, stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16))
+    label(user, stock, "triangle_sym", kst(2024, 1, 22), kst(2024, 1, 26))  # not a detector type
+    gone = label(user, stock, "DT", kst(2024, 1, 22), kst(2024, 1, 26))
+    services.label_delete(label=gone, actor=user)
+    label(other_user, stock, "DT", kst(2024, 1, 22), kst(2024, 1, 26))  # someone else's
+
+    make_detection(stock, "DB", kst(2024, 1, 9), kst(2024, 1, 19))  # IoU 9/10 → match
+    make_detection(stock, "DT", kst(2024, 2, 14), kst(2024, 2, 23))  # IoU 3/15 → false alarm
+    alarm = make_detection(stock, "HS", kst(2024, 1, 22), kst(2024, 2, 2))  # no HS label
+    make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), status="invalidated")
+    make_detection(stock, "DT", kst(2024, 3, 18), kst(2024, 3, 22))  # outside the window
+
+    response = user_client.get("/labels/review/")
+    assert response.status_code == 200
+    report = response.context["report"]
+    by_type = {m.pattern_type: m for m in report["result"].per_type}
+    assert (by_type["DB"].precision, by_type["DB"].recall) == (1.0, 1.0)
+    assert (by_type["DT"].labels, by_type["DT"].detections, by_type["DT"].matched) == (1, 1, 0)
+    assert by_type["HS"].precision == 0.0 and by_type["HS"].recall is None
+    assert [row["id"] for row in report["misses"]] == [missed.pk]
+    assert {row["pattern_type"] for row in report["false_alarms"]} == {"DT", "HS"}
+    assert report["other_types"] == 1 and report["series"] == 1
+    body = response.content.decode()
+    assert "/radar/?symbol=005930&amp;tf=1d&amp;focus_start=2024-02-05" in body
+    assert f'id="detection-actions-{alarm.pk}"' in body  # accept/reject right from the review
+    assert matched.pk not in [row["id"] for row in report["misses"]]
+
+
+def test_rejected_detection_stays_a_false_alarm(user_client, user, stock):
+    label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    wrong = make_detection(stock, "DB", kst(2024, 1, 10), kst(2024, 1, 12))  # IoU 3/10
+    services.detection_decide(user=user, decision="reject", pattern=wrong)
+    report = user_client.get("/labels/review/").context["report"]
+    assert report["rejected"] == 1
+    assert [row["id"] for row in report["false_alarms"]] == [wrong.pk]
+    accepted = make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 9))
+    services.detection_decide(user=user, decision="accept", pattern=accepted)
+    report = user_client.get("/labels/review/").context["report"]
+    dt = next(m for m in report["result"].per_type if m.pattern_type == "DT")
+    assert (dt.labels, dt.detections, dt.matched) == (1, 1, 1)
+
+
+def test_review_filters_and_empty_state(user_client, user, stock):
+    response = user_client.get("/labels/review/")
+    assert response.context["report"]["series"] == 0
+    assert "Nothing to review yet" in response.content.decode()
+    label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    assert user_client.get("/labels/review/", {"timeframe": "5m"}).context["report"]["series"] == 0
+    scoped = user_client.get(
+        "/labels/review/", {"date_from": "2024-01-01", "date_to": "2024-01-31"}
+    )
+    assert scoped.context["report"]["result"].total.matched == 1
+    later = user_client.get("/labels/review/", {"date_from": "2024-02-01"})
+    assert later.context["report"]["series"] == 0
+    assert user_client.get("/labels/review/", {"date_from": "soon"}).status_code == 400
+
+
+def test_review_is_per_user(client, user, other_user, stock):
+    label(other_user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19), source=Source.MANUAL)
+    make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    client.force_login(user)
+    assert client.get("/labels/review/").context["report"]["series"] == 0
