@@ -63,8 +63,11 @@ LAYERS: dict[str, str] = {
     "DB": "Double bottoms",
     "HS": "Head & shoulders",
     "IHS": "Inverse H&S",
+    "invalidated": "Invalidated patterns",
     "labels": "My labels",
 }
+# Off until the user asks: invalidated patterns are history, and they crowd the chart.
+DEFAULT_HIDDEN = frozenset({"invalidated"})
 PATTERN_TYPES = ("DT", "DB", "HS", "IHS")
 
 # Indicator choices: overlays share the price pane, panes get their own y-axis under volume.
@@ -173,9 +176,7 @@ def tick_candidates(index: pd.DatetimeIndex, timeframe: str) -> list[list]:
         coarse = np.r_[True, month[1:] != month[:-1]]
         iso_week = local.isocalendar().week.to_numpy()
         fine = np.r_[True, iso_week[1:] != iso_week[:-1]]
-        coarse_text = [
-            f"{t:%Y/%m}" if t.month == 1 or i == 0 else f"{t:%m}" for i, t in enumerate(local)
-        ]
+        coarse_text = [f"{t:%Y/%m}" for t in local]
         fine_text = [f"{t:%m/%d}" for t in local]
     else:
         coarse = np.r_[True, local.year[1:] != local.year[:-1]]
@@ -607,10 +608,11 @@ def _add_patterns(
             continue
         end = max(end, start)
         bullish = kind in BULLISH_TYPES
+        layer = "invalidated" if status == "invalidated" else kind
         color = INVALIDATED_COLOR if status == "invalidated" else PATTERN_COLOR[bullish]
         y0, y1 = _span_extent(bars, start, end, PATTERN_PAD_FRACTION)
         builder.shape(
-            kind,
+            layer,
             {
                 "type": "rect",
                 "xref": "x",
@@ -629,7 +631,7 @@ def _add_patterns(
         )
         suffix = {"completed": "", "forming": " forming", "invalidated": " invalidated"}[status]
         builder.annotation(
-            kind,
+            layer,
             {
                 "x": (start + end) / 2,
                 "y": y1,
@@ -648,7 +650,7 @@ def _add_patterns(
         if neck:
             (nx0, ny0), (nx1, ny1) = neck
             builder.shape(
-                kind,
+                layer,
                 {
                     "type": "line",
                     "xref": "x",
@@ -664,7 +666,7 @@ def _add_patterns(
         if target is not None and status != "invalidated":
             reach = max(5, (end - start) // 2)
             builder.shape(
-                kind,
+                layer,
                 {
                     "type": "line",
                     "xref": "x",
@@ -677,7 +679,7 @@ def _add_patterns(
                 },
             )
             builder.annotation(
-                kind,
+                layer,
                 {
                     "x": end + reach,
                     "y": float(target),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
-from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
+from analysis.figures import DEFAULT_HIDDEN, LAYERS, OVERLAY_CHOICES, PANE_CHOICES
 from analysis.radar import DEFAULT_BARS, MAX_BARS
 from marketdata.models import Market, Timeframe
 
@@ -80,9 +80,9 @@ class RadarForm(_DefaultsForm):
         return cleaned
 
     def hidden_layers(self) -> list[str]:
-        """Layers the user switched off. No `layers` parameter at all means all on."""
+        """Layers the user switched off. No `layers` parameter at all: the defaults."""
         if "layers" not in self.data:
-            return []
+            return [key for key in LAYERS if key in DEFAULT_HIDDEN]
         shown = set(self.cleaned_data["layers"])
         return [key for key in LAYERS if key not in shown]
 

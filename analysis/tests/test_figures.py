@@ -278,7 +278,8 @@ def test_layer_toggles_map_to_traces_and_shapes_and_hidden_start_invisible():
         trend_periods=[
             {"direction": "up", "start_index": 0, "end_index": 7, "start_ts": "", "end_ts": ""}
         ],
-        patterns=[pattern(kind, "completed", 1, 5, 5) for kind in PATTERN_TYPES],
+        patterns=[pattern(kind, "completed", 1, 5, 5) for kind in PATTERN_TYPES]
+        + [pattern("DT", "invalidated", 2, 6, 6)],
     )
     labels = [
         {
@@ -315,6 +316,8 @@ def test_layer_toggles_map_to_traces_and_shapes_and_hidden_start_invisible():
     ]
     assert layers["volume"]["traces"] and layers["zigzag"]["traces"] and layers["trend"]["shapes"]
     assert all(layers[k]["shapes"] for k in PATTERN_TYPES) and layers["labels"]["shapes"]
+    # An invalidated pattern goes to its own layer, not its type's.
+    assert len(layers["DT"]["shapes"]) == 1 and len(layers["invalidated"]["shapes"]) == 1
     assert fig["radar"]["hidden"] == ["DB", "minor"]
 
 
@@ -359,7 +362,7 @@ def test_ticks_daily_months_and_thinning():
     ticks = tick_candidates(frame.index, "1d")
     months = [t for t in ticks if t[2] == 0]
     assert len(months) == 24
-    assert months[0][1] == "2023/01" and months[1][1] == "02" and months[12][1] == "2024/01"
+    assert months[0][1] == "2023/01" and months[1][1] == "2023/02" and months[12][1] == "2024/01"
     shown = thin_ticks(ticks, 0, len(frame))
     assert 3 <= len(shown) <= 10 and all(t[2] == 0 for t in shown)
     # Zoomed to two weeks: no month boundary, so the week ticks show.

@@ -202,8 +202,9 @@ def test_layer_choices_in_the_url_hide_layers_and_untick_boxes(user_client, sams
     # Everything unticked survives the round trip thanks to the sentinel.
     none = figure_of(user_client.get(f"{RADAR}?symbol=005930&layers=_"))
     assert set(none["radar"]["hidden"]) == set(LAYERS)
-    # No layers parameter at all: everything shown.
-    assert figure_of(user_client.get(RADAR, {"symbol": "005930"}))["radar"]["hidden"] == []
+    # No layers parameter at all: everything but the invalidated patterns.
+    default = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
+    assert default["radar"]["hidden"] == ["invalidated"]
 
 
 def test_indicators_chosen_by_the_user(user_client, samsung):
