@@ -1,14 +1,36 @@
-"""Parsing Kiwoom rows: both field generations, signs, padding, empty strings, units, bar keys.
+"""The Kiwoom client: row parsing (both field generations, signs, padding, empty strings, units,
+bar keys), then over HTTP against the simulator: paging, tokens, rate limit, faults, secrets.
 
 The rows below have the shape of real ka10081/ka10080/ka10099 responses (reference §2.9–§2.11);
 the values are hand-checked.
 """
 
 import datetime as dt
+import hashlib
+import logging
+import time
 
 import pytest
+import redis
+from django.conf import settings
 
-from marketdata.kiwoom import KST, parse_bar, parse_number, parse_stock_info
+from marketdata.kiwoom import (
+    ERROR_UNKNOWN_STOCK,
+    KST,
+    KiwoomApiError,
+    KiwoomClient,
+    KiwoomUnavailable,
+    KiwoomUnknownStock,
+    parse_bar,
+    parse_number,
+    parse_stock_info,
+)
+from marketdata.tests.fixtures import SIMULATOR_NOW
+from marketdata.tests.ingest_helpers import (
+    clear_kiwoom_state,
+    make_client,
+    python,
+)
 
 # Older field generation (daily): upd_stkpc_tp / upd_rt / pred_close_pric …, no signs,
 # traded value in million KRW.
@@ -151,3 +173,253 @@ def test_stock_master_item_zero_padding_and_flags():
     assert info.listed_on == dt.date(1975, 6, 11)
     assert info.nxt_enabled is True
     assert info.industry == "전기/전자"
+
+
+# --- Over HTTP against the simulator ------------------------------------------------------
+
+CODE = "005930"
+
+
+@pytest.fixture
+def sim(kiwoom_settings):
+    clear_kiwoom_state()
+    kiwoom_settings.reset(tokens=True)
+    return kiwoom_settings
+
+
+def fetch(client, timeframe, since, code=CODE, base_date=None):
+    bars = []
+    for page in client.chart_pages(
+        code=code, timeframe=timeframe, since=since, base_date=base_date
+    ):
+        bars.extend(page)
+    return sorted((b for b in bars if b.ts >= since), key=lambda b: b.ts)
+
+
+def truth(sim, timeframe, since, code=CODE):
+    frame = sim.market.bars(code, timeframe, since.date() if timeframe != "5m" else since)
+    return frame[frame.index >= since]
+
+
+def as_tuples(bars):
+    return [(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+
+
+def truth_tuples(frame):
+    return [
+        (
+            ts.to_pydatetime(),
+            float(r.open),
+            float(r.high),
+            float(r.low),
+            float(r.close),
+            int(r.volume),
+        )
+        for ts, r in frame.iterrows()
+    ]
+
+
+def test_pagination_reads_back_to_the_start_date_across_many_pages(sim):
+    sim.configure(page_size=25)
+    since = kst(2025, 3, 4)
+    with make_client(sim) as client:
+        bars = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
+    expected = truth(sim, "1d", since)
+    assert len(expected) > 200
+    assert as_tuples(bars) == truth_tuples(expected)
+    chart_requests = [r for r in sim.requests() if r["api_id"] == "ka10081"]
+    assert len(chart_requests) >= len(expected) // 25
+    assert [r["cont_yn"] for r in chart_requests][:2] == ["N", "Y"]
+
+
+@pytest.mark.parametrize("timeframe", ["5m", "1d", "1w"])
+def test_both_field_generations_give_the_true_bars(sim, timeframe):
+    since = kst(2026, 2, 20) if timeframe == "5m" else kst(2025, 6, 2)
+    results = {}
+    for generation in ("current", "legacy"):
+        sim.configure(fields=generation)
+        with make_client(sim) as client:
+            results[generation] = fetch(client, timeframe, since, base_date=SIMULATOR_NOW.date())
+    assert results["current"] == results["legacy"]
+    assert as_tuples(results["current"]) == truth_tuples(truth(sim, timeframe, since))
+
+
+def test_units_traded_value_in_krw_for_daily_and_weekly(sim):
+    since = kst(2026, 1, 5)
+    with make_client(sim) as client:
+        daily = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
+        weekly = fetch(client, "1w", since, base_date=SIMULATOR_NOW.date())
+    for bars, timeframe in ((daily, "1d"), (weekly, "1w")):
+        expected = truth(sim, timeframe, since)
+        # Daily rows carry million KRW (rounded), so a bar's KRW value is exact to ±0.5 million.
+        tolerance = 500_000 if timeframe == "1d" else 0
+        assert len(bars) == len(expected)
+        for bar, value in zip(bars, expected["traded_value"], strict=True):
+            assert abs(bar.traded_value - int(value)) <= tolerance
+        # KRW: value / volume is a price inside the bar
+        assert all(b.low <= b.traded_value / b.volume <= b.high for b in bars if b.volume)
+
+
+def test_minute_prices_signed_by_kiwoom_are_stored_as_magnitudes(sim):
+    since = kst(2026, 3, 3, 9, 0)
+    with make_client(sim) as client:
+        data, _ = client.call(
+            "ka10080",
+            "/api/dostk/chart",
+            {"stk_cd": CODE, "tic_scope": "5", "upd_stkpc_tp": "1"},
+        )
+        bars = fetch(client, "5m", since)
+    raw = data["stk_min_pole_chart_qry"]
+    assert any(row["cur_prc"].startswith(("+", "-")) for row in raw)
+    assert all(b.close > 0 for b in bars)
+    assert as_tuples(bars) == truth_tuples(truth(sim, "5m", since))
+
+
+def test_token_is_shared_by_two_processes_and_issued_once(sim):
+    issued_before = sim.state()["tokens"]["issued"]
+    code = (
+        "import hashlib; from marketdata.kiwoom import KiwoomClient\n"
+        "c = KiwoomClient.from_settings()\n"
+        "print(hashlib.sha256(c.token().encode()).hexdigest())\n"
+    )
+    processes = [python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
+    outputs = [p.communicate(timeout=60) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    hashes = {out.strip() for out, _ in outputs}
+    assert len(hashes) == 1
+    assert sim.state()["tokens"]["issued"] == issued_before + 1
+    with make_client(sim) as client:
+        assert hashlib.sha256(client.token().encode()).hexdigest() in hashes
+    assert sim.state()["tokens"]["issued"] == issued_before + 1
+
+
+def test_rejected_token_is_refreshed_and_the_call_succeeds(sim):
+    with make_client(sim) as client:
+        first = client.token()
+        sim.configure(expire_tokens=True)
+        bars = fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
+        assert client.token() != first
+    assert bars
+    statuses = [r["status"] for r in sim.requests() if r["path"] == "/api/dostk/chart"]
+    assert statuses[0] == 401 and statuses[-1] == 200
+    # another process's client picks up the refreshed token from Redis
+    with make_client(sim) as other:
+        assert other.token() == client.token()
+
+
+def test_token_is_refreshed_before_its_expiry(sim):
+    sim.configure(token_lifetime_s=120)  # inside the 5-minute refresh margin
+    with make_client(sim) as client:
+        assert client.token() != client.token()
+    sim.configure(token_lifetime_s=3600)
+    with make_client(sim) as client:
+        token = client.token()
+        assert client.token() == token
+
+
+def test_rate_limit_is_shared_by_two_processes(sim):
+    rps = 4
+    sim.configure(max_rps=rps)
+    code = (
+        "from marketdata.kiwoom import KiwoomClient\n"
+        f"c = KiwoomClient.from_settings(max_rps={rps})\n"
+        "c.token()\n"
+        "for _ in range(6):\n"
+        "    c.call('ka10081', '/api/dostk/chart', "
+        "{'stk_cd': '005930', 'base_dt': '20260303', 'upd_stkpc_tp': '1'})\n"
+    )
+    processes = [python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    log = [r for r in sim.requests() if r["api_id"] == "ka10081"]
+    assert len(log) == 12
+    assert all(r["status"] == 200 for r in log)  # not one 1700 from the simulator's limiter
+    instants = sorted(r["at"] for r in log)
+    busiest = max(sum(1 for t in instants if start <= t < start + 1.0) for start in instants)
+    assert busiest <= rps + 1  # one limiter: 2 processes × 4 req/s would reach 8
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fail_next": 3},
+        {"fail_next": 2, "fail_status": 503},
+        {"fail_rate": 0.3, "fail_seed": 7},
+        {"rate_limit_next": 3},
+        {"malformed_next": 2},
+        {"duplicate_rows": True},
+        {"latency_ms": 30},
+        {"expire_tokens": True},
+    ],
+    ids=lambda f: next(iter(f)),
+)
+def test_every_fault_switch_recovers_with_the_true_bars(sim, fault):
+    sim.configure(page_size=40)
+    with make_client(sim) as client:
+        client.token()
+        sim.configure(**fault)
+        since = kst(2025, 10, 1)
+        bars = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
+    assert as_tuples(bars) == truth_tuples(truth(sim, "1d", since))
+
+
+def test_timeouts_exhaust_the_retries_with_a_clear_error(sim):
+    with make_client(sim, timeout=0.2, max_attempts=2) as client:
+        client.token()
+        sim.configure(latency_ms=600)
+        with pytest.raises(KiwoomUnavailable, match="timeout after 0.2 s"):
+            fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
+
+
+def test_unknown_code_and_bad_input_are_errors_not_empty_data(sim):
+    with make_client(sim) as client:
+        with pytest.raises(KiwoomUnknownStock) as unknown:
+            fetch(client, "1d", kst(2026, 2, 2), code="999999", base_date=SIMULATOR_NOW.date())
+        assert str(unknown.value) == ERROR_UNKNOWN_STOCK.format(code="999999", return_code=1902)
+        with pytest.raises(KiwoomApiError, match="return_code 1517"):
+            fetch(client, "1d", kst(2026, 2, 2), code="5930", base_date=SIMULATOR_NOW.date())
+
+
+def test_persistently_malformed_json_is_reported(sim):
+    with make_client(sim, max_attempts=3) as client:
+        client.token()
+        sim.configure(malformed_next=10)
+        with pytest.raises(KiwoomUnavailable, match="malformed JSON"):
+            fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
+
+
+def test_keys_and_tokens_never_reach_logs_errors_or_reprs(sim, caplog):
+    appkey, secretkey = "APPKEY-7f3a9c-TOPSECRET", "SECRETKEY-b81d2e-TOPSECRET"
+    caplog.set_level(logging.DEBUG)
+    client = KiwoomClient(
+        base_url=sim.url,
+        appkey=appkey,
+        secretkey=secretkey,
+        max_rps=1000,
+        timeout=5,
+        redis_url=settings.REDIS_URL,
+        backoff_base=0.01,
+    )
+    with client:
+        token = client.token()
+        sim.configure(fail_next=2, malformed_next=1)
+        fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
+        sim.configure(fail_next=100)
+        with pytest.raises(KiwoomUnavailable) as failure:
+            fetch(client, "1d", kst(2026, 1, 2), base_date=SIMULATOR_NOW.date())
+    shown = caplog.text + str(failure.value) + repr(failure.value) + repr(client)
+    for secret in (appkey, secretkey, token):
+        assert secret not in shown
+
+
+def test_rate_limiter_spaces_requests_from_redis_time():
+    from marketdata.kiwoom import RateLimiter
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    limiter = RateLimiter(client, "kiwoom:rate:test-spacing", max_rps=50)
+    client.delete(limiter.key)
+    started = time.monotonic()
+    waits = [limiter.acquire() for _ in range(6)]
+    assert waits[0] == 0
+    assert all(w > 0 for w in waits[1:])  # each later caller waited for its own slot
+    assert time.monotonic() - started >= 5 / 50
