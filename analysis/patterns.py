@@ -52,6 +52,7 @@ Target: neckline at the end bar - (P2 - neckline under P2).
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,8 +72,10 @@ HS_MAX_CANDIDATES = 15
 HS_MAX_TIME_RATIO = 2.5
 HS_MIN_HEAD_PROMINENCE = 0.20
 HS_COMPACT_SCALE_BARS = 50.0
-HS_SEARCH_TAIL = 64
-HS_MIN_SEQUENCE = 16
+HS_SEARCH_TAIL = 24
+# P3 plus 5 earlier roles plus up to 2 skipped pairs need 10 positions; one spare for a trailing
+# valley and one for the oldest run, which the tail may cut short.
+HS_MIN_SEQUENCE = 13
 
 _PULLBACK, _REENTRY, _CONFIRM = 0, 1, 2
 
@@ -101,7 +104,7 @@ class Pattern:
         if self.neckline[0] == "level":
             return self.neckline[1]
         (ia, pa), (ib, pb) = self.neckline[1], self.neckline[2]
-        return pa + (j - ia) * (pb - pa) / (ib - ia)
+        return pa + (j - ia) * ((pb - pa) / (ib - ia))
 
 
 def _clamp(x: float) -> float:
@@ -117,8 +120,6 @@ class _Scan:
         self.h = bars.high.tolist()
         self.l = bars.low.tolist()
         self.c = bars.close.tolist()
-        self.close_arr = bars.close
-        self.low_arr = bars.low
         self.atr = atr.tolist()
         self.mirrored = mirrored
         self.dt_type, self.hs_type = (DB, IHS) if mirrored else (DT, HS)
@@ -211,12 +212,48 @@ class _Scan:
         if last_peak is None or last_peak < HS_MIN_POINTS - 1:
             return
         valid: list[tuple[float, list[list]]] = []
-        for combo in _hs_combinations(seq, last_peak):
-            score = self._validate_hs(combo, i)
-            if score is not None:
-                valid.append((score, combo))
-                if len(valid) >= HS_MAX_CANDIDATES:
-                    break
+        closes_after: dict[int, float] = {}  # V3 index -> highest close after it up to i
+        c = self.c
+        pt3 = seq[last_peak]
+        ip3, p3 = pt3[0], pt3[2]
+        for s1, s2, s3, s4, s5 in _SKIPS:
+            a = last_peak - 1 - 2 * s1
+            b = a - 1 - 2 * s2
+            d = b - 2 - 2 * s3 - 2 * s4
+            e = d - 1 - 2 * s5
+            if e < 0:
+                continue
+            pt2, pt1 = seq[b], seq[d]
+            p2, p1 = pt2[2], pt1[2]
+            if not (p2 > p3 and p2 > p1):  # rule 1: the head is the highest peak
+                continue
+            pv1, pv2, pv3 = seq[e], seq[b - 1 - 2 * s3], seq[a]
+            v1, v2, v3 = pv1[2], pv2[2], pv3[2]
+            if not v2 > v1:  # rule 1: rising context
+                continue
+            if p1 < (p3 + v3) / 2 or p3 < (p1 + v2) / 2:  # rule 3: balance
+                continue
+            span_left, span_right = pt2[0] - pt1[0], ip3 - pt2[0]
+            if span_left <= 0 or span_right <= 0:  # rule 4: time symmetry in bars
+                continue
+            if span_left > HS_MAX_TIME_RATIO * span_right or (
+                span_right > HS_MAX_TIME_RATIO * span_left
+            ):
+                continue
+            height = p2 - min(v1, v2, v3)
+            if height <= 0 or (p2 - max(p1, p3)) / height < HS_MIN_HEAD_PROMINENCE:  # rule 5
+                continue
+            iv3 = pv3[0]
+            if iv3 < i:  # rule 2: not invalidated already
+                highest = closes_after.get(iv3)
+                if highest is None:
+                    highest = closes_after[iv3] = max(c[iv3 + 1 : i + 1])
+                if highest > max(p1, p3):
+                    continue
+            combo = [pv1, pt1, pv2, pt2, pv3, pt3]
+            valid.append((self._score_hs(combo, i), combo))
+            if len(valid) >= HS_MAX_CANDIDATES:
+                break
         winners: dict[int, tuple[float, list[list]]] = {}
         for score, combo in valid:
             anchor = combo[4][0]
@@ -230,43 +267,23 @@ class _Scan:
                 continue
             self.active_hs.append(_HeadShoulders(self, combo, score, i))
 
-    def _validate_hs(self, combo: list[list], i: int) -> float | None:
+    def _score_hs(self, combo: list[list], i: int) -> float:
+        """The weighted score in [0, 1] of a valid [V1, P1, V2, P2, V3, P3] (module docstring)."""
         v1, p1, v2, p2, v3, p3 = (pt[2] for pt in combo)
-        if not (p2 > p1 and p2 > p3 and v2 > v1):
-            return None
-        i_v2, i_p1, i_p2, i_v3, i_p3 = (
-            combo[2][0],
-            combo[1][0],
-            combo[3][0],
-            combo[4][0],
-            combo[5][0],
-        )
-        if i_v3 < i and float(self.close_arr[i_v3 + 1 : i + 1].max()) > max(p1, p3):
-            return None
-        left_mid, right_mid = (p1 + v2) / 2, (p3 + v3) / 2
-        if p1 < right_mid or p3 < left_mid:
-            return None
+        i_v1, i_p1, i_v2, i_p2, i_v3, i_p3 = (pt[0] for pt in combo)
         span_left, span_right = i_p2 - i_p1, i_p3 - i_p2
-        if span_left <= 0 or span_right <= 0:
-            return None
         ratio = max(span_left / span_right, span_right / span_left)
-        if ratio > HS_MAX_TIME_RATIO:
-            return None
-        height = p2 - min(v1, v2, v3)
-        if height <= 0:
-            return None
-        prominence = (p2 - max(p1, p3)) / height
-        if prominence < HS_MIN_HEAD_PROMINENCE:
-            return None
+        prominence = (p2 - max(p1, p3)) / (p2 - min(v1, v2, v3))
+        left_mid, right_mid = (p1 + v2) / 2, (p3 + v3) / 2
         balance = 1 / (1 + abs(left_mid - right_mid) / max(abs(left_mid), abs(right_mid), 1))
         majors = sum(1 for pt in combo if pt[3]) / 6
         recency = i_v3 / i if i > 0 else 1.0
-        compact = 1 / (1 + (i_p3 - combo[0][0]) / HS_COMPACT_SCALE_BARS)
-        slope = (v3 - v2) / (i_v3 - i_v2) if i_v3 != i_v2 else 0.0
+        compact = 1 / (1 + (i_p3 - i_v1) / HS_COMPACT_SCALE_BARS)
+        slope = (v3 - v2) / (i_v3 - i_v2)
         penalty = min(0.5, 20 * abs(slope) / max(abs(v2), 1))
         bonus = 0.10 if (not self.mirrored and p3 < p1) else 0.0
         score = (
-            0.45 * max(prominence, 0.0)
+            0.45 * prominence
             + 0.20 * (1 / ratio)
             + 0.15 * balance
             + 0.10 * majors
@@ -278,34 +295,13 @@ class _Scan:
         return round(_clamp(score), 6)
 
 
-def _hs_combinations(seq: list[list], last_peak: int):
-    """[V1, P1, V2, P2, V3, P3] picks from the alternating `seq`, newest first.
-
-    P3 is `seq[last_peak]`; each earlier role is the previous position of its kind, optionally
-    skipping same-kind pairs (k pairs move 2k positions back; at most HS_MAX_PAIR_SKIPS in
-    all). Combinations failing P2 > P3 or P2 > P1 are pruned early.
-    """
-    p3 = seq[last_peak]
-
-    def back(pos: int, budget: int):
-        for skip in range(budget + 1):
-            prev = pos - 1 - 2 * skip
-            if prev < 0:
-                return
-            yield prev, budget - skip
-
-    for a, b1 in back(last_peak, HS_MAX_PAIR_SKIPS):
-        for b, b2 in back(a, b1):
-            p2 = seq[b]
-            if not p2[2] > p3[2]:
-                continue
-            for c, b3 in back(b, b2):
-                for d, b4 in back(c, b3):
-                    p1 = seq[d]
-                    if not p2[2] > p1[2]:
-                        continue
-                    for e, _ in back(d, b4):
-                        yield [seq[e], p1, seq[c], p2, seq[a], p3]
+# Pair skips (s1..s5) for the picks V3, P2, V2, P1, V1 going back from P3, in depth-first
+# order (fewest skips first at each step), at most HS_MAX_PAIR_SKIPS in all.
+_SKIPS = [
+    skips
+    for skips in itertools.product(range(HS_MAX_PAIR_SKIPS + 1), repeat=5)
+    if sum(skips) <= HS_MAX_PAIR_SKIPS
+]
 
 
 class _DoubleTop:
@@ -413,7 +409,7 @@ class _DoubleTop:
 
 
 class _HeadShoulders:
-    __slots__ = ("scan", "p1", "invalid_above", "pattern", "created", "anchor")
+    __slots__ = ("scan", "p1", "invalid_above", "pattern", "created", "anchor", "neck")
 
     def __init__(self, scan: _Scan, combo: list[list], score: float, i: int):
         self.scan = scan
@@ -436,6 +432,8 @@ class _HeadShoulders:
             mirrored=scan.mirrored,
         )
         scan.found.append(self.pattern)
+        (ia, pa), (ib, pb) = points["V2"], points["V3"]
+        self.neck = (ia, pa, (pb - pa) / (ib - ia))  # same arithmetic as Pattern.neckline_at
 
     def update(self, j: int) -> bool:
         close = self.scan.c[j]
@@ -443,7 +441,8 @@ class _HeadShoulders:
             self.pattern.status = INVALIDATED
             self.pattern.end_index = j
             return False
-        if close <= self.pattern.neckline_at(j):
+        ia, pa, slope = self.neck
+        if close <= pa + (j - ia) * slope:
             self.pattern.status = COMPLETED
             self.pattern.end_index = j
             self.scan.completed_anchors.add(self.anchor)
