@@ -1,13 +1,31 @@
 """Ingestion services against the real PostgreSQL (and the Kiwoom simulator over HTTP)."""
 
+import base64
 import datetime as dt
+import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import redis
+from django.conf import settings
 
 from marketdata import services
-from marketdata.kiwoom import KST, Bar, StockInfo
-from marketdata.models import Candle
+from marketdata.kiwoom import KST, Bar, KiwoomUnknownStock, StockInfo
+from marketdata.models import Candle, Stock, SyncState
+from marketdata.simulator.universe import UNIVERSE, UNIVERSE_BY_CODE
 from marketdata.tests.factories import make_stock
+from marketdata.tests.fixtures import SIMULATOR_NOW
+from marketdata.tests.ingest_helpers import (
+    ROOT,
+    assert_same_bars,
+    clear_kiwoom_state,
+    django_env,
+    stored_frame,
+    truth_frame,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,3 +136,227 @@ def _info(**fields) -> StockInfo:
 )
 def test_filter_zero(fields, passes):
     assert services.passes_filter_zero(_info(**fields)) is passes
+
+
+# --- Over HTTP against the simulator ------------------------------------------------------
+
+
+@pytest.fixture
+def sim(kiwoom_settings, settings):
+    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
+    settings.KIWOOM_MAX_RPS = 1000
+    clear_kiwoom_state()
+    return kiwoom_settings
+
+
+@pytest.fixture
+def broker():
+    """The Celery broker's default queue (Redis list), emptied before the test."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("celery")
+
+    def queued() -> list[tuple[str, dict]]:
+        messages = []
+        for raw in client.lrange("celery", 0, -1):
+            message = json.loads(raw)
+            _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+            messages.append((message["headers"]["task"], kwargs))
+        return messages
+
+    return queued
+
+
+def universe_stock(code="005930"):
+    spec = UNIVERSE_BY_CODE[code]
+    return make_stock(code, spec.name)
+
+
+def test_stocks_sync_new_missing_returning_and_filter_zero(sim):
+    delisted = make_stock("123450", "상장폐지된회사", is_active=True)
+    returning = make_stock("000660", "SK하이닉스", is_active=False, is_analysis_target=False)
+    result = services.stocks_sync()
+    assert result.created == len(UNIVERSE) - 1
+    assert result.reactivated == 1 and result.deactivated == 1
+    delisted.refresh_from_db()
+    returning.refresh_from_db()
+    assert not delisted.is_active
+    assert returning.is_active and returning.is_analysis_target
+    active = set(Stock.objects.active().values_list("code", flat=True))
+    assert active == {spec.code for spec in UNIVERSE}
+    targets = set(Stock.objects.analysis_targets().values_list("code", flat=True))
+    failing = {spec.code for spec in UNIVERSE[-4:]}  # ETF, SPAC, 증거금100%, 관리종목
+    assert targets == active - failing
+    samsung = Stock.objects.get(code="005930")
+    assert samsung.listed_shares == UNIVERSE_BY_CODE["005930"].listed_shares
+    assert samsung.market == "KOSPI" and samsung.industry
+
+    again = services.stocks_sync()
+    assert (again.created, again.updated, again.deactivated, again.reactivated) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("timeframe", ["1d", "5m", "1w"])
+def test_backfill_stores_exactly_the_true_bars_and_is_idempotent(sim, broker, timeframe):
+    stock = universe_stock()
+    since = dt.date(2026, 2, 16) if timeframe == "5m" else dt.date(2025, 3, 3)
+    sim.configure(page_size=40 if timeframe == "1w" else 150)
+    result = services.series_backfill(
+        stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW
+    )
+    truth = truth_frame(sim, stock.code, timeframe, start=since)
+    assert_same_bars(stored_frame(stock, timeframe), truth)
+    assert result.pages >= 2 and result.changed == len(truth)
+    assert not stored_frame(stock, timeframe)["is_final"].iloc[-1]  # the forming bar
+    state = SyncState.objects.get(stock=stock, timeframe=timeframe)
+    assert state.rows == len(truth) and state.last_success_at and not state.last_error
+    assert state.last_bar_ts == truth.index[-1]
+    assert broker() == [(services.ANALYSIS_TASK, {"code": "005930", "timeframe": timeframe})]
+
+    again = services.series_backfill(
+        stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW
+    )
+    assert again.changed == 0 and not again.bars_changed
+    assert len(broker()) == 1  # nothing changed: no re-analysis
+    assert_same_bars(stored_frame(stock, timeframe), truth)
+
+
+def test_collect_corrects_the_forming_bar_after_the_clock_moves(sim):
+    stock = universe_stock()
+    services.series_backfill(
+        stock=stock, timeframe="5m", since=dt.date(2026, 3, 3), now=SIMULATOR_NOW
+    )
+    services.series_backfill(
+        stock=stock, timeframe="1d", since=dt.date(2026, 2, 2), now=SIMULATOR_NOW
+    )
+    forming = Candle.objects.get(stock=stock, timeframe="5m", is_final=False)
+    later = SIMULATOR_NOW + dt.timedelta(minutes=23)
+    sim.set_now(later)
+    for timeframe in ("5m", "1d"):
+        result = services.series_collect(stock=stock, timeframe=timeframe, now=later)
+        assert result.bars_changed
+        truth = truth_frame(sim, stock.code, timeframe, now=later)
+        stored = stored_frame(stock, timeframe)
+        assert_same_bars(stored, truth[truth.index >= stored.index[0]])
+    corrected = Candle.objects.get(pk=forming.pk)
+    assert corrected.is_final
+    assert (corrected.close, corrected.volume) != (forming.close, forming.volume)
+
+
+def test_collect_after_an_outage_leaves_no_gap(sim):
+    stock = universe_stock()
+    services.series_backfill(
+        stock=stock, timeframe="30m", since=dt.date(2026, 2, 23), now=SIMULATOR_NOW
+    )
+    later = SIMULATOR_NOW + dt.timedelta(days=6)  # the next Tuesday, 11:07
+    sim.set_now(later)
+    sim.configure(page_size=30)
+    services.series_collect(stock=stock, timeframe="30m", now=later)
+    truth = truth_frame(sim, stock.code, "30m", start=dt.date(2026, 2, 23), now=later)
+    assert_same_bars(stored_frame(stock, "30m"), truth)
+    assert (
+        services.series_gaps(
+            stock=stock,
+            timeframe="30m",
+            start=dt.date(2026, 2, 23),
+            end=later.date(),
+            now=later,
+        )
+        == []
+    )
+
+
+def test_collect_of_an_empty_series_backfills_the_default_depth(sim):
+    stock = universe_stock()
+    services.series_collect(stock=stock, timeframe="1mo", now=SIMULATOR_NOW)
+    since = services.default_since(timeframe="1mo", now=SIMULATOR_NOW)
+    assert_same_bars(stored_frame(stock, "1mo"), truth_frame(sim, stock.code, "1mo", start=since))
+
+
+def test_gaps_are_found_and_repaired(sim):
+    stock = universe_stock()
+    for timeframe, since in (("1d", dt.date(2025, 9, 1)), ("5m", dt.date(2026, 2, 26))):
+        services.series_backfill(stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW)
+        rows = Candle.objects.filter(stock=stock, timeframe=timeframe).order_by("ts")
+        holes = [rows[10].ts, rows[11].ts, rows[40].ts]
+        Candle.objects.filter(stock=stock, timeframe=timeframe, ts__in=holes).delete()
+        found = services.series_gaps(
+            stock=stock,
+            timeframe=timeframe,
+            start=since,
+            end=SIMULATOR_NOW.date(),
+            now=SIMULATOR_NOW,
+        )
+        assert found == [(holes[0], holes[1]), (holes[2], holes[2])]
+        result = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
+        assert result.gaps == found and result.changed == 3 and result.missing_after == 0
+        assert_same_bars(
+            stored_frame(stock, timeframe), truth_frame(sim, stock.code, timeframe, start=since)
+        )
+        again = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
+        assert again.gaps == [] and again.requests == 0
+
+
+def test_unknown_code_at_kiwoom_is_an_error_recorded_on_the_series(sim):
+    stock = make_stock("999999", "없는회사")
+    with pytest.raises(KiwoomUnknownStock):
+        services.series_backfill(
+            stock=stock, timeframe="1d", since=dt.date(2026, 1, 5), now=SIMULATOR_NOW
+        )
+    state = SyncState.objects.get(stock=stock, timeframe="1d")
+    assert "999999" in state.last_error and state.last_error_at
+    assert not Candle.objects.filter(stock=stock).exists()
+
+
+def test_unknown_code_and_timeframe_are_refused():
+    with pytest.raises(services.IngestionError) as error:
+        services.stock_get(code="NOPE00")
+    assert str(error.value) == services.ERROR_UNKNOWN_CODE.format(code="NOPE00")
+    with pytest.raises(services.IngestionError, match="Unknown timeframe '2m'"):
+        services.series_collect(stock=make_stock(), timeframe="2m")
+
+
+def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
+    stock = universe_stock()
+    sim.configure(page_size=100)
+    since, until = "2025-11-03", "2026-03-03"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "backfill",
+            "--codes",
+            stock.code,
+            "--timeframes",
+            "5m",
+            "--since",
+            since,
+            "--until",
+            until,
+        ],
+        cwd=ROOT,
+        env=django_env(KIWOOM_BASE_URL=sim.url, KIWOOM_MAX_RPS="8"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while Candle.objects.filter(stock=stock).count() < 300:
+            assert process.poll() is None, "backfill ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    partial = Candle.objects.filter(stock=stock).count()
+    truth = truth_frame(
+        sim, stock.code, "5m", start=dt.date.fromisoformat(since), end=dt.date.fromisoformat(until)
+    )
+    assert 0 < partial < len(truth)
+
+    services.series_backfill(
+        stock=stock,
+        timeframe="5m",
+        since=dt.date.fromisoformat(since),
+        until=dt.date.fromisoformat(until),
+        now=SIMULATOR_NOW,
+    )
+    assert_same_bars(stored_frame(stock, "5m"), truth)
