@@ -801,6 +801,9 @@ def _coerce(cls, name: str, value):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY a keep-alive client's
+    # delayed ACK stalls every response by ~40 ms.
+    disable_nagle_algorithm = True
     simulator: KiwoomSimulator  # set on the subclass made per server
 
     def _serve(self) -> None:
