@@ -572,3 +572,16 @@ def test_detection_actions_partial_shows_the_users_decision(
         "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
     )
     assert "Accepted as" not in html
+
+
+def test_radar_link_of_a_label_opens_the_radar_focused_on_it(user_client, user, stock):
+    label = make_label(user, stock)
+    detail = user_client.get(f"/labels/{label.pk}/")
+    url = detail.context["radar_url"]
+    assert url.startswith(
+        "/radar/?symbol=005930&tf=1d&focus_start=2024-01-08T00%3A00%3A00%2B09%3A00"
+    )
+    response = user_client.get(url)
+    assert response.status_code == 200
+    assert response.context["params"]["focus_start"] == kst(2024, 1, 8)
+    assert response.context["params"]["focus_end"] == kst(2024, 1, 12)

@@ -1,0 +1,167 @@
+"""Labeling on the Trading Radar in headless Chromium (Debian's /usr/bin/chromium via Playwright):
+drag a range in label mode, fill the form, save, see the label drawn; accept a detected pattern."""
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
+# thread with a running loop unless told it is safe (the tests and the live server are sync).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from analysis.models import PatternInstance  # noqa: E402
+from analysis.services import series_analyze  # noqa: E402
+from analysis.tests.radar_data import swing_series  # noqa: E402
+from conftest import PASSWORD  # noqa: E402
+from labeling.models import Label, Source  # noqa: E402
+from marketdata.tests.factories import make_candles, make_stock  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+LABEL_SHAPES = (
+    "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'labels').length"
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, user):
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="ko-KR"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    # Resources a test expects to fail (the label form answers invalid input with a 400) and
+    # the browser's own favicon probe are not page errors.
+    page.expected_failures = {"/favicon.ico"}
+
+    def on_console(message):
+        url = message.location.get("url") or ""
+        expected = any(url.endswith(path) for path in page.expected_failures)
+        if message.type == "error" and not (expected and "Failed to load" in message.text):
+            problems.append(f"console.{message.type}: {message.text} at {url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)
+    yield page
+    context.close()
+    assert problems == [], f"JavaScript errors on the page: {problems}"
+
+
+@pytest.fixture
+def series(transactional_db):
+    stock = make_stock("005930", "삼성전자")
+    frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))
+    make_candles(stock, "1d", frame)
+    series_analyze(stock=stock, timeframe="1d")  # stored detections the Radar can offer
+    return {"stock": stock, "frame": frame}
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def open_radar(page):
+    page.goto("/radar/?symbol=005930&tf=1d")
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+
+
+def drag(page, x0: float, x1: float) -> None:
+    box = page.locator("#radar-chart .nsewdrag").first.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * x0, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * (x0 + x1) / 2, y + 5, steps=8)
+    page.mouse.move(box["x"] + box["width"] * x1, y + 10, steps=8)
+    page.mouse.up()
+
+
+def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
+    open_radar(page)
+    assert page.evaluate(LABEL_SHAPES) == 0
+    assert page.is_hidden("#label-panel")
+    page.click("#label-mode")
+    drag(page, 0.40, 0.55)
+    page.wait_for_selector("#label-panel-body form.label-form")
+    assert page.is_visible("#label-panel")
+    start = page.input_value("#label-panel-body input[name=start]")
+    end = page.input_value("#label-panel-body input[name=end]")
+    assert page.input_value("#label-panel-body input[name=symbol]") == "005930"
+    assert start.endswith("+09:00") and end > start
+
+    # A bad key point first: the 400 comes back into the panel with the error, nothing saved.
+    page.expected_failures.add("/labels/new")
+    page.select_option("#label-panel-body select[name=pattern_type]", "DB")
+    page.fill("#label-panel-body textarea[name=key_points]", "V1 2020-01-02 70000")
+    page.click("#label-panel-body button[type=submit]")
+    page.wait_for_selector("#label-panel-body .has-error")
+    assert "Key point V1" in page.inner_text("#label-panel-body")
+    assert Label.objects.count() == 0
+
+    page.fill("#label-panel-body textarea[name=key_points]", "")
+    page.select_option("#label-panel-body select[name=outcome]", "success")
+    page.fill("#label-panel-body textarea[name=notes]", "drawn in the browser")
+    page.click("#label-panel-body button[type=submit]")
+    page.wait_for_selector("#label-panel-body .label-saved")
+    page.wait_for_function(f"{LABEL_SHAPES} === 1")  # the Radar redrew with the new label
+    label = Label.objects.get()
+    assert (label.owner, label.pattern_type, label.outcome) == (user, "DB", "success")
+    frame = series["frame"]
+    assert label.start_ts == datetime.fromisoformat(start)
+    assert label.end_ts == datetime.fromisoformat(end)
+    assert frame.index[0] <= label.start_ts <= label.end_ts <= frame.index[-1]
+    assert page.url.endswith("/radar/?symbol=005930&tf=1d")  # no reload
+    screenshot(page, "labeling-radar-saved")
+
+
+def test_accept_a_detected_pattern_and_undo(series, page, user):
+    stored = PatternInstance.objects.filter(stock=series["stock"], timeframe="1d")
+    assert stored.exists(), "the synthetic series should give the detector something to find"
+    open_radar(page)
+    actions = page.locator("#detected-patterns .detection-actions").first
+    actions.wait_for()
+    before = page.evaluate(LABEL_SHAPES)
+    actions.locator("button[value=accept]").click()
+    page.wait_for_selector("#detected-patterns .decision-accepted_detection")
+    label = Label.objects.get()
+    assert label.source == Source.ACCEPTED and label.detected_pattern is not None
+    assert label.detected_pattern.stock == series["stock"]
+    page.wait_for_function(f"{LABEL_SHAPES} === {before + 1}")
+    screenshot(page, "labeling-radar-accepted")
+
+    page.locator("#detected-patterns .detection-actions button", has_text="Undo").first.click()
+    page.wait_for_selector("#detected-patterns .detection-actions button[value=reject]")
+    page.wait_for_function(f"{LABEL_SHAPES} === {before}")
+    label.refresh_from_db()
+    assert label.is_deleted
