@@ -9,6 +9,8 @@ from marketdata.simulator.server import DEFAULT_MAX_RPS, FIELD_GENERATIONS, Faul
 
 
 class Command(BaseCommand):
+    # The simulator needs neither the database nor the project's models.
+    requires_system_checks = []
     help = (
         "Runs the Kiwoom REST API simulator: token, ka10099 stock list and ka10080/81/82/83 "
         "charts over a deterministic synthetic KRX market (simulated market data, no internet). "
