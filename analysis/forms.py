@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from analysis.figures import DEFAULT_HIDDEN, LAYERS, OVERLAY_CHOICES, PANE_CHOICES
+from analysis.models import PatternStatus, PatternType
 from analysis.radar import DEFAULT_BARS, MAX_BARS
 from marketdata.models import Market, Timeframe
 
@@ -95,36 +96,27 @@ class SymbolSearchForm(forms.Form):
 
 
 SCANNER_SORTS = {
-    "recent": "Most recent first",
-    "score": "Highest score first",
-    "distance": "Closest to target first",
+    "recent": "Newest first",
+    "score": "Highest score",
+    "target": "Closest to target",
+    "neckline": "Closest to neckline",
     "symbol": "Symbol",
 }
+SCANNER_DEFAULT_DAYS = 20
 
 
 class ScannerForm(_DefaultsForm):
     market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
-    tf = forms.ChoiceField(choices=[("", "All timeframes"), *Timeframe.choices], required=False)
-    type = forms.ChoiceField(
-        choices=[
-            ("", "All patterns"),
-            ("DT", "Double top"),
-            ("DB", "Double bottom"),
-            ("HS", "Head & shoulders"),
-            ("IHS", "Inverse H&S"),
-        ],
+    tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
+    type = forms.ChoiceField(choices=[("", "All patterns"), *PatternType.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *PatternStatus.choices], required=False)
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=5000,
         required=False,
+        initial=SCANNER_DEFAULT_DAYS,
+        help_text="trading days back (by the pattern's completion, or last bar while forming)",
     )
-    status = forms.ChoiceField(
-        choices=[
-            ("", "Any status"),
-            ("completed", "Completed"),
-            ("forming", "Forming"),
-            ("invalidated", "Invalidated"),
-        ],
-        required=False,
-    )
-    days = forms.IntegerField(min_value=1, max_value=3650, required=False, initial=30)
     min_score = forms.FloatField(min_value=0, max_value=1, required=False)
     sort = forms.ChoiceField(choices=list(SCANNER_SORTS.items()), required=False, initial="recent")
     page = forms.IntegerField(min_value=1, required=False, initial=1)

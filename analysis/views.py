@@ -12,8 +12,10 @@ from analysis import radar as radar_reads
 from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
 from analysis.forms import (
     LAYERS_SENTINEL,
+    SCANNER_SORTS,
     ApiRadarForm,
     RadarForm,
+    ScannerForm,
     SymbolSearchForm,
     errors_text,
 )
@@ -176,4 +178,38 @@ def api_radar(request):
 
 @require_GET
 def scanner(request):
-    return render(request, "not_built.html", {"page_title": "Scanner", "nav": "scanner"})
+    """`/scanner/`: recent stored patterns across the market; filters, sort and page in the URL.
+
+    An HTMX request (filters, sort, pages) gets the results fragment only.
+    """
+    form = ScannerForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "analysis/radar_error.html",
+            {"page_title": "Bad request", "nav": "scanner", "message": errors_text(form)},
+            status=400,
+        )
+    params = form.cleaned_data
+    page = radar_reads.scanner_page(
+        timeframe=params["tf"],
+        market=params["market"],
+        pattern_type=params["type"],
+        status=params["status"],
+        days_back=params["days"],
+        min_score=params["min_score"],
+        sort=params["sort"],
+        page=params["page"],
+    )
+    context = {
+        "page_title": "Scanner",
+        "nav": "scanner",
+        "form": form,
+        "params": params,
+        "page": page,
+        "sorts": SCANNER_SORTS,
+    }
+    template = "analysis/scanner.html"
+    if request.htmx:
+        template += "#results"
+    return render(request, template, context)
