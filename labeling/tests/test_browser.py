@@ -165,3 +165,36 @@ def test_accept_a_detected_pattern_and_undo(series, page, user):
     page.wait_for_function(f"{LABEL_SHAPES} === {before}")
     label.refresh_from_db()
     assert label.is_deleted
+
+
+def test_label_list_filters_deletes_and_restores_with_htmx(series, page, user):
+    from labeling.services import label_create
+
+    frame = series["frame"]
+    for pattern_type, offset in (("DT", 100), ("HS", 60)):
+        label_create(
+            owner=user,
+            stock=series["stock"],
+            timeframe="1d",
+            pattern_type=pattern_type,
+            start=frame.index[-offset].to_pydatetime(),
+            end=frame.index[-offset + 20].to_pydatetime(),
+        )
+    page.goto("/labels/")
+    assert page.locator("table.labels tbody tr").count() == 2
+    page.select_option("select[name=pattern_type]", "HS")  # filters on change, via htmx
+    page.wait_for_function("document.querySelectorAll('table.labels tbody tr').length === 1")
+    assert "pattern_type=HS" in page.url  # the filter sticks in the URL
+    row = page.locator("table.labels tbody tr").first
+    assert "Head and shoulders" in row.inner_text()
+    row.locator("button", has_text="Delete").click()
+    page.wait_for_selector("table.labels tbody tr.deleted")
+    assert Label.objects.get(pattern_type="HS").is_deleted
+    page.locator("table.labels tbody tr.deleted button", has_text="Restore").click()
+    page.wait_for_selector("table.labels tbody tr:not(.deleted)")
+    assert not Label.objects.get(pattern_type="HS").is_deleted
+    screenshot(page, "labeling-list")
+    with page.expect_navigation():
+        page.locator("table.labels tbody tr a", has_text="Radar").click()
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+    assert "focus_start=" in page.url

@@ -585,3 +585,13 @@ def test_radar_link_of_a_label_opens_the_radar_focused_on_it(user_client, user, 
     assert response.status_code == 200
     assert response.context["params"]["focus_start"] == kst(2024, 1, 8)
     assert response.context["params"]["focus_end"] == kst(2024, 1, 12)
+
+
+def test_list_page_queries_do_not_grow_with_rows(
+    user_client, user, stock, django_assert_max_num_queries
+):
+    for _ in range(30):
+        make_label(user, stock)
+    with django_assert_max_num_queries(8):
+        response = user_client.get("/labels/")
+    assert len(response.context["page_obj"]) == 30
