@@ -662,14 +662,19 @@ class KiwoomSimulator:
             return _json(400, {"error": str(error)})
         return _json(404, {"error": f"no control endpoint {method} {path}"})
 
+    def set_clock(self, now: str | datetime | None, *, running: bool = False) -> None:
+        """The market clock: None = real time; an instant (naive = KST) frozen there, or with
+        running=True starting there and advancing with real time."""
+        set_clock(self.market, now, running=running)
+        self._clock_running = running and now is not None
+
     def _set_clock(self, data: dict) -> None:
         if "advance_seconds" in data:
             moved = self.market.now() + timedelta(seconds=float(data["advance_seconds"]))
             data = {"now": moved.isoformat(), "running": self._clock_running}
         if "now" not in data:
             raise ValueError("give now (ISO datetime or null) or advance_seconds")
-        set_clock(self.market, data["now"], running=bool(data.get("running")))
-        self._clock_running = bool(data.get("running")) and data["now"] is not None
+        self.set_clock(data["now"], running=bool(data.get("running")))
 
 
 def set_clock(market: SimulatedMarket, now: str | datetime | None, *, running: bool) -> None:
@@ -888,7 +893,8 @@ class SimulatorServer:
         return self.simulator.state()
 
     def set_now(self, now: datetime | None, *, running: bool = False) -> None:
-        set_clock(self.market, now, running=running)
+        """Moves the market clock (see `KiwoomSimulator.set_clock`)."""
+        self.simulator.set_clock(now, running=running)
 
     def warm_up(self) -> None:
         """Generates every stock's daily history now, so the first requests are fast."""
