@@ -499,18 +499,22 @@ def series_repair_gaps(
     client: KiwoomClient | None = None,
     now: dt.datetime | None = None,
 ) -> SeriesResult:
-    """Finds bars missing between `since` (default: the oldest stored bar) and now against the
-    KRX calendar and re-fetches the range that covers them. `result.gaps` lists what was
-    missing; `result.missing_after` what Kiwoom could not supply either (e.g. a halt)."""
+    """Finds bars missing between `since` (default: the oldest stored bar) and the newest stored
+    bar against the KRX calendar and re-fetches the range that covers them. `result.gaps` lists
+    what was missing; `result.missing_after` what Kiwoom could not supply either (e.g. a halt)."""
     now = _now(now)
     _check_timeframe(timeframe)
+    span = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(
+        first=Min("ts"), last=Max("ts")
+    )
+    if span["last"] is None:
+        return SeriesResult(code=stock.code, timeframe=timeframe)
     if since is None:
-        first = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(f=Min("ts"))["f"]
-        if first is None:
-            return SeriesResult(code=stock.code, timeframe=timeframe)
-        since = first.astimezone(KST).date()
-    end = now.astimezone(KST).date()
-    gaps = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=now)
+        since = span["first"].astimezone(KST).date()
+    # Bars after the newest stored one are not gaps: `series_collect` fetches those.
+    through = min(now, span["last"])
+    end = through.astimezone(KST).date()
+    gaps = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
     if not gaps:
         return SeriesResult(code=stock.code, timeframe=timeframe)
     oldest = gaps[0][0]
@@ -530,7 +534,7 @@ def series_repair_gaps(
         )
 
     result = _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
-    remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=now)
+    remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
     result.missing_after = sum(
         len(krx_calendar.bar_starts(timeframe, a.astimezone(KST).date(), b.astimezone(KST).date()))
         for a, b in remaining

@@ -1,0 +1,180 @@
+"""The market-data commands: output, exit status, idempotency (simulator over HTTP)."""
+
+import datetime as dt
+import io
+import socket
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from marketdata import services
+from marketdata.management.commands._series import ERROR_FAILED_SERIES
+from marketdata.models import Candle, IngestionRun, Stock
+from marketdata.tests.factories import make_stock
+from marketdata.tests.fixtures import SIMULATOR_NOW
+from marketdata.tests.ingest_helpers import (
+    ROOT,
+    assert_same_bars,
+    clear_kiwoom_state,
+    django_env,
+    stored_frame,
+    truth_frame,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SINCE, UNTIL = "2026-01-05", "2026-02-27"  # closed bars only: the commands use the real clock
+
+
+@pytest.fixture
+def sim(kiwoom_settings, settings):
+    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
+    settings.KIWOOM_MAX_RPS = 1000
+    clear_kiwoom_state()
+    return kiwoom_settings
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sync_stocks_reports_counts(sim):
+    out, _ = run("sync_stocks")
+    assert "30 new" in out and "26 analysis targets" in out
+    run_record = IngestionRun.objects.get(kind="sync_stocks")
+    assert run_record.status == IngestionRun.Status.SUCCEEDED
+    out, _ = run("sync_stocks")
+    assert "0 new, 0 updated" in out
+
+
+def test_backfill_loads_the_series_with_progress_and_twice_changes_nothing(sim):
+    run("sync_stocks")
+    args = ["backfill", "--codes", "005930,000660", "--timeframes", "1d,1w"]
+    out, _ = run(*args, "--since", SINCE, "--until", UNTIL)
+    assert "[4/4] 000660 1w" in out and "req/s" in out and "ETA" in out
+    assert "Done: 4/4 series" in out
+    for code in ("005930", "000660"):
+        stock = Stock.objects.get(code=code)
+        for timeframe in ("1d", "1w"):
+            truth = truth_frame(
+                sim,
+                code,
+                timeframe,
+                start=dt.date.fromisoformat(SINCE),
+                end=dt.date.fromisoformat(UNTIL),
+            )
+            assert_same_bars(stored_frame(stock, timeframe), truth)
+    count = Candle.objects.count()
+    out, _ = run(*args, "--since", SINCE, "--until", UNTIL)
+    assert "0 new or changed" in out.splitlines()[-1]
+    assert Candle.objects.count() == count
+    run_record = IngestionRun.objects.filter(kind="backfill").first()
+    assert run_record.status == IngestionRun.Status.SUCCEEDED and run_record.series_done == 4
+
+
+def test_bad_code_fails_the_command_but_the_other_series_complete(sim):
+    make_stock("005930", "삼성전자")
+    with pytest.raises(CommandError) as error:
+        run("backfill", "--codes", "005930,NOPE00", "--since", SINCE, "--until", UNTIL)
+    message = str(error.value)
+    assert message.startswith(ERROR_FAILED_SERIES.format(failed=1, total=2, errors=""))
+    assert services.ERROR_UNKNOWN_CODE.format(code="NOPE00") in message
+    assert Candle.objects.filter(stock__code="005930", timeframe="1d").exists()
+    run_record = IngestionRun.objects.get(kind="backfill")
+    assert run_record.status == IngestionRun.Status.PARTIAL
+    assert "NOPE00" in run_record.errors
+
+
+def test_dead_api_gives_a_clear_message_and_exit_status_1(settings):
+    settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    settings.KIWOOM_RETRY_ATTEMPTS = 2
+    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
+    clear_kiwoom_state()
+    make_stock("005930", "삼성전자")
+    with pytest.raises(CommandError, match="Kiwoom API unavailable after 2 attempts"):
+        run("collect", "--timeframe", "1d", "--codes", "005930")
+    with pytest.raises(CommandError, match="Stock master not synced"):
+        run("sync_stocks")
+
+
+def test_exit_status_of_a_real_process(sim):
+    make_stock("005930", "삼성전자")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "backfill", "--codes", "NOPE00", "--since", SINCE],
+        cwd=ROOT,
+        env=django_env(KIWOOM_BASE_URL=sim.url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert services.ERROR_UNKNOWN_CODE.format(code="NOPE00") in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill", "--codes", "005930", "--timeframes", "2m"], "Unknown timeframe '2m'"),
+        (["backfill", "--codes", "005930", "--since", "2020-13-01"], "--since must be a date"),
+        (
+            ["backfill", "--codes", "005930", "--since", "2026-02-01", "--until", "2026-01-01"],
+            "is after --until",
+        ),
+        (["backfill"], "Give --codes"),
+        (["collect", "--timeframe", "5m"], "No series to process"),
+    ],
+)
+def test_malformed_arguments_are_rejected(args, message):
+    with pytest.raises(CommandError, match=message):
+        run(*args)
+
+
+def test_collect_and_repair_gaps_commands(sim):
+    run("sync_stocks")
+    stock = Stock.objects.get(code="005930")
+    run("backfill", "--codes", "005930", "--timeframes", "1d", "--since", SINCE, "--until", UNTIL)
+    Candle.objects.filter(
+        stock=stock, ts__date__gte="2026-02-10", ts__date__lte="2026-02-12"
+    ).delete()
+    out, _ = run("repair_gaps", "--codes", "005930", "--timeframes", "1d", "--since", SINCE)
+    assert "1 gap(s) found" in out and "0 still missing" in out
+    out, _ = run("collect", "--timeframe", "1d", "--codes", "005930")
+    assert "Done: 1/1 series" in out
+    assert not services.series_gaps(
+        stock=stock, timeframe="1d", start=dt.date(2026, 1, 5), end=dt.date(2026, 3, 3)
+    )
+
+
+def test_demo_load_loads_once_then_is_a_no_op(sim, monkeypatch):
+    from marketdata.management.commands import demo_load
+
+    # demo_load uses the real clock; the test simulator's stands still at SIMULATOR_NOW.
+    depth = timezone.now() - SIMULATOR_NOW + dt.timedelta(days=3)
+    small = dict.fromkeys(demo_load.DEMO_DEPTH, depth)
+    monkeypatch.setattr(demo_load, "DEMO_DEPTH", small)
+    out, _ = run("demo_load")
+    assert "26 analysis targets" in out and "Done: 156/156 series" in out
+    assert Candle.objects.filter(timeframe="5m").exists()
+    count = Candle.objects.count()
+    out, _ = run("demo_load")
+    assert "already loaded" in out
+    assert Candle.objects.count() == count
+
+
+def test_demo_load_reports_an_api_that_never_answers(settings):
+    settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    clear_kiwoom_state()
+    with pytest.raises(CommandError, match="did not answer within 1 s"):
+        run("demo_load", "--wait", "1")
