@@ -56,27 +56,34 @@ def _iso(value) -> str:
     return value.astimezone(KST).isoformat()
 
 
-def label_record(label: Label) -> dict:
-    """One label as a flat JSON-ready dict (the JSONL line without bars)."""
-    return {
-        "id": label.pk,
-        "owner": label.owner.get_username(),
-        "symbol": label.stock.code,
-        "name": label.stock.name,
-        "timeframe": label.timeframe,
-        "pattern_type": label.pattern_type,
-        "start_ts": _iso(label.start_ts),
-        "end_ts": _iso(label.end_ts),
-        "direction": label.direction,
-        "outcome": label.outcome,
-        "source": label.source,
-        "detection_id": (label.detection_ref or {}).get("id"),
-        "tags": label.tags,
-        "notes": label.notes,
-        "key_points": label.key_points,
-        "created_at": _iso(label.created_at),
-        "updated_at": _iso(label.updated_at),
-    }
+# Columns read for an export row (`values()` keeps model instances out of the hot loop).
+RECORD_FIELDS = {
+    "id": "id",
+    "owner": "owner__username",
+    "symbol": "stock__code",
+    "name": "stock__name",
+    "timeframe": "timeframe",
+    "pattern_type": "pattern_type",
+    "start_ts": "start_ts",
+    "end_ts": "end_ts",
+    "direction": "direction",
+    "outcome": "outcome",
+    "source": "source",
+    "detection_ref": "detection_ref",
+    "tags": "tags",
+    "notes": "notes",
+    "key_points": "key_points",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+}
+
+
+def _record(values: dict) -> dict:
+    record = {name: values[column] for name, column in RECORD_FIELDS.items()}
+    for name in ("start_ts", "end_ts", "created_at", "updated_at"):
+        record[name] = _iso(record[name])
+    record["detection_id"] = (record.pop("detection_ref") or {}).get("id")
+    return {column: record[column] for column in CSV_COLUMNS}
 
 
 def _export_queryset(labels):
@@ -88,12 +95,13 @@ def csv_chunks(labels) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    for count, label in enumerate(_export_queryset(labels).iterator(chunk_size=2000), 1):
-        record = label_record(label)
+    rows = labels.order_by("id").values(*RECORD_FIELDS.values()).iterator(chunk_size=2000)
+    for count, values in enumerate(rows, 1):
+        record = _record(values)
         record["tags"] = TAG_SEPARATOR.join(record["tags"])
         record["key_points"] = json.dumps(record["key_points"], ensure_ascii=False)
         record["detection_id"] = "" if record["detection_id"] is None else record["detection_id"]
-        writer.writerow([record[column] for column in CSV_COLUMNS])
+        writer.writerow(record.values())
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -101,18 +109,16 @@ def csv_chunks(labels) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _context_bounds(label: Label, context: int):
-    """Instants of the bar `context` bars before the start and after the end (or the range)."""
-    series = Candle.objects.filter(stock_id=label.stock_id, timeframe=label.timeframe)
-    first, last = label.start_ts, label.end_ts
+def _context_bounds(*, stock_id: int, timeframe: str, start_ts, end_ts, context: int):
+    """Instants of the bar `context` bars before the start and after the end (or the range's)."""
+    series = Candle.objects.filter(stock_id=stock_id, timeframe=timeframe)
+    first, last = start_ts, end_ts
     if context:
         before = list(
-            series.filter(ts__lt=label.start_ts)
-            .order_by("-ts")
-            .values_list("ts", flat=True)[:context]
+            series.filter(ts__lt=start_ts).order_by("-ts").values_list("ts", flat=True)[:context]
         )
         after = list(
-            series.filter(ts__gt=label.end_ts).order_by("ts").values_list("ts", flat=True)[:context]
+            series.filter(ts__gt=end_ts).order_by("ts").values_list("ts", flat=True)[:context]
         )
         first = before[-1] if before else first
         last = after[-1] if after else last
@@ -133,23 +139,34 @@ def _bars(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def label_bars(label: Label, context: int = 0) -> dict:
-    """{"bars": [...], "range": [i, j]}: the label's bars with `context` bars either side;
+def label_bars(*, stock_id: int, timeframe: str, start_ts, end_ts, context: int = 0) -> dict:
+    """{"bars": [...], "range": [i, j]}: a label's bars with `context` bars either side;
     `range` gives the indexes (inclusive) of the labelled bars inside `bars`."""
-    first, last = _context_bounds(label, context)
-    frame = candles_frame(stock=label.stock, timeframe=label.timeframe, start=first, end=last)
+    first, last = _context_bounds(
+        stock_id=stock_id, timeframe=timeframe, start_ts=start_ts, end_ts=end_ts, context=context
+    )
+    frame = candles_frame(stock=stock_id, timeframe=timeframe, start=first, end=last)
     index = frame.index
-    start = int(index.searchsorted(pd.Timestamp(label.start_ts).tz_convert(KST)))
-    end = int(index.searchsorted(pd.Timestamp(label.end_ts).tz_convert(KST), side="right")) - 1
+    start = int(index.searchsorted(pd.Timestamp(start_ts).tz_convert(KST)))
+    end = int(index.searchsorted(pd.Timestamp(end_ts).tz_convert(KST), side="right")) - 1
     return {"bars": _bars(frame), "range": [start, end]}
 
 
 def jsonl_chunks(labels, *, with_bars: bool = False, context: int = 0) -> Iterator[str]:
     """One JSON object per line per label; with `with_bars`, also "bars" and "range"."""
-    for label in _export_queryset(labels).iterator(chunk_size=500):
-        record = label_record(label)
+    columns = [*RECORD_FIELDS.values(), "stock_id"]
+    for values in labels.order_by("id").values(*columns).iterator(chunk_size=500):
+        record = _record(values)
         if with_bars:
-            record.update(label_bars(label, context))
+            record.update(
+                label_bars(
+                    stock_id=values["stock_id"],
+                    timeframe=values["timeframe"],
+                    start_ts=values["start_ts"],
+                    end_ts=values["end_ts"],
+                    context=context,
+                )
+            )
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
@@ -171,7 +188,16 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
     for (code, timeframe), group in groupby(positive, key=lambda x: (x.stock.code, x.timeframe)):
         series_labels = list(group)
         stock = series_labels[0].stock
-        bounds = [_context_bounds(label, context) for label in series_labels]
+        bounds = [
+            _context_bounds(
+                stock_id=label.stock_id,
+                timeframe=timeframe,
+                start_ts=label.start_ts,
+                end_ts=label.end_ts,
+                context=context,
+            )
+            for label in series_labels
+        ]
         first = min(b[0] for b in bounds)
         last = max(b[1] for b in bounds)
         frame = candles_frame(stock=stock, timeframe=timeframe, start=first, end=last)
