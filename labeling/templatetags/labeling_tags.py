@@ -54,3 +54,23 @@ def label_radar_url(label) -> str:
     return radar_url(
         symbol=label.stock.code, timeframe=label.timeframe, start=label.start_ts, end=label.end_ts
     )
+
+
+@register.filter
+def revision_value(value) -> str:
+    """A field value of a revision snapshot as short text (lists joined, key points spelled)."""
+    if value is None or value == "" or value == []:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and {"role", "ts", "price"} <= item.keys():
+                parts.append(f"{item['role']} {item['ts']} {item['price']:,.0f}")
+            else:
+                parts.append(str(item))
+        return ", ".join(parts)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)

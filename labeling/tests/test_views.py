@@ -595,3 +595,21 @@ def test_list_page_queries_do_not_grow_with_rows(
     with django_assert_max_num_queries(8):
         response = user_client.get("/labels/")
     assert len(response.context["page_obj"]) == 30
+
+
+def test_history_spells_out_list_values(user_client, user, stock):
+    label = make_label(user, stock)
+    services.label_update(
+        label=label,
+        actor=user,
+        stock=stock,
+        timeframe="1d",
+        pattern_type="DT",
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
+        tags=["swing", "2024"],
+        key_points=[{"role": "P1", "ts": kst(2024, 1, 9), "price": 71200}],
+    )
+    body = user_client.get(f"/labels/{label.pk}/history").content.decode()
+    assert "<b>tags</b>: – → swing, 2024" in body
+    assert "P1 2024-01-09T00:00:00+09:00 71,200" in body
