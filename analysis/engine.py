@@ -51,6 +51,31 @@ def bars_from_frame(ohlcv: pd.DataFrame) -> tuple[pd.DatetimeIndex, Bars]:
     return frame.index, Bars(*arrays)
 
 
+def iso_timestamps(index: pd.DatetimeIndex) -> list[str]:
+    """`Timestamp.isoformat()` of every bar, vectorised: local wall time plus UTC offset
+    (seconds precision, or microseconds when a bar has them)."""
+    if len(index) == 0:
+        return []
+    index = index.as_unit("ns")
+    wall = index.tz_localize(None)
+    has_fraction = bool((wall.asi8 % 1_000_000_000).any())
+    unit = "us" if has_fraction else "s"
+    local = np.datetime_as_string(wall.to_numpy(dtype="datetime64[ns]"), unit=unit).tolist()
+    offsets = (
+        (wall.asi8 - index.tz_convert("UTC").tz_localize(None).asi8) // 60_000_000_000
+    ).tolist()
+    labels: dict[int, str] = {}
+    out = []
+    for text, minutes in zip(local, offsets, strict=True):
+        label = labels.get(minutes)
+        if label is None:
+            sign = "+" if minutes >= 0 else "-"
+            hours, mins = divmod(abs(minutes), 60)
+            label = labels[minutes] = f"{sign}{hours:02d}:{mins:02d}"
+        out.append(text + label)
+    return out
+
+
 def _round(price: float) -> float:
     return float(round(price, 6))
 
@@ -66,7 +91,7 @@ class AnalysisResult:
     trend_state: TrendState
     patterns: list[Pattern]
     params: dict = field(default_factory=dict)
-    _iso: dict[int, str] = field(default_factory=dict, repr=False)
+    _iso: list[str] | None = field(default=None, repr=False)
 
     @property
     def bars(self) -> int:
@@ -76,10 +101,9 @@ class AnalysisResult:
         """ISO 8601 timestamp with offset (e.g. 2024-01-02T00:00:00+09:00) of bar `i`."""
         if i is None:
             return None
-        text = self._iso.get(i)
-        if text is None:
-            text = self._iso[i] = self.index[i].isoformat()
-        return text
+        if self._iso is None:
+            self._iso = iso_timestamps(self.index)
+        return self._iso[i]
 
     def to_dict(self) -> dict:
         """JSON-ready result over all analysed bars (`offset` 0); `window()` slices it.

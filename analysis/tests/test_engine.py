@@ -275,3 +275,15 @@ def test_window_that_stops_early_cuts_periods_and_needs_timestamps():
     assert all(e["confirmed_index"] < 100 for e in win["extremes"])
     with pytest.raises(ValueError, match=engine.WINDOW_NEEDS_TS):
         engine.window_dict(result.to_dict(), 100, 200)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.date_range("2024-01-02 09:00", periods=5, freq="5min", tz="Asia/Seoul"),
+        pd.date_range("2024-03-09", periods=4, freq="D", tz="America/New_York"),  # DST change
+        pd.DatetimeIndex([pd.Timestamp("2024-01-01 00:00:00.5", tz="UTC")]),
+    ],
+)
+def test_iso_timestamps_match_isoformat(index):
+    assert engine.iso_timestamps(index) == [t.isoformat() for t in index]
