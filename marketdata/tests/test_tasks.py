@@ -1,0 +1,111 @@
+"""Celery tasks (run eagerly in-process against the simulator), schedules and /healthz."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from chartinsight.celery import PERIODIC_TASKS, app
+from marketdata import selectors, services, tasks
+from marketdata.kiwoom import KST
+from marketdata.models import Candle, IngestionRun, Stock
+from marketdata.tests.factories import make_stock
+from marketdata.tests.ingest_helpers import clear_kiwoom_state
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sim(kiwoom_settings, settings):
+    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
+    settings.KIWOOM_MAX_RPS = 1000
+    clear_kiwoom_state()
+    return kiwoom_settings
+
+
+@pytest.fixture
+def eager():
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.mark.parametrize(
+    ("instant", "skipped"),
+    [
+        (dt.datetime(2026, 3, 4, 9, 5, tzinfo=KST), False),  # Wednesday
+        (dt.datetime(2026, 3, 2, 9, 5, tzinfo=KST), True),  # 대체공휴일(삼일절)
+        (dt.datetime(2026, 3, 7, 9, 5, tzinfo=KST), True),  # Saturday
+        (dt.datetime(2026, 3, 4, 0, 30, tzinfo=dt.UTC), False),  # 09:30 KST
+        (dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC), True),  # Monday 08:00 KST, a holiday
+    ],
+)
+def test_scheduled_collections_skip_non_trading_days(instant, skipped):
+    message = tasks.holiday_skip(instant)
+    assert (message is not None) is skipped
+    if skipped:
+        assert message == tasks.SKIPPED_HOLIDAY.format(day=instant.astimezone(KST).date())
+
+
+def test_collect_timeframe_fans_out_per_series_and_closes_the_run(sim, eager):
+    services.stocks_sync()
+    make_stock("999999", "없는회사", is_analysis_target=True)  # Kiwoom answers 1902
+    targets = Stock.objects.analysis_targets().count()
+    summary = tasks.collect_timeframe("1mo", force=True)
+    run = IngestionRun.objects.get(kind="collect", timeframe="1mo")
+    assert summary == f"1mo: {targets} series queued (run {run.pk})"
+    assert run.trigger == "task" and run.series_total == targets
+    assert (run.series_done, run.series_failed) == (targets - 1, 1)
+    assert run.status == IngestionRun.Status.PARTIAL and run.finished_at
+    assert "999999 1mo" in run.errors and "Unknown stock code" in run.errors
+    stocks_with_bars = Candle.objects.filter(timeframe="1mo").values("stock").distinct().count()
+    assert stocks_with_bars == targets - 1
+    assert selectors.health_report()["last_collection"]["1mo"] is not None
+
+    # A second run only re-reads the overlap: nothing changes.
+    tasks.collect_timeframe("1mo", force=True)
+    second = IngestionRun.objects.filter(kind="collect").first()
+    assert second.rows_upserted == 0 and second.series_done == targets - 1
+
+
+def test_minute_collectors_cover_analysis_targets_only(sim):
+    services.stocks_sync()
+    make_stock("123450", "보통회사", is_analysis_target=False)
+    held = make_stock("123460", "백필된회사", is_analysis_target=False)
+    held.sync_states.create(timeframe="1d")
+    targets = set(Stock.objects.analysis_targets().values_list("code", flat=True))
+    assert set(tasks.collection_codes(timeframe="5m")) == targets
+    assert set(tasks.collection_codes(timeframe="1d")) == targets | {"123460"}
+
+
+def test_sync_stocks_task(sim, eager):
+    result = tasks.sync_stocks.delay().get()
+    assert result["created"] == 30 and result["analysis_targets"] == 26
+    assert IngestionRun.objects.get(kind="sync_stocks").status == IngestionRun.Status.SUCCEEDED
+
+
+def test_every_schedule_names_a_registered_task_and_syncs_into_beat():
+    app.loader.import_default_modules()
+    for name, (task, _schedule, _kwargs, description) in PERIODIC_TASKS.items():
+        assert task in app.tasks, name
+        assert description
+    call_command("sync_schedules", stdout=io.StringIO())
+    five = PeriodicTask.objects.get(name="Collect 5m bars (every 5 minutes, session)")
+    assert five.task == "marketdata.collect_timeframe" and '"5m"' in five.kwargs
+    assert five.crontab.timezone.key == "Asia/Seoul"
+    assert five.crontab.hour == "9-15" and five.crontab.day_of_week == "mon-fri"
+    assert PeriodicTask.objects.filter(task="marketdata.sweep_after_close").exists()
+    assert PeriodicTask.objects.filter(task="marketdata.sync_stocks").exists()
+
+
+def test_healthz_shows_the_last_collection_per_timeframe(client, sim):
+    stock = make_stock()
+    services.series_backfill(
+        stock=stock, timeframe="1w", since=dt.date(2026, 1, 5), until=dt.date(2026, 2, 27)
+    )
+    body = client.get("/healthz").json()
+    assert set(body["last_collection"]) == set(services.TIMEFRAMES)
+    assert body["last_collection"]["5m"] is None
+    assert body["last_collection"]["1w"].endswith("+09:00")
