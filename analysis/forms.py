@@ -23,7 +23,16 @@ def errors_text(form: forms.Form) -> str:
 
 
 class _DefaultsForm(forms.Form):
-    """Empty or missing fields take the field's `initial`."""
+    """Empty or missing fields take the field's `initial` (also when the bound form is rendered,
+    so a select shows the default that is in effect)."""
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy()
+            for name, field in self.base_fields.items():
+                if not data.get(name) and field.initial is not None:
+                    data[name] = field.initial
+        super().__init__(data, *args, **kwargs)
 
     def clean(self):
         cleaned = super().clean()
@@ -42,7 +51,7 @@ class ApiRadarForm(_DefaultsForm):
         choices=[("1", "stored"), ("0", "on the fly")],
         coerce=lambda v: v == "1",
         required=False,
-        initial=True,
+        initial="1",
         help_text="0 recomputes the analysis instead of reading the stored one",
     )
 

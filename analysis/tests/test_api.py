@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from analysis.engine import analyze
 from analysis.radar import NO_DATA
+from analysis.services import series_analyze
 from analysis.tests.radar_data import swing_series
 from labeling.services import label_create
 from marketdata.tests.factories import make_candles, make_stock
@@ -75,8 +76,12 @@ def test_analysis_matches_full_history_at_the_left_edge(user_client, samsung):
 
 
 def test_on_the_fly_and_stored_give_the_same_answer(user_client, samsung):
+    stock, _frame = samsung
+    series_analyze(stock=stock, timeframe="1d")
     stored = user_client.get(URL, {"symbol": "005930", "bars": 200}).json()
     fresh = user_client.get(URL, {"symbol": "005930", "bars": 200, "stored": "0"}).json()
+    assert stored["analysis"]["source"] == "stored"
+    assert fresh["analysis"]["source"] == "computed"
     assert stored["candles"] == fresh["candles"]
     key = [(e["kind"], e["index"]) for e in stored["analysis"]["extremes"]]
     assert key == [(e["kind"], e["index"]) for e in fresh["analysis"]["extremes"]]
