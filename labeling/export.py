@@ -13,11 +13,10 @@ from itertools import groupby
 
 import pandas as pd
 
-from marketdata.models import Candle
 from marketdata.selectors import candles_frame
 
 from .models import Label, PatternType, Source
-from .selectors import KST
+from .selectors import KST, label_context_bounds
 
 CSV_COLUMNS = [
     "id",
@@ -109,22 +108,6 @@ def csv_chunks(labels) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _context_bounds(*, stock_id: int, timeframe: str, start_ts, end_ts, context: int):
-    """Instants of the bar `context` bars before the start and after the end (or the range's)."""
-    series = Candle.objects.filter(stock_id=stock_id, timeframe=timeframe)
-    first, last = start_ts, end_ts
-    if context:
-        before = list(
-            series.filter(ts__lt=start_ts).order_by("-ts").values_list("ts", flat=True)[:context]
-        )
-        after = list(
-            series.filter(ts__gt=end_ts).order_by("ts").values_list("ts", flat=True)[:context]
-        )
-        first = before[-1] if before else first
-        last = after[-1] if after else last
-    return first, last
-
-
 def _bars(frame: pd.DataFrame) -> list[dict]:
     return [
         {
@@ -142,7 +125,7 @@ def _bars(frame: pd.DataFrame) -> list[dict]:
 def label_bars(*, stock_id: int, timeframe: str, start_ts, end_ts, context: int = 0) -> dict:
     """{"bars": [...], "range": [i, j]}: a label's bars with `context` bars either side;
     `range` gives the indexes (inclusive) of the labelled bars inside `bars`."""
-    first, last = _context_bounds(
+    first, last = label_context_bounds(
         stock_id=stock_id, timeframe=timeframe, start_ts=start_ts, end_ts=end_ts, context=context
     )
     frame = candles_frame(stock=stock_id, timeframe=timeframe, start=first, end=last)
@@ -189,7 +172,7 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
         series_labels = list(group)
         stock = series_labels[0].stock
         bounds = [
-            _context_bounds(
+            label_context_bounds(
                 stock_id=label.stock_id,
                 timeframe=timeframe,
                 start_ts=label.start_ts,

@@ -125,6 +125,57 @@ def label_range_resolve(
     return {"start_ts": start_ts, "end_ts": end_ts, "key_points": resolved_points}
 
 
+def label_context_bounds(*, stock_id: int, timeframe: str, start_ts, end_ts, context: int):
+    """Instants of the bar `context` bars before `start_ts` and after `end_ts` (as far as
+    stored bars go; the range's own ends when `context` is 0)."""
+    series = Candle.objects.filter(stock_id=stock_id, timeframe=timeframe)
+    first, last = start_ts, end_ts
+    if context:
+        before = list(
+            series.filter(ts__lt=start_ts).order_by("-ts").values_list("ts", flat=True)[:context]
+        )
+        after = list(
+            series.filter(ts__gt=end_ts).order_by("ts").values_list("ts", flat=True)[:context]
+        )
+        first = before[-1] if before else first
+        last = after[-1] if after else last
+    return first, last
+
+
+MINI_CHART_CONTEXT_BARS = 30
+MINI_CHART_HEIGHT = 380
+
+
+def label_figure(*, label: Label, context: int = MINI_CHART_CONTEXT_BARS) -> dict | None:
+    """A small Plotly figure {data, layout} of the label's bars with `context` bars either side
+    and the label drawn as on the Radar (bar-index axis, KST ticks); None without bars."""
+    from analysis.figures import build_radar_figure
+    from marketdata.selectors import candles_frame
+
+    first, last = label_context_bounds(
+        stock_id=label.stock_id,
+        timeframe=label.timeframe,
+        start_ts=label.start_ts,
+        end_ts=label.end_ts,
+        context=context,
+    )
+    frame = candles_frame(stock=label.stock, timeframe=label.timeframe, start=first, end=last)
+    if frame.empty:
+        return None
+    overlay = {
+        "id": label.pk,
+        "pattern_type": label.pattern_type,
+        "start_ts": label.start_ts.astimezone(KST).isoformat(),
+        "end_ts": label.end_ts.astimezone(KST).isoformat(),
+        "direction": label.direction,
+        "source": label.source,
+        "url": "",
+    }
+    figure = build_radar_figure(frame, {}, timeframe=label.timeframe, labels=[overlay])
+    layout = {**figure["layout"], "height": MINI_CHART_HEIGHT, "dragmode": "pan"}
+    return {"data": figure["data"], "layout": layout}
+
+
 def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list[dict]:
     """The user's live labels on one series that overlap [start, end], oldest start first.
 

@@ -149,6 +149,7 @@ def label_detail(request, pk: int):
         {
             "label": label,
             "is_owner": label.owner_id == request.user.pk,
+            "figure": selectors.label_figure(label=label),
             "radar_url": selectors.radar_url(
                 symbol=label.stock.code,
                 timeframe=label.timeframe,

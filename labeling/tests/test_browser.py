@@ -194,6 +194,12 @@ def test_label_list_filters_deletes_and_restores_with_htmx(series, page, user):
     page.wait_for_selector("table.labels tbody tr:not(.deleted)")
     assert not Label.objects.get(pattern_type="HS").is_deleted
     screenshot(page, "labeling-list")
+    page.locator("table.labels tbody tr a").first.click()  # the label's page and mini chart
+    page.wait_for_selector("#label-chart[data-ready=true]")
+    assert page.locator("#label-chart .boxlayer .trace path").count() > 0  # candle bodies
+    screenshot(page, "labeling-detail")
+    page.go_back()
+    page.wait_for_selector("table.labels")
     with page.expect_navigation():
         page.locator("table.labels tbody tr a", has_text="Radar").click()
     page.wait_for_selector("#radar-chart[data-ready=true]")

@@ -613,3 +613,15 @@ def test_history_spells_out_list_values(user_client, user, stock):
     body = user_client.get(f"/labels/{label.pk}/history").content.decode()
     assert "<b>tags</b>: – → swing, 2024" in body
     assert "P1 2024-01-09T00:00:00+09:00 71,200" in body
+
+
+def test_detail_has_a_mini_chart_of_the_range_with_context(user_client, user, stock):
+    label = make_label(user, stock)  # 2024-01-08 … 01-12; 4 bars stored before, plenty after
+    figure = user_client.get(f"/labels/{label.pk}/").context["figure"]
+    price = next(t for t in figure["data"] if t["name"] == "Price")
+    assert len(price["x"]) == 4 + 5 + 30  # cut at the first stored bar on the left
+    (box,) = [
+        s for s in figure["layout"]["shapes"] if s.get("name") == "labels" and s["type"] == "rect"
+    ]
+    assert (box["x0"], box["x1"]) == (4 - 0.5, 8 + 0.5) or box["x0"] < 4 < 8 < box["x1"]
+    assert "radar" not in figure

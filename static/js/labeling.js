@@ -11,6 +11,8 @@
  *    `document`, where radar.js re-fetches the figure so the new label is drawn at once. The
  *    accept / reject / undo buttons of the detected-pattern list work the same way.
  *
+ * On a label's page: draws its mini chart (#label-chart from the JSON in #label-figure).
+ *
  * Everywhere: htmx does not swap 4xx responses by default; the label form answers invalid input
  * with 400 and the form carrying its field errors, so 400s coming back to a labeling form
  * (or the accept/reject buttons) are swapped in like a success.
@@ -26,6 +28,19 @@
       event.detail.isError = false;
     }
   });
+
+  // The label page's mini chart: the figure dict built by labeling.selectors.label_figure.
+  const miniChart = document.getElementById("label-chart");
+  const miniFigure = document.getElementById("label-figure");
+  if (miniChart && miniFigure && window.Plotly) {
+    const figure = JSON.parse(miniFigure.textContent);
+    window.Plotly.newPlot(miniChart, figure.data, figure.layout, {
+      responsive: true,
+      displaylogo: false,
+      scrollZoom: true,
+      modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d", "toggleSpikelines"],
+    }).then(function () { miniChart.dataset.ready = "true"; });
+  }
 
   const panel = document.getElementById("label-panel");
   const body = document.getElementById("label-panel-body");
