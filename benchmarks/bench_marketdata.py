@@ -123,5 +123,43 @@ def bench_storage() -> None:
     print(f"  upsert / COPY ratio:               {upsert_rate / copy_rate:12.2f} (aim ≥ 0.33)")
 
 
+def bench_api_use() -> None:
+    from marketdata.kiwoom import KiwoomClient
+    from marketdata.simulator.server import SimulatorServer
+
+    rps = RATE_LIMIT_RPS
+    server = SimulatorServer(
+        now=dt.datetime(2026, 3, 4, 16, 0, tzinfo=KST), page_size=60, max_rps=rps
+    ).start()
+    try:
+        server.warm_up()
+        client = KiwoomClient.from_settings(base_url=server.url, max_rps=rps)
+        client.redis.delete(client.limiter.key)
+        services.stocks_sync(client=client)
+        stocks = list(Stock.objects.analysis_targets()[:6])
+        Candle.objects.filter(stock__in=stocks).delete()
+        server.reset()
+        started = time.perf_counter()
+        for stock in stocks:
+            services.series_backfill(
+                stock=stock, timeframe="1d", since=dt.date(2023, 3, 2), client=client
+            )
+        elapsed = time.perf_counter() - started
+        log = [r for r in server.requests() if r["api_id"] == "ka10081"]
+        limited = sum(1 for r in log if r["status"] == 429 or r["return_code"] == 1700)
+        instants = sorted(r["at"] for r in log)
+        achieved = (len(instants) - 1) / (instants[-1] - instants[0])
+        Candle.objects.filter(stock__in=stocks).delete()
+        client.close()
+    finally:
+        server.stop()
+    print(f"API use: backfill of {len(stocks)} daily series, limit R = {rps:g} req/s")
+    print(f"  requests:                          {len(log):12d} in {elapsed:.1f} s")
+    print(f"  achieved requests/s:               {achieved:12.2f}")
+    print(f"  achieved / R:                      {achieved / rps:12.2f} (aim ≥ 0.9)")
+    print(f"  rate-limit errors (429 / 1700):    {limited:12d} (aim 0)")
+
+
 def main() -> None:
     bench_storage()
+    bench_api_use()

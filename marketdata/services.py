@@ -273,7 +273,9 @@ def candles_upsert(
         [b.traded_value for b in rows],
         [bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows],
     ]
-    with connection.cursor() as cursor:
+    # psycopg's own cursor binds the arrays server-side (binary), not as SQL literals.
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
         cursor.execute(_UPSERT_SQL, params)
         return cursor.rowcount
 
