@@ -73,6 +73,7 @@ def label_list(request):
         "form": form,
         "page_obj": page_obj,
         "query": query.urlencode(),
+        "label_studio_config": export.label_studio_config(),
         "nav": "labels",
         "page_title": "Labels",
     }

@@ -454,6 +454,13 @@ def test_label_studio_export(user_client, user, stock):
     assert result["value"]["end"] == int(kst(2024, 1, 12).timestamp() * 1000)
     assert result["value"]["start"] in series["time"] and result["value"]["end"] in series["time"]
     assert result["id"] == f"label-{label.pk}"
+    # The list page shows the labeling config those tasks fit.
+    page = user_client.get("/labels/").content.decode()
+    assert (
+        "&lt;TimeSeries name=&quot;ts&quot; valueType=&quot;json&quot; value=&quot;$ts&quot;"
+        in page
+    )
+    assert "&lt;Label value=&quot;cup_handle&quot;/&gt;" in page
 
 
 # --- accept / reject a detection ---------------------------------------------------------------
