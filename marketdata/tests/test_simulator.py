@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from marketdata import krx_calendar as cal
@@ -612,7 +612,10 @@ def test_forming_bars_extend_their_earlier_states(kiwoom_simulator):
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.integers(min_value=0, max_value=390 * 60 - 1), st.sampled_from(["035420", "196170"]))
+@given(st.integers(min_value=0, max_value=390 * 60 - 2), st.sampled_from(["035420", "196170"]))
+@example(0, "035420")  # one second into the session
+@example(11_699, "035420")  # exactly 12:15:00: the 12:10 bar has just completed
+@example(390 * 60 - 2, "196170")  # 15:29:59, the last second of the session
 def test_forming_day_equals_the_intraday_bars_so_far(second, code):
     now = datetime(2026, 2, 11, 9, 0, tzinfo=KST) + timedelta(seconds=second + 1)
     market = SimulatedMarket(now=now)
@@ -621,7 +624,7 @@ def test_forming_day_equals_the_intraday_bars_so_far(second, code):
     assert not day.is_final and day.name.date() == now.date()
     aggregate = _aggregate(five, five.index.normalize()).iloc[0]
     assert aggregate.to_dict() == day[COLUMNS].to_dict()
-    assert five.index[-1] <= now < five.index[-1] + timedelta(minutes=5)
+    assert five.index[-1] < now <= five.index[-1] + timedelta(minutes=5)
 
 
 def test_same_bars_every_run():
