@@ -24,6 +24,7 @@ from .models import Label, Outcome
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
+PAGE_SIZE = 50
 
 
 def _safe_next(request, fallback: str) -> str:
@@ -39,9 +40,6 @@ def _first_error(errors) -> str:
     for field_errors in errors.values():
         return f"{field_errors[0]}"
     return ""
-
-
-PAGE_SIZE = 50
 
 
 def _filter_form(request) -> LabelFilterForm:
@@ -127,7 +125,7 @@ def label_create(request):
         response = render(
             request,
             "labeling/label_form.html#saved",
-            {"label": label, "form": LabelForm(initial=_form_initial_from_query(request))},
+            {"label": label},
         )
         response["HX-Trigger"] = LABELS_CHANGED_EVENT
         return response
@@ -191,7 +189,7 @@ def label_edit(request, pk: int):
 def _row_or_redirect(request, label: Label, message: str):
     if request.htmx:
         label = Label.objects.select_related("stock", "owner").get(pk=label.pk)
-        return render(request, "labeling/label_list.html#row", {"label": label, "request": request})
+        return render(request, "labeling/label_list.html#row", {"label": label})
     messages.success(request, message)
     return redirect(_safe_next(request, label.get_absolute_url()))
 
@@ -324,7 +322,13 @@ def detection_decide(request):
     if not form.is_valid():
         error = _first_error(form.errors)
         if request.htmx:
-            return HttpResponse(f'<span class="error">{escape(error)}</span>', status=400)
+            pid = request.POST.get("detection", "")
+            anchor = f' id="detection-actions-{pid}"' if pid.isdigit() else ""
+            return HttpResponse(
+                f'<span class="detection-actions"{anchor}><span class="error">'
+                f"{escape(error)}</span></span>",
+                status=400,
+            )
         return render(
             request,
             "labeling/detection_error.html",

@@ -528,6 +528,7 @@ def test_decision_survives_reanalysis(user_client, user, stock, detection):
     stale = user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
     assert stale.status_code == 400
     assert "no longer stored" in stale.content.decode()
+    assert f'id="detection-actions-{detection.pk}"' in stale.content.decode()
 
 
 def test_decide_without_htmx_redirects_back(user_client, stock, detection):
