@@ -22,6 +22,13 @@ def ohlcv(draw, min_size=2, max_size=160):
     open_ = np.concatenate([[close[0]], close[:-1]])
     high = np.maximum(open_, close) + [w[0] for w in wicks]
     low = np.minimum(open_, close) - [w[1] for w in wicks]
+    spike = draw(st.none() | st.tuples(st.integers(0, n - 1), st.booleans()))
+    if spike is not None:  # a single huge wick up (x10) or down (to a tenth)
+        at, up = spike
+        if up:
+            high[at] *= 10
+        else:
+            low[at] /= 10
     index = pd.date_range("2023-01-02 09:00", periods=n, freq="30min", tz="Asia/Seoul")
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 100.0}, index=index
