@@ -518,6 +518,7 @@ def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, de
 def test_decision_survives_reanalysis(user_client, user, stock, detection):
     user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
     label = Label.objects.get()
+    stale_id = detection.pk
     detection.delete()  # a re-analysis replaces the rows…
     label.refresh_from_db()
     assert label.detected_pattern is None and label.detection_ref["pattern_type"] == "DB"
@@ -525,10 +526,14 @@ def test_decision_survives_reanalysis(user_client, user, stock, detection):
     response = user_client.post("/labels/detections/decide", decision_data(again), **HTMX)
     assert Label.objects.count() == 1  # still the one decision
     assert "Accepted" in response.content.decode()
-    stale = user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
+    stale = user_client.post(
+        "/labels/detections/decide",
+        {"decision": "accept", "detection": str(stale_id)},
+        **HTMX,
+    )
     assert stale.status_code == 400
     assert "no longer stored" in stale.content.decode()
-    assert f'id="detection-actions-{detection.pk}"' in stale.content.decode()
+    assert f'id="detection-actions-{stale_id}"' in stale.content.decode()
 
 
 def test_decide_without_htmx_redirects_back(user_client, stock, detection):
