@@ -94,6 +94,14 @@ def stock_for_symbol(*, symbol: str) -> Stock:
     return stock
 
 
+def default_stock(*, preferred: str) -> Stock | None:
+    """The stock with code `preferred`, else the first active stock by code, else None."""
+    return (
+        Stock.objects.filter(code=preferred).first()
+        or Stock.objects.active().order_by("code").first()
+    )
+
+
 def bars_since(*, stock: Stock, timeframe: str, start: datetime) -> int:
     """How many stored bars of the series start at or after `start`."""
     return Candle.objects.filter(stock=stock, timeframe=timeframe, ts__gte=start).count()

@@ -63,6 +63,12 @@ def radar(request):
         "layers_sentinel": LAYERS_SENTINEL,
         "tf": params["tf"],
     }
+    if not request.GET.get("symbol"):
+        # The landing page (after login): the default stock, or the first one when it is absent.
+        stock = radar_reads.default_stock(preferred=params["symbol"])
+        if stock is None:
+            return render(request, "analysis/radar_no_stocks.html", context)
+        params["symbol"] = stock.code
     try:
         stock = radar_reads.stock_for_symbol(symbol=params["symbol"])
     except RadarError as error:

@@ -322,3 +322,19 @@ def test_computed_analysis_patterns_say_not_stored(user_client, samsung):
     assert patterns and all(p["id"] is None for p in patterns)
     html = response.content.decode()
     assert 'value="accept"' not in html and "not stored" in html
+
+
+def test_landing_without_symbol_uses_the_first_stock_when_the_default_is_absent(user_client):
+    make_stock("000660", "SK하이닉스")
+    make_stock("035720", "카카오")
+    response = user_client.get(RADAR)
+    assert response.status_code == 200
+    assert response.context["stock"].code == "000660"
+    assert "No 1d bars stored for 000660 yet." in response.content.decode()
+
+
+def test_landing_without_any_stock_says_how_to_load_them(user_client):
+    response = user_client.get(RADAR)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No stocks are stored yet" in html and "python manage.py sync_stocks" in html
