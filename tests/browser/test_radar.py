@@ -153,6 +153,19 @@ def test_load_older_in_place(series, logged_in_page):
     assert "all stored bars loaded" in page.inner_text(".span-line")
 
 
+def test_panning_to_the_left_edge_loads_older_bars(series, logged_in_page):
+    page = logged_in_page
+    open_radar(page, "symbol=005930&tf=1d&bars=300")
+    page.evaluate(
+        "Plotly.relayout(document.getElementById('radar-chart'), {'xaxis.range': [-3, 80]})"
+    )
+    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 704")
+    assert "bars=704" in page.url
+    # The view stays on the same bars: shifted right by the 404 bars added on the left.
+    x0, _x1 = page.evaluate("document.getElementById('radar-chart').layout.xaxis.range")
+    assert 400 <= x0 <= 402
+
+
 def test_label_mode_drag_reports_the_snapped_bar_range(series, logged_in_page, screenshot):
     page = logged_in_page
     open_radar(page)
