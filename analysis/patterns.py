@@ -129,6 +129,7 @@ class _Scan:
         self.valleys: list[tuple[int, float]] = []  # known valleys (index, price), by index
         self.keys: list[tuple[int, int]] = []  # known points (index, +1 peak / -1 valley)
         self.points: dict[tuple[int, int], list] = {}  # key -> [index, kind, price, major]
+        self.ordered: list[list] = []  # the same points, in `keys` order
         self.active_dt: list[_DoubleTop] = []
         self.active_hs: list[_HeadShoulders] = []
         self.completed_anchors: set[int] = set()
@@ -163,8 +164,10 @@ class _Scan:
                 if e.level == MAJOR:
                     self.points[key][3] = True
                 continue
-            self.points[key] = [e.index, kind, e.price, e.level == MAJOR]
-            bisect.insort(self.keys, key)
+            point = self.points[key] = [e.index, kind, e.price, e.level == MAJOR]
+            at = bisect.bisect_right(self.keys, key)
+            self.keys.insert(at, key)
+            self.ordered.insert(at, point)
             if kind == -1:
                 bisect.insort(self.valleys, (e.index, e.price))
         peaks = [e for e in new if e.kind == PEAK]
@@ -183,10 +186,9 @@ class _Scan:
     def _alternating_tail(self) -> list[list]:
         size = HS_SEARCH_TAIL
         while True:
-            tail = self.keys[-size:]
+            tail = self.ordered[-size:]
             seq: list[list] = []
-            for key in reversed(tail):
-                point = self.points[key]
+            for point in reversed(tail):
                 if seq and seq[-1][1] == point[1]:
                     last = seq[-1]
                     if (point[1] == 1 and point[2] > last[2]) or (
@@ -208,8 +210,8 @@ class _Scan:
         if len(self.keys) < HS_MIN_POINTS:
             return
         seq = self._alternating_tail()
-        last_peak = max((k for k, p in enumerate(seq) if p[1] == 1), default=None)
-        if last_peak is None or last_peak < HS_MIN_POINTS - 1:
+        last_peak = len(seq) - 1 if seq[-1][1] == 1 else len(seq) - 2
+        if last_peak < HS_MIN_POINTS - 1:
             return
         valid: list[tuple[float, list[list]]] = []
         closes_after: dict[int, float] = {}  # V3 index -> highest close after it up to i
