@@ -149,9 +149,11 @@ def analysis_store(
 def series_analyze(
     *, stock: Stock, timeframe: str, sensitivity: float | None = None, force: bool = False
 ) -> AnalysisRun:
-    """Analyses the newest `ANALYSIS_MAX_BARS` bars of one series and stores the result.
+    """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series and stores the result.
 
-    Loads candles with `marketdata.selectors.candles_frame`; when the stored run of these
+    Loads candles with `marketdata.selectors.candles_frame` and leaves out bars still forming
+    (`is_final` False), so nothing stored rests on a price that can still change (the Radar
+    analyses the live bar on the fly). When the stored run of these
     parameters already covers exactly the same bars (fingerprint) nothing is recomputed unless
     `force`. The returned run carries `recomputed` (bool, not a database field). Raises
     AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for a bad sensitivity.
@@ -162,6 +164,7 @@ def series_analyze(
         )
     params = params_for(sensitivity)
     frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
+    frame = frame[frame["is_final"]]
     if frame.empty:
         raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
     fingerprint = bars_fingerprint(frame)

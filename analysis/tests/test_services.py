@@ -210,3 +210,21 @@ def test_admin_lists_stored_results_read_only(samsung, admin_client_logged, mode
         assert b'name="_save"' not in detail.content
         assert admin_client_logged.post(f"{base}{run.pk}/delete/").status_code == 403
         assert AnalysisRun.objects.filter(pk=run.pk).exists()
+
+
+def test_bars_still_forming_are_left_out_of_the_stored_analysis(samsung):
+    last = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+    last.is_final = False
+    last.save()
+    run = series_analyze(stock=samsung, timeframe="1d")
+    assert run.bars == 699
+    assert run.last_bar_ts < last.ts
+    last.close = last.high  # the live bar moves: nothing stored depends on it
+    last.save()
+    assert series_analyze(stock=samsung, timeframe="1d").recomputed is False
+    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
+    live = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+    assert live["source"] == "computed" and live["bars"] == 300
+    last.is_final = True
+    last.save()
+    assert series_analyze(stock=samsung, timeframe="1d").bars == 700
