@@ -40,7 +40,8 @@ def radar_analysis(
     With `use_stored`, the stored default-parameter run is used when it ends at the same bar
     with the same close and starts at or before the window: the window is then cut from the
     stored analysis (which may have seen more history — so the Radar shows exactly what the
-    scanner found). Otherwise `analyze(candles)` runs on the fly. The dict carries
+    scanner found). Otherwise — no stored run, a stale one, or a newest bar still forming
+    (stored runs hold final bars only) — `analyze(candles)` runs on the fly. The dict carries
     `"source": "stored" | "computed"`.
     """
     n = len(candles)
