@@ -109,6 +109,28 @@ def test_dead_api_gives_a_clear_message_and_exit_status_1(settings):
         run("sync_stocks")
 
 
+def test_admin_shows_failures_but_never_the_keys(settings, admin_client):
+    settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
+    settings.KIWOOM_APPKEY = "APPKEY-5d1e-NEVER-SHOWN"
+    settings.KIWOOM_SECRETKEY = "SECRETKEY-77aa-NEVER-SHOWN"
+    settings.KIWOOM_RETRY_ATTEMPTS = 1
+    clear_kiwoom_state()
+    make_stock("005930", "삼성전자")
+    with pytest.raises(CommandError):
+        run("collect", "--timeframe", "1d", "--codes", "005930")
+    run_record = IngestionRun.objects.get()
+    pages = [
+        "/admin/marketdata/ingestionrun/",
+        f"/admin/marketdata/ingestionrun/{run_record.pk}/change/",
+        "/admin/marketdata/syncstate/",
+    ]
+    for url in pages:
+        body = admin_client.get(url).content.decode()
+        assert "APPKEY-5d1e" not in body and "SECRETKEY-77aa" not in body
+    detail = admin_client.get(pages[1]).content.decode()
+    assert "Kiwoom API unavailable" in detail
+
+
 def test_exit_status_of_a_real_process(sim):
     make_stock("005930", "삼성전자")
     result = subprocess.run(
@@ -178,3 +200,11 @@ def test_demo_load_reports_an_api_that_never_answers(settings):
     clear_kiwoom_state()
     with pytest.raises(CommandError, match="did not answer within 1 s"):
         run("demo_load", "--wait", "1")
+
+
+def test_demo_load_does_not_bulk_load_from_the_real_api(settings):
+    settings.KIWOOM_BASE_URL = "https://api.kiwoom.com"
+    settings.KIWOOM_IS_SIMULATOR = False
+    out, _ = run("demo_load")
+    assert "real Kiwoom API" in out
+    assert not Stock.objects.exists()

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         "backfill every analysis target: 3 years of 1d, 5 of 1w, 10 of 1mo, 6 weeks of 1h, 4 of "
         "30m and 2 of 5m, with progress. When candles exist already it does nothing (the Celery "
         "beat schedules keep them current); --force loads anyway (a resumed load skips nothing "
-        "and duplicates nothing)."
+        "and duplicates nothing). Against the real Kiwoom API it does nothing unless --force: "
+        "a full load there takes hours; use sync_stocks and backfill."
     )
 
     def add_arguments(self, parser):
@@ -40,6 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=int, default=WAIT_SECONDS, help="Seconds to wait")
 
     def handle(self, *args, **options):
+        if not settings.KIWOOM_IS_SIMULATOR and not options["force"]:
+            self.stdout.write(
+                f"KIWOOM_BASE_URL is the real Kiwoom API ({settings.KIWOOM_BASE_URL}): no demo "
+                "load. Run sync_stocks, then backfill --all-targets."
+            )
+            return
         if Candle.objects.exists() and not options["force"]:
             newest = Candle.objects.order_by("-ts").values_list("ts", flat=True).first()
             self.stdout.write(
