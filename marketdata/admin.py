@@ -49,11 +49,18 @@ class SyncStateAdmin(admin.ModelAdmin):
         "rows",
         "last_success_at",
         "last_error_at",
+        "short_error",
     ]
     list_filter = ["timeframe"]
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     raw_id_fields = ["stock"]
+    # Written by the ingestion services only; the admin shows where each series stands.
+    readonly_fields = [f.name for f in SyncState._meta.fields]
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: SyncState) -> str:
+        return obj.last_error[:120]
 
 
 @admin.register(IngestionRun)
