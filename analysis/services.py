@@ -114,7 +114,10 @@ def analysis_store(
     fingerprint: str,
     duration_ms: float,
 ) -> AnalysisRun:
-    """Creates or replaces the run of (stock, timeframe, params) and all its rows, atomically."""
+    """Creates or replaces the run of (stock, timeframe, params) and all its rows, atomically.
+
+    Runs of the same series made by another engine version are deleted with their rows, so
+    the scanner never mixes results of two engine versions."""
     data = result.to_dict()
     state = data["trend_state"]
     fields = {
@@ -133,6 +136,9 @@ def analysis_store(
         "duration_ms": duration_ms,
     }
     with transaction.atomic():
+        AnalysisRun.objects.filter(stock=stock, timeframe=timeframe).exclude(
+            engine_version=ENGINE_VERSION
+        ).delete()
         run, _ = AnalysisRun.objects.select_for_update().update_or_create(
             stock=stock, timeframe=timeframe, params_hash=params_hash(params), defaults=fields
         )

@@ -228,3 +228,13 @@ def test_bars_still_forming_are_left_out_of_the_stored_analysis(samsung):
     last.is_final = True
     last.save()
     assert series_analyze(stock=samsung, timeframe="1d").bars == 700
+
+
+def test_runs_of_an_older_engine_version_are_replaced(samsung):
+    old = series_analyze(stock=samsung, timeframe="1d")
+    AnalysisRun.objects.filter(pk=old.pk).update(engine_version="0", params_hash="old")
+    assert PatternInstance.objects.filter(run=old).exists()
+    new = series_analyze(stock=samsung, timeframe="1d")
+    assert new.pk != old.pk
+    assert list(AnalysisRun.objects.values_list("pk", flat=True)) == [new.pk]
+    assert not PatternInstance.objects.filter(run_id=old.pk).exists()
