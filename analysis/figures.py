@@ -51,6 +51,8 @@ PATTERN_FILL = {True: "rgba(34,197,94,0.07)", False: "rgba(239,68,68,0.07)"}
 INVALIDATED_COLOR = "#9ca3af"
 LABEL_COLOR = "#7e22ce"
 LABEL_FILL = "rgba(126,34,206,0.07)"
+FOCUS_FILL = "rgba(250,204,21,0.12)"
+FOCUS_LINE = "#ca8a04"
 
 # Layers the user toggles on the page (client-side visibility; no recomputation).
 LAYERS: dict[str, str] = {
@@ -399,6 +401,22 @@ def build_radar_figure(
         start, end = max(0, focus[0]), min(n - 1, focus[1])
         pad = max(5, (end - start) // 2)
         x_range = [max(-0.5, start - pad), min(n - 0.5 + 2, end + pad)]
+        # Mark what was asked for (a Scanner row, a shared link), whatever the layers show.
+        builder.shape(
+            "focus",
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": start - 0.5,
+                "x1": end + 0.5,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": FOCUS_FILL,
+                "line": {"color": FOCUS_LINE, "width": 1, "dash": "dot"},
+                "layer": "below",
+            },
+        )
     shown = thin_ticks(ticks, x_range[0], x_range[1])
     layout: dict = {
         "template": None,

@@ -90,8 +90,11 @@ class RadarForm(_DefaultsForm):
         return cleaned
 
     def hidden_layers(self) -> list[str]:
-        """Layers the user switched off. No `layers` parameter at all: the defaults."""
+        """Layers the user switched off. No `layers` parameter at all: the defaults, or every
+        layer on when the link focuses a range (a Scanner row may be an invalidated pattern)."""
         if "layers" not in self.data:
+            if self.cleaned_data.get("focus_start") is not None:
+                return []
             return [key for key in LAYERS if key in DEFAULT_HIDDEN]
         shown = set(self.cleaned_data["layers"])
         return [key for key in LAYERS if key not in shown]

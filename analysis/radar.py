@@ -281,7 +281,11 @@ def radar_page_data(
             "start_ts": pd.Timestamp(pattern["start_ts"]),
             "end_ts": pd.Timestamp(pattern["end_ts"]),
         }
-        for pattern in analysis.get("patterns", [])
+        for pattern in sorted(
+            analysis.get("patterns", []),
+            key=lambda p: (p["end_index"], p["start_index"]),
+            reverse=True,
+        )
     ]
     return {
         "figure": figure,

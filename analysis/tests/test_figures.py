@@ -355,6 +355,8 @@ def test_focus_zooms_x_and_y_to_the_range():
     y0, y1 = fig["layout"]["yaxis"]["range"]
     assert y0 < frame["low"].iloc[90] and y1 > frame["high"].iloc[130]
     assert y1 < frame["high"].iloc[-1]  # fitted to the focus, not the whole series
+    band = fig["layout"]["shapes"][fig["radar"]["layers"]["focus"]["shapes"][0]]
+    assert (band["x0"], band["x1"]) == (99.5, 120.5) and band["yref"] == "y domain"
 
 
 def test_ticks_daily_months_and_thinning():

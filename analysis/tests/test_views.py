@@ -338,3 +338,24 @@ def test_landing_without_any_stock_says_how_to_load_them(user_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "No stocks are stored yet" in html and "python manage.py sync_stocks" in html
+
+
+def test_focus_link_shows_every_layer_and_marks_the_range(user_client, samsung):
+    _stock, frame = samsung
+    response = user_client.get(
+        RADAR,
+        {
+            "symbol": "005930",
+            "focus_start": frame.index[600].isoformat(),
+            "focus_end": frame.index[620].isoformat(),
+        },
+    )
+    figure = figure_of(response)
+    assert figure["radar"]["hidden"] == []  # an invalidated pattern from the Scanner is visible
+    assert len(figure["radar"]["layers"]["focus"]["shapes"]) == 1
+
+
+def test_pattern_list_newest_first(user_client, samsung):
+    patterns = user_client.get(RADAR, {"symbol": "005930", "bars": 704}).context["data"]["patterns"]
+    ends = [p["end_index"] for p in patterns]
+    assert ends == sorted(ends, reverse=True)
