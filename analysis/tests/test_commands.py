@@ -41,6 +41,17 @@ def test_codes_and_timeframes_with_progress_and_summary(two_stocks):
     assert AnalysisRun.objects.count() == 2
 
 
+def test_without_timeframes_every_timeframe_holding_candles_is_analysed(two_stocks):
+    make_candles(make_stock("005930"), "1w", walk(80, start="2020-01-06").asfreq("W-MON"))
+    out = run("--codes", "005930")
+    assert "[1/2] 005930 1d" in out and "[2/2] 005930 1w" in out
+    assert "Done: 2 series (2 analysed, 0 unchanged, 0 failed)" in out
+    make_stock("035720", "카카오")
+    with pytest.raises(CommandError) as caught:
+        run("--codes", "035720")
+    assert str(caught.value) == command.ERROR_NO_CANDLES.format(codes="035720")
+
+
 def test_all_targets_and_a_sensitivity(two_stocks):
     out = run("--all-targets", "--sensitivity", "2")
     assert "Done: 2 series (2 analysed" in out

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from analysis import services
 from analysis.detection import check_sensitivity
 from analysis.tasks import analysis_series
-from marketdata.models import Stock, Timeframe
+from marketdata.models import Candle, Stock, Timeframe
 
 ERROR_NO_SELECTION = "Give --codes 005930,000660 or --all-targets"
 ERROR_BOTH_SELECTIONS = "Give either --codes or --all-targets, not both"
@@ -17,6 +17,7 @@ ERROR_UNKNOWN_CODES = "Unknown stock codes: {codes} (load the stock master with 
 ERROR_UNKNOWN_TIMEFRAMES = "Unknown timeframes: {timeframes}; expected some of {choices}"
 ERROR_NO_SERIES = "No analysis target holds candles on {timeframes}; collect bars first"
 ERROR_FAILED = "{failed} of {total} series failed: {errors}"
+ERROR_NO_CANDLES = "No candles stored for {codes}; collect them first (manage.py backfill)"
 
 
 def _split(value: str | None) -> list[str]:
@@ -45,8 +46,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--timeframes",
-            default=",".join(Timeframe.values),
-            help="Comma-separated timeframes (default: all of 5m,30m,1h,1d,1w,1mo)",
+            help="Comma-separated timeframes of 5m,30m,1h,1d,1w,1mo (default: every timeframe "
+            "holding candles; a timeframe named here without candles is an error)",
         )
         parser.add_argument(
             "--sensitivity",
@@ -59,7 +60,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        timeframes = _split(options["timeframes"])
+        explicit = options["timeframes"] is not None
+        timeframes = _split(options["timeframes"]) if explicit else list(Timeframe.values)
         bad = [tf for tf in timeframes if tf not in Timeframe.values]
         if bad or not timeframes:
             raise CommandError(
@@ -82,6 +84,15 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(ERROR_UNKNOWN_CODES.format(codes=", ".join(unknown)))
             series = [(code, tf) for tf in timeframes for code in codes]
+            if not explicit:
+                held = set(
+                    Candle.objects.filter(stock__code__in=codes)
+                    .values_list("stock__code", "timeframe")
+                    .distinct()
+                )
+                series = [s for s in series if s in held]
+                if not series:
+                    raise CommandError(ERROR_NO_CANDLES.format(codes=", ".join(codes)))
         elif options["all_targets"]:
             series = analysis_series(timeframes=timeframes)
             if not series:
