@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.views.decorators.http import require_GET
@@ -72,12 +72,12 @@ def radar(request):
     try:
         stock = radar_reads.stock_for_symbol(symbol=params["symbol"])
     except RadarError as error:
-        context.update(
-            message=error.message,
-            query=params["symbol"],
-            tf=params["tf"],
-            results=radar_reads.stock_search(query=params["symbol"]),
-        )
+        results = radar_reads.stock_search(query=params["symbol"])
+        if len(results) == 1:  # a name typed into the box and submitted: that stock
+            query = request.GET.copy()
+            query["symbol"] = results[0].code
+            return redirect(f"{request.path}?{query.urlencode()}")
+        context.update(message=error.message, query=params["symbol"], results=results)
         return render(request, "analysis/radar_unknown.html", context, status=404)
     context["stock"] = stock
     focus = (

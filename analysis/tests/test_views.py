@@ -139,9 +139,17 @@ def test_unknown_symbol_is_404_page_with_search_box(user_client, samsung):
     html = response.content.decode()
     assert "Stock not found" in html and "00593X" in html
     assert 'action="/radar/symbols"' in html and 'name="q"' in html
+    make_stock("005935", "삼성전자우")
     suggestion = user_client.get(RADAR, {"symbol": "0059"})
     assert suggestion.status_code == 404
-    assert "/radar/?symbol=005930" in suggestion.content.decode()  # did you mean
+    html = suggestion.content.decode()
+    assert "/radar/?symbol=005930" in html and "/radar/?symbol=005935" in html  # did you mean
+
+
+def test_a_name_that_matches_one_stock_opens_it(user_client, samsung):
+    response = user_client.get(RADAR, {"symbol": "삼성전자", "tf": "1d", "ind": "sma20"})
+    assert response.status_code == 302
+    assert response["Location"] == "/radar/?symbol=005930&tf=1d&ind=sma20"
 
 
 def test_no_candles_is_an_empty_state_with_the_backfill_command(user_client):

@@ -214,6 +214,15 @@
       const page = pageParams();
       page.set("bars", params.get("bars"));
       writeUrl(page);
+      // Keep the new span when the controls form is submitted (indicators, Apply).
+      let barsInput = form && form.querySelector('input[name="bars"]');
+      if (form && !barsInput) {
+        barsInput = document.createElement("input");
+        barsInput.type = "hidden";
+        barsInput.name = "bars";
+        form.appendChild(barsInput);
+      }
+      if (barsInput) barsInput.value = params.get("bars");
       const stored = body.bars_stored;
       const shown = body.bars;
       if (shown >= stored) {

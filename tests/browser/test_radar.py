@@ -151,6 +151,7 @@ def test_load_older_in_place(series, logged_in_page):
     page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 704")
     assert "bars=704" in page.url
     assert "all stored bars loaded" in page.inner_text(".span-line")
+    assert page.input_value("#radar-controls input[name=bars]") == "704"
 
 
 def test_panning_to_the_left_edge_loads_older_bars(series, logged_in_page):
@@ -242,3 +243,15 @@ def test_empty_state_and_unknown_symbol_without_js_errors(series, logged_in_page
     assert response.status == 404
     page.fill("#q", "삼성")
     page.locator("#symbol-results a", has_text="삼성전자").wait_for()
+
+
+def test_intraday_chart_has_no_overnight_gaps(series, logged_in_page, screenshot):
+    page = logged_in_page
+    make_candles(series["samsung"], "5m", swing_series("5m", date(2025, 10, 1), date(2025, 11, 20)))
+    open_radar(page, "symbol=005930&tf=5m&pane=rsi")
+    x = trace_x(page, "Price")
+    assert x == list(range(500))
+    ticks = page.evaluate("document.getElementById('radar-chart').layout.xaxis.ticktext")
+    assert ticks and all("/" in t for t in ticks)  # day boundaries, MM/DD
+    assert page.locator("#radar-chart .boxlayer .trace path").count() > 0
+    screenshot(page, "radar-005930-5m-rsi")
