@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -22,6 +23,7 @@ from analysis.forms import (
 from analysis.radar import MORE_BARS_STEP, RadarError
 from marketdata.models import Timeframe
 
+LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
 DETECTION_ACTIONS_TEMPLATE = "labeling/partials/_detection_actions.html"
 
 
@@ -157,13 +159,16 @@ def symbol_search(request):
     return render(request, template, context)
 
 
+@login_not_required  # checked below, so that an API client gets a JSON 401, not a login page
 @require_GET
 def api_radar(request):
     """`GET /api/radar?symbol=005930&tf=1d&bars=500` — bars and their analysis as JSON.
 
-    Errors are JSON `{"error": …}`: 400 bad parameters, 404 unknown symbol or no bars stored yet
-    (the message names the backfill command).
+    Errors are JSON `{"error": …}`: 401 not logged in, 400 bad parameters, 404 unknown symbol or
+    no bars stored yet (the message names the backfill command).
     """
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": LOGIN_REQUIRED}, status=401)
     form = ApiRadarForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"error": errors_text(form)}, status=400)

@@ -9,6 +9,7 @@ from analysis.engine import analyze
 from analysis.radar import NO_DATA
 from analysis.services import series_analyze
 from analysis.tests.radar_data import swing_series
+from analysis.views import LOGIN_REQUIRED
 from labeling.services import label_create
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -29,10 +30,10 @@ def test_url_name():
     assert reverse("api_radar") == URL
 
 
-def test_login_required(client, samsung):
+def test_login_required_as_json_401(client, samsung):
     response = client.get(URL, {"symbol": "005930"})
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response.status_code == 401
+    assert response.json() == {"error": LOGIN_REQUIRED}
 
 
 def test_payload_shape_and_window(user_client, samsung):
