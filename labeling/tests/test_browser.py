@@ -143,6 +143,9 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
     assert frame.index[0] <= label.start_ts <= label.end_ts <= frame.index[-1]
     assert page.url.endswith("/radar/?symbol=005930&tf=1d")  # no reload
     screenshot(page, "labeling-radar-saved")
+    page.focus("#label-panel-close")
+    page.keyboard.press("Escape")  # closes the panel
+    page.wait_for_selector("#label-panel", state="hidden")
 
 
 def test_accept_a_detected_pattern_and_undo(series, page, user):

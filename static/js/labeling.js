@@ -52,6 +52,9 @@
   }
 
   document.getElementById("label-panel-close").addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closePanel();
+  });
 
   document.addEventListener("radar:range-selected", function (event) {
     const detail = event.detail || {};
