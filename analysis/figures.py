@@ -245,7 +245,7 @@ def _span_extent(
     return lo - pad, hi + pad
 
 
-def _pattern_status_at(pattern: dict, asof: int | None) -> str | None:
+def pattern_status_at(pattern: dict, asof: int | None) -> str | None:
     """The pattern's status as known at bar `asof` (None: not known yet)."""
     detected = pattern.get("detected_index", pattern.get("end_index"))
     if asof is None:
@@ -615,7 +615,7 @@ def _add_patterns(
         kind = pattern.get("type")
         if kind not in PATTERN_TYPES:
             continue
-        status = _pattern_status_at(pattern, asof)
+        status = pattern_status_at(pattern, asof)
         if status is None:
             continue
         start = max(0, int(pattern["start_index"]))

@@ -16,7 +16,7 @@ from django.db.models import ExpressionWrapper, F, FloatField, Q
 from django.db.models.functions import Abs
 
 from analysis.engine import indicators as compute_indicators
-from analysis.figures import bar_label, build_radar_figure
+from analysis.figures import bar_label, build_radar_figure, pattern_status_at
 from analysis.models import PatternInstance
 from analysis.selectors import radar_analysis, trading_days_cutoff
 from labeling.selectors import label_overlays
@@ -280,12 +280,14 @@ def radar_page_data(
             "timeframe": timeframe,
             "start_ts": pd.Timestamp(pattern["start_ts"]),
             "end_ts": pd.Timestamp(pattern["end_ts"]),
+            "status": pattern_status_at(pattern, asof),
         }
         for pattern in sorted(
             analysis.get("patterns", []),
             key=lambda p: (p["end_index"], p["start_index"]),
             reverse=True,
         )
+        if pattern_status_at(pattern, asof) is not None  # replay: known by then
     ]
     return {
         "figure": figure,

@@ -230,8 +230,15 @@ def test_indicators_chosen_by_the_user(user_client, samsung):
 
 
 def test_replay_shows_only_what_was_known_at_that_bar(user_client, samsung):
-    live = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
-    replay = figure_of(user_client.get(RADAR, {"symbol": "005930", "asof": 250}))
+    live_response = user_client.get(RADAR, {"symbol": "005930"})
+    replay_response = user_client.get(RADAR, {"symbol": "005930", "asof": 250})
+    live, replay = figure_of(live_response), figure_of(replay_response)
+    listed = replay_response.context["data"]["patterns"]
+    assert all(p["detected_index"] <= 250 for p in listed)
+    assert len(listed) < len(live_response.context["data"]["patterns"])
+    for p in listed:  # a pattern that completed after bar 250 was still forming then
+        if p["end_index"] > 250 and p["status"] != "forming":
+            pytest.fail(f"{p['type']} ending at {p['end_index']} listed as {p['status']}")
     assert len(traces(replay, "Price")[0]["x"]) == 251
     peaks = traces(replay, "Major peak")[0]["x"]
     assert peaks and max(peaks) <= 250

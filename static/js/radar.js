@@ -262,7 +262,15 @@
         ? "Live: drag the slider to see the chart as it was known at an earlier bar."
         : "As known at bar " + asof + ": only points and patterns confirmed by then.";
     }
+    filterPatternRows(asof);
     return redrawFromServer(params, false);
+  }
+
+  // Replay: list only the patterns known at that bar (the page lists the live ones).
+  function filterPatternRows(asof) {
+    document.querySelectorAll("#detected-patterns tr.pattern-row").forEach(function (row) {
+      row.hidden = asof !== null && Number(row.dataset.detectedIndex) > asof;
+    });
   }
 
   function sliderMax() {

@@ -136,6 +136,9 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     assert peaks and max(peaks) <= 250 and len(peaks) < len(live_peaks)
     assert "asof=250" in page.url
     assert "As known at bar 250" in page.inner_text("#replay-status")
+    rows = page.locator("#detected-patterns tr.pattern-row")
+    visible = page.locator("#detected-patterns tr.pattern-row:not([hidden])")
+    assert visible.count() < rows.count()  # patterns detected after bar 250 are not listed
     screenshot(page, "radar-replay-250")
     page.click("#replay-prev")
     page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 250")
