@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import redis
 from django.conf import settings
 from django.db import connection
@@ -101,3 +102,11 @@ def python(code: str, **env: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.fixture(autouse=True)
+def purge_broker_queue():
+    """Ingestion enqueues `analysis.analyze_series` on commit; drop those messages after each
+    test so no later test's Celery worker picks them up."""
+    yield
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")

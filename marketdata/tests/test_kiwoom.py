@@ -29,6 +29,7 @@ from marketdata.tests.fixtures import SIMULATOR_NOW
 from marketdata.tests.ingest_helpers import (
     clear_kiwoom_state,
     make_client,
+    purge_broker_queue,  # noqa: F401 - an autouse fixture
     python,
 )
 

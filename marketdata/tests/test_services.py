@@ -23,6 +23,7 @@ from marketdata.tests.ingest_helpers import (
     assert_same_bars,
     clear_kiwoom_state,
     django_env,
+    purge_broker_queue,  # noqa: F401 - an autouse fixture
     stored_frame,
     truth_frame,
 )

@@ -12,7 +12,10 @@ from marketdata import selectors, services, tasks
 from marketdata.kiwoom import KST
 from marketdata.models import Candle, IngestionRun, Stock
 from marketdata.tests.factories import make_stock
-from marketdata.tests.ingest_helpers import clear_kiwoom_state
+from marketdata.tests.ingest_helpers import (
+    clear_kiwoom_state,
+    purge_broker_queue,  # noqa: F401 - an autouse fixture
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
