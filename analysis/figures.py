@@ -157,6 +157,28 @@ def bar_label(ts: pd.Timestamp, timeframe: str) -> str:
     return f"{local:%Y-%m-%d} ({WEEKDAYS[local.weekday()]})"
 
 
+def iso_kst(index: pd.DatetimeIndex) -> list[str]:
+    """ISO 8601 text with +09:00 for every bar instant, vectorised (Korea keeps no summer time,
+    so the offset is always +09:00)."""
+    if len(index) == 0:
+        return []
+    local = index.tz_convert(KST).tz_localize(None).to_numpy()
+    return (np.datetime_as_string(local, unit="s").astype(object) + "+09:00").tolist()
+
+
+def bar_labels(index: pd.DatetimeIndex, timeframe: str) -> list[str]:
+    """`bar_label` for every bar, vectorised."""
+    iso = iso_kst(index)
+    if timeframe in INTRADAY:
+        return [f"{text[:10]} {text[11:16]}" for text in iso]
+    if timeframe == "1mo":
+        return [text[:7] for text in iso]
+    if timeframe == "1w":
+        return [f"{text[:10]} (week)" for text in iso]
+    weekdays = index.tz_convert(KST).day_of_week
+    return [f"{text[:10]} ({WEEKDAYS[day]})" for text, day in zip(iso, weekdays, strict=True)]
+
+
 def tick_candidates(index: pd.DatetimeIndex, timeframe: str) -> list[list]:
     """[[bar, text, level], …]: bars that open a new period, for tick labels on the bar axis.
 
@@ -327,7 +349,7 @@ def build_radar_figure(
     for k, pane in enumerate(panes):
         axis_of[pane] = f"y{k + 3}"
 
-    labels_text = [bar_label(ts, timeframe) for ts in index]
+    labels_text = bar_labels(index, timeframe)
     hover = [
         f"{labels_text[i]} KST<br>O {format_krw(o[i])}  H {format_krw(h[i])}<br>"
         f"L {format_krw(lo[i])}  C {format_krw(c[i])}<br>Vol {volume[i]:,.0f}<br>"
@@ -479,7 +501,7 @@ def build_radar_figure(
         "layout": layout,
         "radar": {
             "timeframe": timeframe,
-            "ts": [t.isoformat() for t in index.tz_convert(KST)],
+            "ts": iso_kst(index),
             "bars": n,
             "asof": asof,
             "ticks": ticks,

@@ -16,7 +16,7 @@ from django.db.models import ExpressionWrapper, F, FloatField, Q
 from django.db.models.functions import Abs
 
 from analysis.engine import indicators as compute_indicators
-from analysis.figures import bar_label, build_radar_figure, pattern_status_at
+from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_status_at
 from analysis.models import PatternInstance
 from analysis.selectors import radar_analysis, trading_days_cutoff
 from labeling.selectors import label_overlays
@@ -130,7 +130,7 @@ def indicator_series(frame: pd.DataFrame, choices: list[str], window_start: int)
 
 
 def _candles_json(window: pd.DataFrame) -> list[dict]:
-    ts = [t.isoformat() for t in window.index]
+    ts = iso_kst(window.index)
     cols = [window[c].tolist() for c in ("open", "high", "low", "close", "volume")]
     finals = window["is_final"].tolist()
     return [

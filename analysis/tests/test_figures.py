@@ -9,7 +9,10 @@ from analysis.figures import (
     LABEL_COLOR,
     LAYERS,
     PATTERN_TYPES,
+    bar_label,
+    bar_labels,
     build_radar_figure,
+    iso_kst,
     thin_ticks,
     tick_candidates,
 )
@@ -419,3 +422,11 @@ def test_pattern_starting_before_the_window_keeps_box_without_neckline():
     shapes = [fig["layout"]["shapes"][i] for i in fig["radar"]["layers"]["HS"]["shapes"]]
     assert [s["type"] for s in shapes] == ["rect", "line"]  # box and target, no neckline
     assert shapes[1]["y0"] == 90.0
+
+
+@pytest.mark.parametrize("timeframe", ["5m", "1h", "1d", "1w", "1mo"])
+def test_vectorised_labels_match_the_single_bar_label(timeframe):
+    index = pd.DatetimeIndex(bar_starts(timeframe, date(2024, 2, 1), date(2024, 6, 28))[:400])
+    utc = index.tz_convert("UTC")
+    assert bar_labels(utc, timeframe) == [bar_label(ts, timeframe) for ts in utc]
+    assert iso_kst(utc) == [ts.isoformat() for ts in index]
