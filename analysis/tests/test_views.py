@@ -374,3 +374,18 @@ def test_pattern_list_newest_first(user_client, samsung):
     patterns = user_client.get(RADAR, {"symbol": "005930", "bars": 704}).context["data"]["patterns"]
     ends = [p["end_index"] for p in patterns]
     assert ends == sorted(ends, reverse=True)
+
+
+@pytest.mark.parametrize("count", [1, 2, 30])
+def test_a_new_listing_with_few_bars(user_client, count):
+    stock = make_stock("450080", "신규상장")
+    make_candles(
+        stock, "1d", swing_series("1d", date(2025, 10, 1), date(2025, 11, 20)).iloc[:count]
+    )
+    response = user_client.get(RADAR, {"symbol": "450080", "ind": "sma20", "pane": "macd"})
+    assert response.status_code == 200
+    figure = figure_of(response)
+    assert len(traces(figure, "Price")[0]["x"]) == count
+    assert f"All {count} stored 1d bars shown." in response.content.decode()
+    api = user_client.get("/api/radar", {"symbol": "450080"})
+    assert api.status_code == 200 and len(api.json()["candles"]) == count
