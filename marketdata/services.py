@@ -391,26 +391,71 @@ def series_backfill(
 ) -> SeriesResult:
     """Loads the bars of one series from `since` through `until` (KST dates, inclusive;
     default: up to now), newest page first. Re-running resumes: stored bars are rewritten only
-    when Kiwoom's values differ. Enqueues re-analysis after commit when bars changed."""
+    when Kiwoom's values differ, and a hole-free daily/weekly/monthly series is only extended
+    at its ends (minute charts always page from "now"). Enqueues re-analysis after commit when
+    bars changed."""
     now = _now(now)
+    _check_timeframe(timeframe)
     if until is not None and since > until:
         raise IngestionError(ERROR_SINCE_AFTER_UNTIL.format(since=since, until=until))
     since_ts = kst_midnight(since)
     until_ts = kst_midnight(until + dt.timedelta(days=1)) if until else None
 
     def work(client: KiwoomClient, result: SeriesResult) -> None:
-        _fetch_and_store(
-            stock=stock,
-            timeframe=timeframe,
-            client=client,
-            since=since_ts,
-            until=until_ts,
-            now=now,
-            progress=progress,
-            result=result,
+        windows = _backfill_windows(
+            stock=stock, timeframe=timeframe, since=since_ts, until=until_ts, now=now
         )
+        for window_since, window_until in windows:
+            _fetch_and_store(
+                stock=stock,
+                timeframe=timeframe,
+                client=client,
+                since=window_since,
+                until=window_until,
+                now=now,
+                progress=progress,
+                result=result,
+            )
 
     return _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+
+
+def _backfill_windows(
+    *,
+    stock: Stock,
+    timeframe: str,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    now: dt.datetime,
+) -> list[tuple[dt.datetime, dt.datetime | None]]:
+    """The [since, until) ranges a backfill still has to read. The whole range, unless a
+    daily/weekly/monthly series is already stored without holes: then only what lies before its
+    oldest bar and from shortly before its oldest forming (or newest) bar on."""
+    whole = [(since, until)]
+    if timeframe in krx_calendar.INTRADAY_MINUTES:
+        return whole
+    series = Candle.objects.filter(stock=stock, timeframe=timeframe)
+    span = series.aggregate(first=Min("ts"), last=Max("ts"))
+    first, last = span["first"], span["last"]
+    if last is None or first > (until or now) or last < since:
+        return whole
+    low = max(first, since).astimezone(KST).date()
+    if series_gaps(
+        stock=stock, timeframe=timeframe, start=low, end=last.astimezone(KST).date(), now=last
+    ):
+        return whole
+    windows: list[tuple[dt.datetime, dt.datetime | None]] = []
+    forming = series.filter(is_final=False).aggregate(first=Min("ts"))["first"]
+    top = min(forming, last) if forming else last
+    if until is None or top < until or forming:
+        windows.append((max(since, top - COLLECT_OVERLAP[timeframe]), until))
+    expected = krx_calendar.bar_starts(
+        timeframe, since.astimezone(KST).date(), since.astimezone(KST).date() + dt.timedelta(40)
+    )
+    first_expected = next((ts for ts in expected if ts >= since), since)
+    if first > first_expected:
+        windows.append((since, first))
+    return windows
 
 
 def series_collect(

@@ -216,6 +216,8 @@ def test_backfill_stores_exactly_the_true_bars_and_is_idempotent(sim, broker, ti
         stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW
     )
     assert again.changed == 0 and not again.bars_changed
+    if timeframe != "5m":  # a hole-free daily-type series is only re-read at its newest end
+        assert again.pages == 1
     assert len(broker()) == 1  # nothing changed: no re-analysis
     assert_same_bars(stored_frame(stock, timeframe), truth)
 
@@ -361,3 +363,24 @@ def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
         now=SIMULATOR_NOW,
     )
     assert_same_bars(stored_frame(stock, "5m"), truth)
+
+
+def test_an_interrupted_daily_backfill_reads_only_what_is_missing(sim):
+    stock = universe_stock()
+    since = dt.date(2024, 3, 4)
+    sim.configure(page_size=50)
+    full = services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
+    # As if the run had died before its oldest pages: only the newest 120 bars are stored.
+    keep = Candle.objects.filter(stock=stock, timeframe="1d").order_by("-ts")[:120]
+    Candle.objects.filter(stock=stock, timeframe="1d").exclude(pk__in=[c.pk for c in keep]).delete()
+    resumed = services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
+    truth = truth_frame(sim, stock.code, "1d", start=since)
+    assert_same_bars(stored_frame(stock, "1d"), truth)
+    assert resumed.changed == len(truth) - 120
+    assert resumed.pages < full.pages  # the stored newest bars were not read again
+
+    # A hole in the middle: the whole range is read again and the hole filled.
+    hole = Candle.objects.filter(stock=stock, timeframe="1d").order_by("ts")[200]
+    hole.delete()
+    services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
+    assert_same_bars(stored_frame(stock, "1d"), truth)
