@@ -221,6 +221,10 @@ def test_indicators_chosen_by_the_user(user_client, samsung):
     figure = figure_of(response)
     sma = traces(figure, "SMA 20")[0]
     assert sma["yaxis"] == "y" and sma["y"][-1] is not None
+    closes = samsung[1]["close"].to_numpy()
+    # Bar k of the window (history of 204 bars before it) averages the 20 closes ending there.
+    for k in (0, 250, 499):
+        assert sma["y"][k] == pytest.approx(closes[204 + k - 19 : 204 + k + 1].mean())
     assert traces(figure, "Bollinger 20, 2σ upper")[0]["y"][0] is not None  # warm-up in history
     assert traces(figure, "RSI 14")[0]["yaxis"] == "y3"
     assert traces(figure, "MACD hist")[0]["yaxis"] == "y4"
