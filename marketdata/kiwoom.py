@@ -60,6 +60,8 @@ MINUTE_STAMP_IS_BAR_START = True
 
 RETURN_CODE_RATE_LIMIT = 1700
 RETURN_CODE_BAD_TOKEN = 8005
+# 8005 token invalid, 8003 token lookup failed: both mean "issue a new token".
+RETURN_CODES_BAD_TOKEN = (8003, RETURN_CODE_BAD_TOKEN)
 RETURN_CODES_UNKNOWN_STOCK = (1901, 1902)
 RETURN_CODES_BAD_INPUT = (1511, 1517)
 
@@ -533,7 +535,7 @@ class KiwoomClient:
         message = str(data.get("return_msg") or "")[:200]
         if code == RETURN_CODE_RATE_LIMIT:
             raise _Retryable(f"return_code 1700 {message}", retry_after=_retry_after(response))
-        if code == RETURN_CODE_BAD_TOKEN:
+        if code in RETURN_CODES_BAD_TOKEN:
             raise _BadToken()
         if code != 0 or status >= 400:
             error_class = KiwoomUnknownStock if code in RETURN_CODES_UNKNOWN_STOCK else None

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import redis
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import krx_calendar, services
@@ -25,6 +27,8 @@ PERIOD_TIMEFRAMES = ("1d", "1w", "1mo")
 SKIPPED_HOLIDAY = "skipped: {day} is not a KRX trading day"
 UNAVAILABLE_RETRY_SECONDS = 60
 UNAVAILABLE_MAX_RETRIES = 3
+SERIES_LOCK_SECONDS = 15 * 60
+SKIPPED_BUSY = "skipped: another worker is collecting this series"
 
 
 def holiday_skip(now: dt.datetime | None = None) -> str | None:
@@ -54,7 +58,14 @@ def collection_codes(*, timeframe: str) -> list[str]:
     acks_late=True,
 )
 def collect_series(self, code: str, timeframe: str, run_id: int | None = None) -> dict:
-    """Brings one (stock, timeframe) series up to date; retries while Kiwoom is unavailable."""
+    """Brings one (stock, timeframe) series up to date; retries while Kiwoom is unavailable.
+    A series already being collected by another worker is skipped (the next tick catches up)."""
+    lock = redis.Redis.from_url(settings.REDIS_URL).lock(
+        f"marketdata:collect:{code}:{timeframe}", timeout=SERIES_LOCK_SECONDS
+    )
+    if not lock.acquire(blocking=False):
+        _record(run_id, error=f"{code} {timeframe}: {SKIPPED_BUSY}")
+        return {"code": code, "timeframe": timeframe, "skipped": SKIPPED_BUSY}
     try:
         stock = services.stock_get(code=code)
         result = services.series_collect(stock=stock, timeframe=timeframe)
@@ -66,6 +77,11 @@ def collect_series(self, code: str, timeframe: str, run_id: int | None = None) -
     except (KiwoomError, services.IngestionError) as exc:
         _record(run_id, error=f"{code} {timeframe}: {exc}")
         raise
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:
+            logger.warning("collect lock of %s %s expired before release", code, timeframe)
     _record(run_id, result=result)
     return {"code": code, "timeframe": timeframe, "changed": result.changed}
 

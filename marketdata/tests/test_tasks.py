@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import pytest
+import redis
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -112,3 +113,17 @@ def test_healthz_shows_the_last_collection_per_timeframe(client, sim):
     assert set(body["last_collection"]) == set(services.TIMEFRAMES)
     assert body["last_collection"]["5m"] is None
     assert body["last_collection"]["1w"].endswith("+09:00")
+
+
+def test_a_series_already_being_collected_is_skipped(sim, eager, settings):
+    make_stock()
+    lock = redis.Redis.from_url(settings.REDIS_URL).lock("marketdata:collect:005930:1d", timeout=60)
+    assert lock.acquire(blocking=False)
+    try:
+        result = tasks.collect_series.delay(code="005930", timeframe="1d").get()
+    finally:
+        lock.release()
+    assert result["skipped"] == tasks.SKIPPED_BUSY
+    assert not Candle.objects.exists() and sim.requests() == []
+    result = tasks.collect_series.delay(code="005930", timeframe="1d").get()
+    assert result["changed"] > 0
