@@ -247,7 +247,9 @@
     if (!keys.some(function (k) { return k.indexOf("xaxis.range") === 0 || k === "xaxis.autorange"; })) return;
     const r = currentRange();
     fitView(r[0], r[1]);
-    if (r[0] <= 0 && loadOlder && !pageParams().has("asof")) loadOlderBars();
+    // Panned or zoomed out to the first bar: fetch older ones (not on a double-click reset).
+    const moved = keys.some(function (k) { return k.indexOf("xaxis.range") === 0; });
+    if (moved && r[0] <= 0 && loadOlder && !pageParams().has("asof")) loadOlderBars();
   }
 
   // --- replay ---------------------------------------------------------------------------
