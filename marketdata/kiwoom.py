@@ -23,6 +23,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,10 @@ ERROR_UNKNOWN_STOCK = "Unknown stock code {code!r} (Kiwoom return_code {return_c
 ERROR_MALFORMED = "Malformed Kiwoom {api_id} response: {reason}"
 ERROR_TOKEN = "Kiwoom token request failed: {reason}"
 ERROR_TOO_MANY_PAGES = "Kiwoom {api_id} {code} still continuing after {pages} pages"
+ERROR_REDIS = (
+    "Redis (REDIS_URL) is unreachable ({error}); the Kiwoom client keeps its shared token and "
+    "rate limit there"
+)
 ERROR_BAD_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 1h, 1d, 1w, 1mo"
 
 
@@ -390,10 +395,11 @@ class KiwoomClient:
 
     def token(self) -> str:
         """The shared access token, issued (once, under a Redis lock) when absent or expiring."""
-        cached = self._cached_token()
-        if cached and cached[1] - TOKEN_REFRESH_MARGIN.total_seconds() > time.time():
-            return cached[0]
-        return self._refresh_token(stale=cached[0] if cached else None)
+        with _redis_errors():
+            cached = self._cached_token()
+            if cached and cached[1] - TOKEN_REFRESH_MARGIN.total_seconds() > time.time():
+                return cached[0]
+            return self._refresh_token(stale=cached[0] if cached else None)
 
     def _refresh_token(self, *, stale: str | None) -> str:
         lock = self.redis.lock(
@@ -555,7 +561,10 @@ class KiwoomClient:
     ) -> tuple[dict, str | None]:
         """One page of a TR. Returns (body, next_key or None when there is no next page)."""
         headers = {"cont-yn": "Y" if next_key else "N", "next-key": next_key or ""}
-        data, response_headers = self._send(api_id, path, body, headers=headers, authorized=True)
+        with _redis_errors():
+            data, response_headers = self._send(
+                api_id, path, body, headers=headers, authorized=True
+            )
         more = response_headers.get("cont-yn", "N").strip().upper() == "Y"
         key = response_headers.get("next-key", "").strip()
         return data, (key if more and key else None)
@@ -645,6 +654,15 @@ class KiwoomClient:
             if not next_key or (oldest is not None and oldest <= since):
                 return
         raise KiwoomError(ERROR_TOO_MANY_PAGES.format(api_id=api_id, code=code, pages=MAX_PAGES))
+
+
+@contextmanager
+def _redis_errors() -> Iterator[None]:
+    """Redis holds the shared token and rate limiter; without it no request may be sent."""
+    try:
+        yield
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        raise KiwoomUnavailable(ERROR_REDIS.format(error=type(exc).__name__)) from None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

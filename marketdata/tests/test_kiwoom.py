@@ -424,3 +424,12 @@ def test_rate_limiter_spaces_requests_from_redis_time():
     assert waits[0] == 0
     assert all(w > 0 for w in waits[1:])  # each later caller waited for its own slot
     assert time.monotonic() - started >= 5 / 50
+
+
+def test_without_redis_no_request_is_sent_and_the_error_says_why(sim):
+    with make_client(sim, redis_url="redis://127.0.0.1:1/0") as client:
+        with pytest.raises(KiwoomUnavailable, match=r"Redis \(REDIS_URL\) is unreachable"):
+            client.token()
+        with pytest.raises(KiwoomUnavailable, match="unreachable"):
+            fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
+    assert sim.requests() == []
