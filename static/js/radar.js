@@ -380,6 +380,17 @@
     });
   });
 
+  // --- symbol type-ahead: close the suggestions on Escape or a click elsewhere ------------
+  const results = document.getElementById("symbol-results");
+  if (results) {
+    document.addEventListener("click", function (event) {
+      if (!event.target.closest(".symbol-picker")) results.innerHTML = "";
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") results.innerHTML = "";
+    });
+  }
+
   // --- hover readout --------------------------------------------------------------------
   function onHover(event) {
     if (!readout || !event.points || !event.points.length) return;
