@@ -46,7 +46,9 @@ def collection_codes(*, timeframe: str) -> list[str]:
     series (loaded by hand with `backfill`)."""
     targets = set(Stock.objects.analysis_targets().values_list("code", flat=True))
     if timeframe not in MINUTE_TIMEFRAMES:
-        held = Stock.objects.active().filter(sync_states__timeframe=timeframe)
+        held = Stock.objects.active().filter(
+            sync_states__timeframe=timeframe, sync_states__rows__gt=0
+        )
         targets |= set(held.values_list("code", flat=True))
     return sorted(targets)
 

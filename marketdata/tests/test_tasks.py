@@ -78,7 +78,9 @@ def test_minute_collectors_cover_analysis_targets_only(sim):
     services.stocks_sync()
     make_stock("123450", "보통회사", is_analysis_target=False)
     held = make_stock("123460", "백필된회사", is_analysis_target=False)
-    held.sync_states.create(timeframe="1d")
+    held.sync_states.create(timeframe="1d", rows=250)
+    failed = make_stock("123470", "실패한회사", is_analysis_target=False)
+    failed.sync_states.create(timeframe="1d", rows=0, last_error="Unknown stock code")
     targets = set(Stock.objects.analysis_targets().values_list("code", flat=True))
     assert set(tasks.collection_codes(timeframe="5m")) == targets
     assert set(tasks.collection_codes(timeframe="1d")) == targets | {"123460"}
