@@ -384,3 +384,32 @@ def test_an_interrupted_daily_backfill_reads_only_what_is_missing(sim):
     hole.delete()
     services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
     assert_same_bars(stored_frame(stock, "1d"), truth)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fail_next": 3},
+        {"fail_rate": 0.3, "fail_seed": 3},
+        {"rate_limit_next": 4},
+        {"malformed_next": 2},
+        {"duplicate_rows": True},
+        {"latency_ms": 40},
+        {"expire_tokens": True},
+        {"fields": "legacy"},
+    ],
+    ids=lambda f: next(iter(f)),
+)
+@pytest.mark.parametrize("timeframe", ["1d", "30m"])
+def test_every_fault_switch_still_stores_exactly_the_true_bars(sim, fault, timeframe):
+    stock = universe_stock("000660")
+    since = dt.date(2026, 2, 2) if timeframe == "30m" else dt.date(2025, 8, 1)
+    sim.configure(page_size=45)
+    services.series_backfill(  # a valid token first, so expire_tokens has one to expire
+        stock=stock, timeframe=timeframe, since=dt.date(2026, 3, 3), now=SIMULATOR_NOW
+    )
+    sim.configure(**fault)
+    services.series_backfill(stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW)
+    assert_same_bars(
+        stored_frame(stock, timeframe), truth_frame(sim, stock.code, timeframe, start=since)
+    )
