@@ -350,7 +350,6 @@ def _run_series(
     timeframe: str,
     client: KiwoomClient | None,
     work: Callable[[KiwoomClient, SeriesResult], None],
-    now: dt.datetime,
 ) -> SeriesResult:
     _check_timeframe(timeframe)
     result = SeriesResult(code=stock.code, timeframe=timeframe)
@@ -417,7 +416,7 @@ def series_backfill(
                 result=result,
             )
 
-    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
 
 
 def _backfill_windows(
@@ -498,7 +497,7 @@ def series_collect(
             result=result,
         )
 
-    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
 
 
 def series_gaps(
@@ -580,7 +579,7 @@ def series_repair_gaps(
             result=result,
         )
 
-    result = _run_series(stock=stock, timeframe=timeframe, client=client, work=work, now=now)
+    result = _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
     remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
     result.missing_after = sum(
         len(krx_calendar.bar_starts(timeframe, a.astimezone(KST).date(), b.astimezone(KST).date()))
