@@ -66,7 +66,7 @@ def collect_series(self, code: str, timeframe: str, run_id: int | None = None) -
         f"marketdata:collect:{code}:{timeframe}", timeout=SERIES_LOCK_SECONDS
     )
     if not lock.acquire(blocking=False):
-        _record(run_id, error=f"{code} {timeframe}: {SKIPPED_BUSY}")
+        _record(run_id)  # not a failure: the other worker brings the series up to date
         return {"code": code, "timeframe": timeframe, "skipped": SKIPPED_BUSY}
     try:
         stock = services.stock_get(code=code)
@@ -89,6 +89,7 @@ def collect_series(self, code: str, timeframe: str, run_id: int | None = None) -
 
 
 def _record(run_id: int | None, *, result=None, error: str | None = None) -> None:
+    """Counts one series of a fanned-out run as done (or failed, with `error`)."""
     if run_id is not None:
         services.ingestion_run_record(run_id=run_id, result=result, error=error)
 
