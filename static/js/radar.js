@@ -319,7 +319,8 @@
   }
 
   function onSelected(event) {
-    if (!event || !radar || radar.bars === 0) return;
+    const labelMode = labelButton && labelButton.getAttribute("aria-pressed") === "true";
+    if (!labelMode || !event || !radar || radar.bars === 0) return;
     let x0;
     let x1;
     if (event.range && event.range.x) {
