@@ -20,7 +20,7 @@ from analysis.forms import (
     SymbolSearchForm,
     errors_text,
 )
-from analysis.radar import MORE_BARS_STEP, RadarError
+from analysis.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from marketdata.models import Timeframe
 
 LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
@@ -64,6 +64,7 @@ def radar(request):
         "pane_choices": PANE_CHOICES,
         "layers_sentinel": LAYERS_SENTINEL,
         "tf": params["tf"],
+        "default_bars": DEFAULT_BARS,
     }
     if not request.GET.get("symbol"):
         # The landing page (after login): the default stock, or the first one when it is absent.
