@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 admin.site.site_header = "ChartInsight Studio administration"
@@ -24,7 +25,10 @@ urlpatterns = [
     ),
     path(
         "favicon.ico",
-        login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+        # Lazy: the static-files manifest is only read when the icon is first asked for.
+        login_not_required(
+            RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True)
+        ),
     ),
     path("admin/", admin.site.urls),
     path("", include("marketdata.urls")),
