@@ -31,6 +31,8 @@ import httpx
 import redis
 from django.conf import settings
 
+from . import krx_calendar
+
 logger = logging.getLogger(__name__)
 
 KST = ZoneInfo("Asia/Seoul")
@@ -209,7 +211,11 @@ def parse_bar(row: dict, *, timeframe: str) -> Bar:
             raise ValueError("cntr_tm missing")
         ts = parse_kst_datetime(stamp)
         if not MINUTE_STAMP_IS_BAR_START:
-            ts -= dt.timedelta(minutes=MINUTES[timeframe])
+            # The bar holding the instant just before its end (the 15:00 1h bar ends at 15:30).
+            start = krx_calendar.bar_start_for(timeframe, ts - dt.timedelta(seconds=1))
+            if start is None:
+                raise ValueError(f"cntr_tm={stamp!r} ends no bar of the session")
+            ts = start.astimezone(UTC)
     else:
         if not row.get("dt"):
             raise ValueError("dt missing")

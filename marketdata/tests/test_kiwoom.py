@@ -118,6 +118,20 @@ def test_minute_rows_of_both_generations_agree_and_key_the_bar_start():
     assert new.traded_value is None  # ka10080 sends no traded value
 
 
+@pytest.mark.parametrize(
+    ("timeframe", "stamp", "start"),
+    [
+        ("5m", "20250917090500", (9, 0)),
+        ("1h", "20250917153000", (15, 0)),
+        ("30m", "20250917100000", (9, 30)),
+    ],
+)
+def test_end_labelled_minute_stamps_map_to_the_bar_start(monkeypatch, timeframe, stamp, start):
+    monkeypatch.setattr("marketdata.kiwoom.MINUTE_STAMP_IS_BAR_START", False)
+    bar = parse_bar(dict(MINUTE_OLD, cntr_tm=stamp), timeframe=timeframe)
+    assert bar.ts == kst(2025, 9, 17, *start)
+
+
 def test_weekly_and_monthly_bars_are_keyed_by_monday_and_first():
     row = dict(DAILY_OLD, dt="20250904")  # a Thursday
     assert parse_bar(row, timeframe="1w").ts == kst(2025, 9, 1)
