@@ -72,13 +72,14 @@ def test_roundtrip_on_filesystem_fallback(tmp_path, monkeypatch):
     worker = _start_worker(env)
     try:
         # The worker creates the folders on start; the client uses the same ones.
-        for sub in ("queue", "processed", "results"):
+        for sub in ("queue", "processed", "results", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         client = Celery(broker="filesystem://", backend=f"file://{folder / 'results'}")
         client.conf.broker_transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
         }
         result = client.send_task("chartinsight.add", args=(1, 2))
         value = result.get(timeout=60, propagate=False)
