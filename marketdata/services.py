@@ -65,6 +65,7 @@ EXCLUDED_MARKET_WORDS = ("ETF", "ETN", "KONEX")
 MIN_MARKET_CAP_KRW = 100_000_000_000
 
 ANALYSIS_TASK = "analysis.analyze_series"
+LONGEST_BAR = dt.timedelta(days=32)  # a monthly bar, with margin
 
 ERROR_UNKNOWN_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 1h, 1d, 1w, 1mo"
 ERROR_UNKNOWN_CODE = "Unknown stock code {code!r}: not in the stock master (run sync_stocks)"
@@ -260,6 +261,7 @@ def candles_upsert(
     if not unique:
         return 0
     rows = list(unique.values())
+    settled = now - LONGEST_BAR  # bars that started before this have certainly ended
     params = [
         stock.pk,
         timeframe,
@@ -271,11 +273,16 @@ def candles_upsert(
         [b.close for b in rows],
         [b.volume for b in rows],
         [b.traded_value for b in rows],
-        [bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows],
+        [b.ts < settled or bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows],
     ]
     # psycopg's own cursor binds the arrays server-side (binary), not as SQL literals.
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # Bars are re-fetchable: a crash may lose the last few page commits (a resumed run
+            # reads them again) but never leaves a half-written page, so the page commits need
+            # not wait for the WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_UPSERT_SQL, params)
         return cursor.rowcount
 
