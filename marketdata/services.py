@@ -262,6 +262,11 @@ def candles_upsert(
         return 0
     rows = list(unique.values())
     settled = now - LONGEST_BAR  # bars that started before this have certainly ended
+    finals = [b.ts < settled or bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows]
+    if connection.vendor != "postgresql":
+        return _candles_upsert_portable(
+            stock=stock, timeframe=timeframe, rows=rows, finals=finals, now=now
+        )
     params = [
         stock.pk,
         timeframe,
@@ -273,7 +278,7 @@ def candles_upsert(
         [b.close for b in rows],
         [b.volume for b in rows],
         [b.traded_value for b in rows],
-        [b.ts < settled or bar_is_final(timeframe=timeframe, ts=b.ts, now=now) for b in rows],
+        finals,
     ]
     # psycopg's own cursor binds the arrays server-side (binary), not as SQL literals.
     connection.ensure_connection()
@@ -285,6 +290,43 @@ def candles_upsert(
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_UPSERT_SQL, params)
         return cursor.rowcount
+
+
+_CANDLE_VALUES = ("open", "high", "low", "close", "volume", "traded_value", "is_final")
+
+
+def _candles_upsert_portable(
+    *, stock: Stock, timeframe: str, rows: list[Bar], finals: list[bool], now: dt.datetime
+) -> int:
+    """The same upsert for databases without PostgreSQL's array binding (SQLite, used by a
+    `make run` without DATABASE_URL): only new or changed rows are written."""
+    stored = {
+        values[0]: values[1:]
+        for values in Candle.objects.filter(
+            stock=stock, timeframe=timeframe, ts__in=[b.ts for b in rows]
+        ).values_list("ts", *_CANDLE_VALUES)
+    }
+    changed = []
+    for bar, final in zip(rows, finals, strict=True):
+        values = (bar.open, bar.high, bar.low, bar.close, bar.volume, bar.traded_value, final)
+        if stored.get(bar.ts) != values:
+            changed.append(
+                Candle(
+                    stock=stock,
+                    timeframe=timeframe,
+                    ts=bar.ts,
+                    fetched_at=now,
+                    **dict(zip(_CANDLE_VALUES, values, strict=True)),
+                )
+            )
+    Candle.objects.bulk_create(
+        changed,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["stock", "timeframe", "ts"],
+        update_fields=[*_CANDLE_VALUES, "fetched_at"],
+    )
+    return len(changed)
 
 
 def _sync_state_refresh(*, stock: Stock, timeframe: str, success_at: dt.datetime | None) -> None:
