@@ -198,11 +198,13 @@ def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stor
 
 
 def _stored_pattern_ids(*, stock: Stock, timeframe: str, analysis: dict) -> dict:
-    """{(type, start ISO, detected ISO): PatternInstance id} for the patterns of a stored
-    analysis (the labeling app's accept/reject needs the stored id). Empty when the analysis
-    was computed on the fly. One query."""
+    """{(type, start ISO, detected ISO): PatternInstance id} for the shown patterns that are
+    stored (the labeling app's accept/reject needs the stored id). A window computed on the
+    fly (during the session, when the last bar is still forming) matches the stored patterns
+    by type, start and detection instant: the engine is causal, so a pattern found on final
+    bars is the same in both runs. One query."""
     patterns = analysis.get("patterns", [])
-    if analysis.get("source") != "stored" or not patterns:
+    if not patterns:
         return {}
     earliest = min(pd.Timestamp(p["start_ts"]) for p in patterns)
     rows = PatternInstance.objects.filter(

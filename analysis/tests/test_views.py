@@ -3,6 +3,7 @@
 import json
 from datetime import date
 
+import pandas as pd
 import pytest
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -12,6 +13,7 @@ from analysis.models import PatternInstance
 from analysis.services import series_analyze
 from analysis.tests.radar_data import swing_series
 from labeling.services import label_create
+from marketdata.models import Candle
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -341,6 +343,30 @@ def test_computed_analysis_patterns_say_not_stored(user_client, samsung):
     assert patterns and all(p["id"] is None for p in patterns)
     html = response.content.decode()
     assert 'value="accept"' not in html and "not stored" in html
+
+
+def test_patterns_computed_during_the_session_keep_their_stored_ids(user_client, samsung):
+    """A forming bar makes the Radar analyse on the fly; patterns already stored (found on final
+    bars) still carry their ids, so accept/reject works during the session."""
+    stock, frame = samsung
+    series_analyze(stock=stock, timeframe="1d")
+    stored = {
+        (p.pattern_type, p.start_ts, p.detected_ts): p.pk
+        for p in PatternInstance.objects.filter(stock=stock, timeframe="1d")
+    }
+    last = frame.iloc[-1]
+    forming = frame.iloc[[-1]].copy()
+    forming.index = forming.index + pd.Timedelta(days=1)
+    make_candles(stock, "1d", forming.assign(open=last.close, close=last.close))
+    Candle.objects.filter(stock=stock, timeframe="1d", ts=forming.index[0]).update(is_final=False)
+    response = user_client.get(RADAR, {"symbol": "005930", "bars": 705})
+    patterns = response.context["data"]["patterns"]
+    assert patterns
+    with_ids = [p for p in patterns if p["id"] is not None]
+    assert with_ids
+    for pattern in with_ids:
+        key = (pattern["type"], pattern["start_ts"], pd.Timestamp(pattern["detected_ts"]))
+        assert stored[key] == pattern["id"]
 
 
 def test_landing_without_symbol_uses_the_first_stock_when_the_default_is_absent(user_client):
