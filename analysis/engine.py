@@ -22,7 +22,7 @@ from .patterns import Pattern, detect_patterns
 from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
 from .zigzag import ZigzagPoint, build_zigzag
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 OHLCV = ("open", "high", "low", "close", "volume")
 
 NOT_A_FRAME = "ohlcv must be a pandas DataFrame, got {type_name}"

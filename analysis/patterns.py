@@ -45,7 +45,8 @@ the 6 points + 0.05 recency (V3 bar / search bar) + 0.05 compactness (1 / (1 + s
 clamped to [0, 1]. Per anchor (V3) the best candidate wins; an anchor that already completed is
 never re-detected, and only one active detector may start at a given P1. The detector (reported
 as **forming** from the search bar) completes when a close reaches the neckline through V2 and
-V3 (extended by bar index) and is invalidated by a close above max(P1, P3).
+V3 (extended by bar index) and is invalidated by a close above max(P1, P3), or when it has not
+completed within max(5, P1->P3 bars) bars after P3 (a time-out the original lacked).
 Target: neckline at the end bar - (P2 - neckline under P2).
 """
 
@@ -73,6 +74,12 @@ HS_MAX_TIME_RATIO = 2.5
 HS_MIN_HEAD_PROMINENCE = 0.20
 HS_COMPACT_SCALE_BARS = 50.0
 HS_SEARCH_TAIL = 24
+# A head-and-shoulders that has not broken its neckline within as many bars after the right
+# shoulder as the pattern took from shoulder to shoulder is stale: it is invalidated (the
+# original had no time-out, so setups stayed "forming" for years while the extended neckline
+# ran off to absurd, even negative, prices).
+HS_COMPLETION_WINDOW_FACTOR = 1.0
+HS_MIN_COMPLETION_WINDOW = 5
 # P3 plus 5 earlier roles plus up to 2 skipped pairs need 10 positions; one spare for a trailing
 # valley and one for the oldest run, which the tail may cut short.
 HS_MIN_SEQUENCE = 13
@@ -411,7 +418,7 @@ class _DoubleTop:
 
 
 class _HeadShoulders:
-    __slots__ = ("scan", "p1", "invalid_above", "pattern", "created", "anchor", "neck")
+    __slots__ = ("scan", "p1", "invalid_above", "pattern", "created", "anchor", "neck", "expires")
 
     def __init__(self, scan: _Scan, combo: list[list], score: float, i: int):
         self.scan = scan
@@ -421,6 +428,9 @@ class _HeadShoulders:
         self.p1 = points["P1"][0]
         self.anchor = points["V3"][0]
         self.invalid_above = max(points["P1"][1], points["P3"][1])
+        p3 = points["P3"][0]
+        window = max(HS_MIN_COMPLETION_WINDOW, HS_COMPLETION_WINDOW_FACTOR * (p3 - self.p1))
+        self.expires = p3 + window
         self.pattern = Pattern(
             type=scan.hs_type,
             status=FORMING,
@@ -448,6 +458,11 @@ class _HeadShoulders:
             self.pattern.status = COMPLETED
             self.pattern.end_index = j
             self.scan.completed_anchors.add(self.anchor)
+            return False
+        if j >= self.expires:
+            self.pattern.status = INVALIDATED
+            self.pattern.end_index = j
+            self.scan.completed_anchors.add(self.anchor)  # a stale setup is not found again
             return False
         return True
 

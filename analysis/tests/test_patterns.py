@@ -198,6 +198,19 @@ def test_head_and_shoulders_forming_then_invalidated_above_the_shoulders():
     assert dead.status == INVALIDATED and dead.end_index == 21
 
 
+def test_head_and_shoulders_times_out_when_the_neckline_is_not_broken():
+    # Falling neckline (V3 below V2) that closes at 100 never reach: P1 @5 .. P3 @17 = 12 bars,
+    # so the setup is stale 12 bars after P3, at bar 29, and not found again afterwards.
+    shape = {**HS_SHAPE, 14: 93.0}
+    rows, points = _hs_case(shape, n=29)
+    (forming,) = [p for p in _run(rows, points) if p.type == HS]
+    assert forming.status == FORMING and forming.end_index == 28
+    rows, points = _hs_case(shape, n=45)
+    points.append(Extreme(PEAK, MAJOR, 17, 112.0, 35, 2.0))  # P3 confirmed again later
+    (stale,) = [p for p in _run(rows, points) if p.type == HS]
+    assert stale.status == INVALIDATED and stale.end_index == 29
+
+
 def _hs_found(shape=None, closes=None):
     rows, points = _hs_case(shape, closes)
     return [p for p in _run(rows, points) if p.type == HS]

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from analysis.engine import ENGINE_VERSION
 from analysis.models import AnalysisRun, PatternInstance
 from analysis.radar import SCANNER_PAGE_SIZE
 from analysis.selectors import trading_days_cutoff
@@ -28,7 +29,7 @@ def make_run(stock, timeframe="1d", *, last_close=10000.0, trend="up", is_defaul
         params_hash=f"{'default' if is_default else 'custom'}-{timeframe}",
         params={},
         is_default=is_default,
-        engine_version="1",
+        engine_version=ENGINE_VERSION,
         bars=500,
         first_bar_ts=now - timedelta(days=700),
         last_bar_ts=now,
