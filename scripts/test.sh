@@ -5,10 +5,16 @@ cd "$(dirname "$0")/.."
 
 scripts/services.sh
 
+sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 if ! [ -x /usr/bin/chromium ]; then
   echo "Installing Debian's chromium for the browser tests…"
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+# Korean names in the browser tests' screenshots need a CJK font; the tests pass without it.
+if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+  echo "Installing fonts-noto-cjk for readable Korean in screenshots…"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq fonts-noto-cjk >/dev/null \
+    || echo "(fonts-noto-cjk not installed; screenshots will show boxes for Korean text)"
 fi
 
 export DEBUG=true
