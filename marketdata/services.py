@@ -227,13 +227,23 @@ def stocks_sync(*, client: KiwoomClient | None = None) -> StocksSyncResult:
 
 # --- Candles -----------------------------------------------------------------------------
 
+# Each page is COPYed into a session-private staging table, then upserted from it in one
+# statement: COPY avoids psycopg building the parameters in Python (the dominant cost of binding
+# nine arrays), and only new or changed rows are written.
+_STAGE_TABLE_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS candle_stage (
+    ts timestamptz, open float8, high float8, low float8, close float8,
+    volume int8, traded_value int8, is_final bool
+) ON COMMIT DELETE ROWS
+"""
+_STAGE_COPY_SQL = (
+    "COPY candle_stage (ts, open, high, low, close, volume, traded_value, is_final) FROM STDIN"
+)
 _UPSERT_SQL = """
 INSERT INTO marketdata_candle AS c
     (stock_id, timeframe, ts, open, high, low, close, volume, traded_value, is_final, fetched_at)
 SELECT %s, %s, t.ts, t.open, t.high, t.low, t.close, t.volume, t.traded_value, t.is_final, %s
-FROM unnest(%s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], %s::float8[],
-            %s::int8[], %s::int8[], %s::bool[])
-     AS t(ts, open, high, low, close, volume, traded_value, is_final)
+FROM candle_stage AS t
 ON CONFLICT (stock_id, timeframe, ts) DO UPDATE SET
     open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
     volume = EXCLUDED.volume, traded_value = EXCLUDED.traded_value,
@@ -252,8 +262,8 @@ def bar_is_final(*, timeframe: str, ts: dt.datetime, now: dt.datetime) -> bool:
 def candles_upsert(
     *, stock: Stock, timeframe: str, bars: Iterable[Bar], now: dt.datetime | None = None
 ) -> int:
-    """Inserts or updates `bars` of one series in one statement; returns the rows written
-    (new or changed). Finality is decided by `now`. Duplicate instants: the first one wins."""
+    """Inserts or updates `bars` of one series atomically; returns the rows written (new or
+    changed). Finality is decided by `now`. Duplicate instants: the first one wins."""
     now = _now(now)
     unique: dict[dt.datetime, Bar] = {}
     for bar in bars:
@@ -267,28 +277,29 @@ def candles_upsert(
         return _candles_upsert_portable(
             stock=stock, timeframe=timeframe, rows=rows, finals=finals, now=now
         )
-    params = [
-        stock.pk,
-        timeframe,
-        now,
-        [b.ts for b in rows],
-        [b.open for b in rows],
-        [b.high for b in rows],
-        [b.low for b in rows],
-        [b.close for b in rows],
-        [b.volume for b in rows],
-        [b.traded_value for b in rows],
-        finals,
-    ]
-    # psycopg's own cursor binds the arrays server-side (binary), not as SQL literals.
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            # Bars are re-fetchable: a crash may lose the last few page commits (a resumed run
-            # reads them again) but never leaves a half-written page, so the page commits need
-            # not wait for the WAL flush.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(_UPSERT_SQL, params)
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        # Bars are re-fetchable: a crash may lose the last few page commits (a resumed run
+        # reads them again) but never leaves a half-written page, so the page commits need
+        # not wait for the WAL flush.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(_STAGE_TABLE_SQL)
+        cursor.execute("TRUNCATE candle_stage")  # a page earlier in this transaction
+        with cursor.copy(_STAGE_COPY_SQL) as copy:
+            for bar, final in zip(rows, finals, strict=True):
+                copy.write_row(
+                    (
+                        bar.ts,
+                        bar.open,
+                        bar.high,
+                        bar.low,
+                        bar.close,
+                        bar.volume,
+                        bar.traded_value,
+                        final,
+                    )
+                )
+        cursor.execute(_UPSERT_SQL, [stock.pk, timeframe, now])
         return cursor.rowcount
 
 
