@@ -26,7 +26,8 @@ stop_all() {
   fi
   echo "Stopped."
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 start() {  # start <role> <command…>: runs in the background, output in var/log/<role>.log
   local role=$1; shift
@@ -73,4 +74,5 @@ echo
 # Stop everything as soon as one part exits unexpectedly.
 set +e
 wait -n "${pids[@]}"
-echo "A process exited; see $LOG_DIR/ for its log."
+echo "A process exited on its own (status $?); see $LOG_DIR/ for its log."
+exit 1
