@@ -31,7 +31,8 @@ trap stop_all EXIT
 
 start() {  # start <role> <command…>: runs in the background, output in var/log/<role>.log
   local role=$1; shift
-  "$@" >>"$LOG_DIR/$role.log" 2>&1 &
+  # Its own session: Ctrl-C reaches only this script, which then stops every part in order.
+  setsid "$@" >>"$LOG_DIR/$role.log" 2>&1 &
   pids+=($!)
 }
 
