@@ -13,7 +13,8 @@ PORT=${PORT:-8000}
 FLOWER_PORT=${FLOWER_PORT:-5555}
 PY=.venv/bin/python
 BIN=.venv/bin
-LOG_DIR=var/log
+VAR_DIR=${VAR_DIR:-var}
+LOG_DIR=$VAR_DIR/log
 mkdir -p "$LOG_DIR"
 
 pids=()
@@ -29,7 +30,7 @@ stop_all() {
 trap 'stop_all; exit 0' INT TERM
 trap stop_all EXIT
 
-start() {  # start <role> <command…>: runs in the background, output in var/log/<role>.log
+start() {  # start <role> <command…>: runs in the background, output in $LOG_DIR/<role>.log
   local role=$1; shift
   # Its own session: Ctrl-C reaches only this script, which then stops every part in order.
   setsid "$@" >>"$LOG_DIR/$role.log" 2>&1 &
@@ -57,9 +58,13 @@ if [ "$FLOWER_SUPPORTED" = "yes" ]; then
   start flower $BIN/celery -A chartinsight flower --address=127.0.0.1 --port="$FLOWER_PORT"
 fi
 
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 60); do listening "$PORT" && break; sleep 0.5; done
+listening "$PORT" || { echo "The web server did not start; see $LOG_DIR/web.log." >&2; exit 1; }
+
 echo
 echo "ChartInsight Studio is running (Ctrl-C stops everything):"
-echo "  Web      http://127.0.0.1:$PORT/   (login: see above, or var/demo-login.txt)"
+echo "  Web      http://127.0.0.1:$PORT/   (login: see above, or $VAR_DIR/demo-login.txt)"
 echo "  Admin    http://127.0.0.1:$PORT/admin/"
 echo "  Health   http://127.0.0.1:$PORT/healthz"
 echo "  Worker   celery worker, broker $BROKER"
