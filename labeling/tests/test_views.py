@@ -638,3 +638,10 @@ def test_detail_has_a_mini_chart_of_the_range_with_context(user_client, user, st
     ]
     assert (box["x0"], box["x1"]) == (4 - 0.5, 8 + 0.5) or box["x0"] < 4 < 8 < box["x1"]
     assert "radar" not in figure
+
+
+def test_empty_list_says_how_to_add_labels(user_client):
+    response = user_client.get("/labels/")
+    assert response.status_code == 200
+    assert "No labels match" in response.content.decode()
+    assert "Export this filter" in response.content.decode()
