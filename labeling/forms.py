@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime, time
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from analysis.models import PatternInstance
 from marketdata.models import INTRADAY_TIMEFRAMES, Stock, Timeframe
@@ -28,6 +29,11 @@ TAG_TOO_LONG = "Tags are at most {n} characters."
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_CONTEXT_BARS = 500
+# Filter dates far enough from datetime's limits that a day can be added and KST shifted to UTC.
+FILTER_DATE_VALIDATORS = [
+    MinValueValidator(date(1900, 1, 1)),
+    MaxValueValidator(date(2999, 12, 31)),
+]
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -188,8 +194,10 @@ class LabelFilterForm(forms.Form):
     )
     outcome = forms.ChoiceField(choices=[("", "All"), *Outcome.choices], required=False)
     source = forms.ChoiceField(choices=[("", "All"), *Source.choices], required=False)
-    date_from = forms.DateField(required=False, label="From (KST)")
-    date_to = forms.DateField(required=False, label="To (KST)")
+    date_from = forms.DateField(
+        required=False, label="From (KST)", validators=FILTER_DATE_VALIDATORS
+    )
+    date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
     deleted = forms.BooleanField(required=False, label="Deleted only")
 
 
@@ -226,5 +234,7 @@ class ReviewFilterForm(forms.Form):
     """Scope of the detector review (all optional)."""
 
     timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
-    date_from = forms.DateField(required=False, label="From (KST)")
-    date_to = forms.DateField(required=False, label="To (KST)")
+    date_from = forms.DateField(
+        required=False, label="From (KST)", validators=FILTER_DATE_VALIDATORS
+    )
+    date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
