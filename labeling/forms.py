@@ -47,15 +47,19 @@ def parse_instant(text: str, timeframe: str | None) -> datetime:
         if timeframe in INTRADAY_TIMEFRAMES:
             raise forms.ValidationError(DATE_NEEDS_DAILY)
         try:
-            return datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=KST)
+            value = datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=KST)
         except ValueError:
             raise forms.ValidationError(BAD_INSTANT) from None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise forms.ValidationError(BAD_INSTANT) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=KST)
+    else:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError(BAD_INSTANT) from None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=KST)
+    # Years near datetime's limits overflow when shifted to KST or UTC further on.
+    if not 1900 <= value.year <= 2999:
+        raise forms.ValidationError(BAD_INSTANT)
     return value
 
 

@@ -40,3 +40,33 @@ def test_garbage_parameters_never_500(user_client, stock, path):
             if response.status_code not in (200, 400, 404):
                 failures.append((name, value, response.status_code))
     assert failures == []
+
+
+POST_FIELDS = ["symbol", "timeframe", "pattern_type", "start", "end", "direction", "outcome"]
+POST_GARBAGE = [*GARBAGE, "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "P1 x 1"]
+VALID_LABEL = {
+    "symbol": "005930",
+    "timeframe": "1d",
+    "pattern_type": "DT",
+    "start": "2024-01-10",
+    "end": "2024-01-24",
+    "direction": "bearish",
+    "outcome": "unknown",
+}
+
+
+def test_garbage_label_form_fields_never_500(user_client, stock):
+    failures = []
+    for name in [*POST_FIELDS, "key_points", "tags", "notes"]:
+        for value in POST_GARBAGE:
+            response = user_client.post("/labels/new", {**VALID_LABEL, name: value})
+            if response.status_code not in (302, 400):
+                failures.append((name, value, response.status_code))
+    for value in POST_GARBAGE:
+        for decision in ("accept", value):
+            response = user_client.post(
+                "/labels/detections/decide", {"decision": decision, "detection": value}
+            )
+            if response.status_code != 400:
+                failures.append(("detection", value, response.status_code))
+    assert failures == []
