@@ -1,0 +1,67 @@
+"""Garbage in any query parameter of the Radar, its JSON endpoints and the Scanner: 200/400/404,
+never a 500."""
+
+from datetime import date
+
+import pytest
+
+from analysis.tests.radar_data import swing_series
+from marketdata.tests.factories import make_candles, make_stock
+
+pytestmark = pytest.mark.django_db
+
+GARBAGE = [
+    "",
+    "x",
+    "-1",
+    "0",
+    "nan",
+    "inf",
+    "1e309",
+    "99999999999999999999",
+    "2147483648",
+    "\x00",
+    "<script>",
+    "0001-01-01",
+    "9999-12-31",
+    "0001-01-01T00:00:00",
+    "9999-12-31T23:59:59",
+]
+PARAMS = {
+    "/radar/": [
+        "symbol",
+        "tf",
+        "bars",
+        "ind",
+        "pane",
+        "layers",
+        "asof",
+        "focus_start",
+        "focus_end",
+    ],
+    "/radar/figure": ["symbol", "tf", "bars", "ind", "pane", "layers", "asof", "focus_start"],
+    "/radar/symbols": ["q", "symbol", "tf"],
+    "/api/radar": ["symbol", "tf", "bars", "stored"],
+    "/scanner/": ["market", "tf", "type", "status", "days", "min_score", "sort", "page"],
+}
+
+
+@pytest.fixture
+def samsung():
+    stock = make_stock("005930", "삼성전자")
+    make_candles(stock, "1d", swing_series("1d", date(2025, 1, 2), date(2025, 11, 20)))
+    return stock
+
+
+@pytest.mark.parametrize("path", list(PARAMS))
+def test_garbage_parameters_never_500(user_client, samsung, path):
+    failures = []
+    for name in PARAMS[path]:
+        for value in GARBAGE:
+            query = {"symbol": "005930", name: value}
+            if name == "focus_start":
+                query["focus_end"] = value
+            response = user_client.get(path, query)
+            if response.status_code not in (200, 302, 400, 404):
+                failures.append((name, value, response.status_code))
+    assert failures == []
