@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from django.core.paginator import Page, Paginator
 from django.db.models import ExpressionWrapper, F, FloatField, Q
-from django.db.models.functions import Abs
+from django.db.models.functions import Abs, NullIf
 
 from analysis.engine import indicators as compute_indicators
 from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_status_at
@@ -337,7 +337,8 @@ def scanner_page(
     gives the last page.
     """
     since = trading_days_cutoff(days_back) if days_back else None
-    last_close = F("run__last_close")
+    # A zero close gives no distance (NULL) instead of a database division-by-zero error.
+    last_close = NullIf(F("run__last_close"), 0.0)
     qs = (
         PatternInstance.objects.scan(
             timeframe=timeframe,

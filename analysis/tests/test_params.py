@@ -65,3 +65,13 @@ def test_garbage_parameters_never_500(user_client, samsung, path):
             if response.status_code not in (200, 302, 400, 404):
                 failures.append((name, value, response.status_code))
     assert failures == []
+
+
+def test_scanner_with_a_zero_last_close_shows_no_distance(user_client):
+    from analysis.tests.test_scanner import make_pattern, make_run
+
+    halted = make_run(make_stock("123450", "정지종목"), last_close=0.0)
+    make_pattern(halted, "DB", "completed", days_ago=1)
+    response = user_client.get("/scanner/")
+    assert response.status_code == 200
+    assert "정지종목" in response.content.decode()
