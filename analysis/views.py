@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
@@ -147,10 +147,15 @@ def symbol_search(request):
     query = form.cleaned_data["q"] if form.is_valid() else ""
     radar_form = RadarForm(request.GET)
     tf = radar_form.cleaned_data["tf"] if radar_form.is_valid() else Timeframe.D1
+    # The Radar's layer, indicator and span choices survive picking another stock.
+    keep = QueryDict(mutable=True)
+    for name in ("bars", "layers", "ind", "pane"):
+        keep.setlist(name, request.GET.getlist(name))
     context = {
         "query": query,
         "results": radar_reads.stock_search(query=query),
         "tf": tf,
+        "keep_query": keep.urlencode(),
         "page_title": "Find a stock",
         "nav": "radar",
     }

@@ -75,3 +75,16 @@ def test_scanner_with_a_zero_last_close_shows_no_distance(user_client):
     response = user_client.get("/scanner/")
     assert response.status_code == 200
     assert "정지종목" in response.content.decode()
+
+
+def test_symbol_suggestions_keep_the_radar_choices(user_client, samsung):
+    """The type-ahead sends the Radar form (hx-include); its links keep layers and indicators."""
+    page = user_client.get("/radar/", {"symbol": "005930"}).content.decode()
+    assert 'hx-include="#radar-controls"' in page
+    query = {"symbol": "삼성", "tf": "1w", "bars": "300", "ind": "sma20", "pane": "rsi"}
+    query["layers"] = ["_", "major"]
+    html = user_client.get("/radar/symbols", query, HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        "/radar/?symbol=005930&amp;tf=1w&amp;bars=300&amp;layers=_&amp;layers=major"
+        "&amp;ind=sma20&amp;pane=rsi" in html
+    )
