@@ -313,6 +313,7 @@ def build_radar_figure(
     hidden: Iterable[str] = (),
     asof: int | None = None,
     focus: tuple[int, int] | None = None,
+    close_before: float | None = None,
 ) -> dict:
     """The Radar's Plotly figure dict (see the module docstring).
 
@@ -321,6 +322,8 @@ def build_radar_figure(
     extremes confirmed by then (`confirmed_index <= asof`) and patterns detected by then appear
     (a pattern completed later shows as forming).
     `focus`: (first bar, last bar) to zoom the x-axis to (e.g. a pattern from the Scanner).
+    `close_before`: close (KRW) of the stored bar before the first one, so the first bar's
+    change and volume colour compare with it; None when the series starts there.
     """
     indicator_series = indicator_series or {}
     builder = _Builder(hidden=frozenset(hidden))
@@ -332,7 +335,7 @@ def build_radar_figure(
     index = bars.index
     o, h, lo, c = (bars[col].to_numpy(dtype=float) for col in ("open", "high", "low", "close"))
     volume = bars["volume"].to_numpy(dtype=float)
-    prev_close = np.r_[np.nan, c[:-1]] if n else c
+    prev_close = np.r_[np.nan if close_before is None else close_before, c[:-1]] if n else c
     change = np.where(prev_close > 0, (c / prev_close - 1) * 100, np.nan)
 
     panes = [p for p in PANE_CHOICES if p in indicator_series]
@@ -376,7 +379,7 @@ def build_radar_figure(
     )
     volume_colors = [
         VOLUME_FLAT
-        if i == 0 or c[i] == prev_close[i]
+        if np.isnan(prev_close[i]) or c[i] == prev_close[i]
         else (VOLUME_UP if c[i] > prev_close[i] else VOLUME_DOWN)
         for i in range(n)
     ]

@@ -264,6 +264,11 @@ def radar_page_data(
         hidden=hidden,
         asof=asof,
         focus=focus_bars,
+        close_before=(
+            float(series["frame"]["close"].iloc[series["window_start"] - 1])
+            if series["window_start"] > 0
+            else None
+        ),
     )
     closes = window["close"].to_numpy()
     last_close = float(closes[-1])
