@@ -89,15 +89,27 @@ def _export_queryset(labels):
     return labels.select_related("stock", "owner").order_by("id")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """User-typed text made safe to open in a spreadsheet: a leading ' when it would start a
+    formula. JSONL keeps the exact text."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def csv_chunks(labels) -> Iterator[str]:
-    """CSV text (header + one row per label); tags joined by "|", key points as JSON."""
+    """CSV text (header + one row per label); tags joined by "|", key points as JSON. Notes and
+    tags that would start a spreadsheet formula get a leading ' (see `_inert`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     rows = labels.order_by("id").values(*RECORD_FIELDS.values()).iterator(chunk_size=2000)
     for count, values in enumerate(rows, 1):
         record = _record(values)
-        record["tags"] = TAG_SEPARATOR.join(record["tags"])
+        record["tags"] = _inert(TAG_SEPARATOR.join(record["tags"]))
+        record["notes"] = _inert(record["notes"])
         record["key_points"] = json.dumps(record["key_points"], ensure_ascii=False)
         record["detection_id"] = "" if record["detection_id"] is None else record["detection_id"]
         writer.writerow(record.values())

@@ -379,6 +379,17 @@ def test_csv_export_parses_back_to_the_same_records(user_client, user, stock, ot
     assert [int(r["id"]) for r in filtered] == [b.pk]
 
 
+def test_csv_export_neutralises_spreadsheet_formulas(user_client, user, stock):
+    make_label(user, stock, notes='=HYPERLINK("http://evil.example","x")', tags=["@SUM(A1)"])
+    (row,) = csv.DictReader(io.StringIO(_stream(user_client.get("/labels/export.csv"))))
+    assert row["notes"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["tags"] == "'@SUM(A1)"
+    (record,) = [
+        json.loads(x) for x in _stream(user_client.get("/labels/export.jsonl")).splitlines()
+    ]
+    assert record["notes"] == '=HYPERLINK("http://evil.example","x")'
+
+
 def test_jsonl_export_with_bars_and_context(user_client, user, stock):
     label = make_label(user, stock)  # 2024-01-08 … 2024-01-12: 5 bars
     plain = [
