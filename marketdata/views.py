@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -5,11 +7,26 @@ from django.views.decorators.http import require_GET
 
 from . import selectors
 
+logger = logging.getLogger(__name__)
+
 
 @require_GET
 @never_cache
 @login_not_required
 def healthz(request):
-    """Database and broker reachability (and last collections); 200 when healthy, 503 when not."""
+    """Database and broker reachability (and last collections); 200 when healthy, 503 when not.
+
+    Anyone may ask (load balancers, compose healthchecks), so the public answer names only the
+    kind of failure; error texts and the broker URL, which can reveal internal hosts and user
+    names, are shown to staff and written to the log."""
     report = selectors.health_report()
+    for part in ("database", "broker"):
+        if report[part]["error"]:
+            logger.warning("healthz: %s unreachable: %s", part, report[part]["error"])
+    if not request.user.is_staff:
+        for part in ("database", "broker"):
+            error = report[part]["error"]
+            if error:
+                report[part]["error"] = error.split(":", 1)[0] + " (details for staff)"
+        report["broker"].pop("url", None)
     return JsonResponse(report, status=200 if report["healthy"] else 503)

@@ -97,7 +97,18 @@ def test_healthz_503_when_broker_is_down(client, settings):
     body = response.json()
     assert body["healthy"] is False
     assert body["broker"]["ok"] is False
-    assert body["broker"]["error"]
+    assert body["broker"]["error"].endswith("(details for staff)")
+    assert "url" not in body["broker"] and "127.0.0.1:1" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_gives_staff_the_full_reason(staff_client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = staff_client.get("/healthz")
+    assert response.status_code == 503
+    broker = response.json()["broker"]
+    assert broker["url"] == settings.CELERY_BROKER_DISPLAY
+    assert "details for staff" not in broker["error"] and len(broker["error"]) > 20
 
 
 def _settings_probe(env: dict) -> subprocess.CompletedProcess:
