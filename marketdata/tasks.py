@@ -100,19 +100,22 @@ def collect_timeframe(timeframe: str, force: bool = False) -> str:
     unless `force`)."""
     if not force and (skip := holiday_skip()):
         return skip
+    run, queued = _fan_out(kind=IngestionRun.Kind.COLLECT, timeframe=timeframe, task=collect_series)
+    return f"{timeframe}: {queued} series queued (run {run.pk})"
+
+
+def _fan_out(*, kind: str, timeframe: str, task) -> tuple[IngestionRun, int]:
+    """Opens a run record for `timeframe` and queues `task` once per collected series of it
+    (a run with no series is closed at once); returns the run and the number queued."""
     codes = collection_codes(timeframe=timeframe)
     run = services.ingestion_run_start(
-        kind=IngestionRun.Kind.COLLECT,
-        timeframe=timeframe,
-        codes=codes,
-        trigger="task",
-        series_total=len(codes),
+        kind=kind, timeframe=timeframe, codes=codes, trigger="task", series_total=len(codes)
     )
     if not codes:
         services.ingestion_run_finish(run=run)
     for code in codes:
-        collect_series.delay(code=code, timeframe=timeframe, run_id=run.pk)
-    return f"{timeframe}: {len(codes)} series queued (run {run.pk})"
+        task.delay(code=code, timeframe=timeframe, run_id=run.pk)
+    return run, len(codes)
 
 
 @shared_task(name="marketdata.sweep_after_close")
@@ -178,19 +181,8 @@ def repair_gaps(force: bool = False) -> str:
     """Fans out `marketdata.repair_series` for every collected series (trading days only)."""
     if not force and (skip := holiday_skip()):
         return skip
-    queued = 0
-    for timeframe in (*MINUTE_TIMEFRAMES, *PERIOD_TIMEFRAMES):
-        codes = collection_codes(timeframe=timeframe)
-        run = services.ingestion_run_start(
-            kind=IngestionRun.Kind.REPAIR,
-            timeframe=timeframe,
-            codes=codes,
-            trigger="task",
-            series_total=len(codes),
-        )
-        if not codes:
-            services.ingestion_run_finish(run=run)
-        for code in codes:
-            repair_series.delay(code=code, timeframe=timeframe, run_id=run.pk)
-            queued += 1
+    queued = sum(
+        _fan_out(kind=IngestionRun.Kind.REPAIR, timeframe=timeframe, task=repair_series)[1]
+        for timeframe in (*MINUTE_TIMEFRAMES, *PERIOD_TIMEFRAMES)
+    )
     return f"{queued} series queued for gap repair"
