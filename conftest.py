@@ -3,7 +3,7 @@
 
 import pytest
 
-pytest_plugins = ["marketdata.tests.fixtures"]
+pytest_plugins = ["marketdata.tests.fixtures", "tests.browser.chromium"]
 
 PASSWORD = "correct horse battery staple 42"
 

@@ -1,51 +1,23 @@
 """Labeling on the Trading Radar in headless Chromium (Debian's /usr/bin/chromium via Playwright):
 drag a range in label mode, fill the form, save, see the label drawn; accept a detected pattern."""
 
-import os
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
-# thread with a running loop unless told it is safe (the tests and the live server are sync).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from analysis.models import PatternInstance  # noqa: E402
-from analysis.services import series_analyze  # noqa: E402
-from analysis.tests.radar_data import swing_series  # noqa: E402
-from conftest import PASSWORD  # noqa: E402
-from labeling.models import Label, Source  # noqa: E402
-from marketdata.tests.factories import make_candles, make_stock  # noqa: E402
+from analysis.models import PatternInstance
+from analysis.services import series_analyze
+from analysis.tests.radar_data import swing_series
+from conftest import PASSWORD
+from labeling.models import Label, Source
+from marketdata.tests.factories import make_candles, make_stock
+from tests.browser.chromium import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LABEL_SHAPES = (
     "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'labels').length"
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

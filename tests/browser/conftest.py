@@ -1,48 +1,18 @@
 """Headless Chromium through Playwright for the browser tests (`@pytest.mark.browser`).
 
-Fixtures: `browser` (Debian's /usr/bin/chromium, never a Playwright download), `page` (a fresh
-context on the live server that fails the test on any page error or console error),
+Fixtures (`browser` itself comes from `tests/browser/chromium.py`): `page` (a fresh context on
+the live server that fails the test on any page error or console error),
 `logged_in_page` (the `user` fixture logged in through the login form; append a URL suffix to
 `page.expected_error_urls` before opening an error page on purpose) and `screenshot(page, name)`
 which saves PNGs under test-artifacts/ (gitignored).
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in a
-# thread with a running loop unless told it is safe (the tests and the live server are sync).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-from conftest import PASSWORD  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # Module scope: one Playwright event loop at a time, so other apps' browser tests (which
-    # start their own) can run in the same session before or after these.
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+from conftest import PASSWORD
+from tests.browser.chromium import ARTIFACTS
 
 
 @pytest.fixture
