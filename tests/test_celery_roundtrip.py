@@ -1,50 +1,11 @@
 """A real Celery worker process runs a task on Redis, and on the filesystem fallback broker."""
 
 import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
-CELERY = str(Path(sys.executable).parent / "celery")
-
-
-def _start_worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            CELERY,
-            "-A",
-            "chartinsight",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--hostname",
-            f"roundtrip-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _stop(worker: subprocess.Popen) -> str:
-    worker.send_signal(signal.SIGTERM)
-    try:
-        out, _ = worker.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        out, _ = worker.communicate()
-    return out
+from tests.celery_worker import start_worker, stop_worker
 
 
 @pytest.mark.slow
@@ -52,12 +13,12 @@ def test_roundtrip_on_redis():
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
     env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}
     client = Celery(broker=broker, backend=broker)
-    worker = _start_worker(env)
+    worker = start_worker(env, name="roundtrip")
     try:
         result = client.send_task("chartinsight.add", args=(20, 22))
         assert result.get(timeout=60) == 42
     finally:
-        log = _stop(worker)
+        log = stop_worker(worker)
     assert "redis://" in log
 
 
@@ -69,7 +30,7 @@ def test_roundtrip_on_filesystem_fallback(tmp_path, monkeypatch):
     folder = tmp_path / "celery"
     env = {**os.environ, "CELERY_BROKER_URL": "filesystem://", "CELERY_FILESYSTEM_DIR": str(folder)}
     env.pop("CELERY_RESULT_BACKEND", None)
-    worker = _start_worker(env)
+    worker = start_worker(env, name="roundtrip")
     try:
         # The worker creates the folders on start; the client uses the same ones.
         for sub in ("queue", "processed", "results", "control"):
@@ -84,6 +45,6 @@ def test_roundtrip_on_filesystem_fallback(tmp_path, monkeypatch):
         result = client.send_task("chartinsight.add", args=(1, 2))
         value = result.get(timeout=60, propagate=False)
     finally:
-        log = _stop(worker)
+        log = stop_worker(worker)
     assert value == 3, log
     assert "filesystem://" in log

@@ -1,11 +1,7 @@
 """The analysis Celery tasks, run in-process (apply) and by a real worker on Redis."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery import Celery
@@ -16,9 +12,7 @@ from analysis.services import NO_CANDLES
 from analysis.tasks import UNKNOWN_STOCK, analysis_series, analyze_series
 from analysis.tests.test_services import walk
 from marketdata.tests.factories import make_candles, make_stock
-
-ROOT = Path(__file__).resolve().parents[2]
-CELERY = str(Path(sys.executable).parent / "celery")
+from tests.celery_worker import start_worker, stop_worker
 
 
 @pytest.mark.django_db
@@ -56,30 +50,6 @@ def test_fan_out_covers_targets_with_candles_only():
     assert analysis_series(timeframes=["1w"]) == [("005930", "1w")]
 
 
-def _start_worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            CELERY,
-            "-A",
-            "chartinsight",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-            "--hostname",
-            f"analysis-{os.getpid()}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_fan_out_on_redis():
@@ -98,7 +68,7 @@ def test_a_real_worker_runs_the_fan_out_on_redis():
         "DATABASE_URL": database_url,
     }
     client = Celery(broker=broker, backend=broker)
-    worker = _start_worker(env)
+    worker = start_worker(env, name="analysis")
     try:
         queued = client.send_task("analysis.analyze_all").get(timeout=60)
         assert queued == "2 series queued for analysis"
@@ -111,9 +81,4 @@ def test_a_real_worker_runs_the_fan_out_on_redis():
             time.sleep(0.5)
         assert AnalysisRun.objects.count() == 2
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate()
+        stop_worker(worker)
