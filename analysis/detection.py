@@ -2,7 +2,8 @@
 
 A detector turns bars into `Extreme` events. Trend, zigzag, pattern and chart code depend only
 on the `SwingDetector` protocol and the `Extreme` record, so a second detector (for example the
-original product's structural state machine, reference §2) can be added without touching them.
+original product's structural state machine, docs/analysis-rules.md#where-it-comes-from) can be
+added without touching them.
 
 The default `AtrSwingDetector`:
 

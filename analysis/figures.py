@@ -10,7 +10,7 @@ No ORM, no I/O. Inputs:
 
 The x-axis is the **bar index** (0 … N-1) for every timeframe, with KST tick labels: nights,
 weekends and holidays take no space, and every overlay (markers, zigzag, shapes, labels) sits on the
-same integer axis (reference §10.1–10.2).
+same integer axis (docs/architecture.md#data-path).
 
 Besides `data` and `layout`, the dict carries a `radar` key that Plotly ignores and
 `static/js/radar.js` reads (and strips) to toggle layers client-side:

@@ -1,6 +1,6 @@
 """Technical indicators over NumPy arrays (pure; no ORM).
 
-Conventions (reference §7.2, pandas-ta naming):
+Conventions (docs/analysis-rules.md#indicators, pandas-ta naming):
 
 - SMA(n): rolling mean of close; first value at bar n-1.
 - EMA(n): seeded with the SMA of the first n values at bar n-1, then the non-adjusted recursion

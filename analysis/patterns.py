@@ -1,9 +1,10 @@
 """Chart patterns: double top/bottom and (inverse) head-and-shoulders, bar by bar (pure).
 
-Rules follow reference §3, with bar counts instead of wall-clock time. Bottoms and inverse H&S
-are found by running the top / H&S logic on mirrored prices (every price negated, peaks and
-valleys swapped), so each rule exists once; the one asymmetry of the original (a wick-only
-retest of a double top needs a rising close, a double bottom accepts any wick) is kept.
+Rules: docs/analysis-rules.md#chart-patterns (bar counts instead of wall-clock time).
+Bottoms and inverse H&S are found by running the top / H&S logic on mirrored prices (every
+price negated, peaks and valleys swapped), so each rule exists once; the one asymmetry of the
+original (a wick-only retest of a double top needs a rising close, a double bottom accepts any
+wick) is kept.
 
 Everything is causal. At bar `i`, first every active detector sees bar `i`, then the swing
 points confirmed at `i` are registered and may start new detectors (first updated at `i + 1`).
@@ -374,7 +375,8 @@ class _DoubleTop:
                 s.h[j] >= self.band_low and close > s.c[j - 1] and close >= s.o[j]
             )
             if self.scan.mirrored and not touched:
-                touched = s.h[j] >= self.band_low  # bottoms accept any wick (reference §3.2)
+                # Bottoms accept any wick (docs/analysis-rules.md#double-top-and-double-bottom).
+                touched = s.h[j] >= self.band_low
             if touched and j - self.p1 >= MIN_BARS_BETWEEN_TOPS:
                 self.band_high = max(self.band_high, s.h[j])
                 self._report(j)

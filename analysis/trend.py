@@ -1,4 +1,4 @@
-"""Dow-theory trend state and trend periods (reference §2.7), causal (pure).
+"""Dow-theory trend state and trend periods (docs/analysis-rules.md#trend-periods), causal (pure).
 
 At each bar `i` the rules use only the major swing points confirmed at or before `i`; "last"
 means the point with the largest bar index, "previous" the one before it.

@@ -1,9 +1,9 @@
 """The zigzag: a strictly alternating peak/valley polyline built from the major swings (pure).
 
-Fixes the original's crash (reference §2.9, §10.6): a same-kind gap between two majors is filled
-with the best minor point strictly between them (lowest Low between two peaks, highest High
-between two valleys) or, when there is none, with the most extreme bar strictly between; two
-same-kind majors on adjacent bars keep only the more extreme one. It never raises.
+Fixes the original's crash (docs/analysis-rules.md#zigzag): a same-kind gap between two majors
+is filled with the best minor point strictly between them (lowest Low between two peaks,
+highest High between two valleys) or, when there is none, with the most extreme bar strictly
+between; two same-kind majors on adjacent bars keep only the more extreme one. It never raises.
 """
 
 from __future__ import annotations

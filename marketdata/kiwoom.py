@@ -54,11 +54,12 @@ CHART_TRS: dict[str, tuple[str, str | None, str]] = {
 MINUTES = {"5m": 5, "30m": 30, "1h": 60}
 # ka10099 `mrkt_tp` per market.
 MARKET_CODES = {"KOSPI": "0", "KOSDAQ": "10"}
-# Daily rows carry `trde_prica` in million KRW; weekly and monthly rows in KRW (reference §2.9).
+# Daily rows carry `trde_prica` in million KRW; weekly and monthly rows in KRW
+# (docs/architecture.md#market-data-conventions).
 TRADED_VALUE_MULTIPLIER = {"1d": 1_000_000, "1w": 1, "1mo": 1}
 
 # Whether ka10080's `cntr_tm` labels a bar by its START (09:00:00 = the session's first bar) or
-# its end is not documented by Kiwoom (reference §4.3: the evidence is mixed). The simulator
+# its end is not documented by Kiwoom (docs/architecture.md#market-data-conventions). The simulator
 # labels starts, as `Candle.ts` stores them; verify against the live API during a session
 # (the first bar of the day is stamped 09:00:00 if this holds) and flip this if it does not.
 MINUTE_STAMP_IS_BAR_START = True

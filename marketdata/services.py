@@ -57,7 +57,7 @@ COLLECT_OVERLAP: dict[str, dt.timedelta] = {
     "1mo": dt.timedelta(days=62),
 }
 
-# Filter zero (reference §5.2).
+# Filter zero (docs/architecture.md#market-data-conventions).
 EXCLUDED_NAME_WORDS = ("ETN", "ETF", "TIGER", "KODEX", "ARIRANG", "KINDEX", "HANARO", "스팩")
 EXCLUDED_NAME_WORDS += ("선물", "인버스", "리츠")
 EXCLUDED_STATE_WORDS = ("관리종목", "거래정지", "증거금100%")
@@ -130,7 +130,8 @@ def stock_get(*, code: str) -> Stock:
 
 
 def passes_filter_zero(info: StockInfo) -> bool:
-    """The original "filter zero": ordinary common stocks worth analysing (reference §5.2)."""
+    """The original "filter zero": ordinary common stocks worth analysing
+    (docs/architecture.md#market-data-conventions)."""
     name = info.name.upper()
     if any(word.upper() in name for word in EXCLUDED_NAME_WORDS):
         return False

@@ -1,4 +1,4 @@
-"""Indicators against values computed by hand (reference §7.2 conventions)."""
+"""Indicators against values computed by hand (docs/analysis-rules.md#indicators)."""
 
 import math
 

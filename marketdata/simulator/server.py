@@ -1,6 +1,6 @@
 """A Kiwoom REST API simulator over HTTP, serving `SimulatedMarket` with Kiwoom's protocol.
 
-Endpoints (all POST with a JSON body, as Kiwoom's; reference: original-pipeline.md §2):
+Endpoints (all POST with a JSON body, as Kiwoom's; the client side is `marketdata/kiwoom.py`):
 
 - `/oauth2/token` (au10001): `grant_type=client_credentials`, `appkey`, `secretkey` → `token`,
   `token_type` "bearer", `expires_dt` (KST `YYYYMMDDHHMMSS`, on the REAL clock, because clients

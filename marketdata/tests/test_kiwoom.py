@@ -1,8 +1,8 @@
 """The Kiwoom client: row parsing (both field generations, signs, padding, empty strings, units,
 bar keys), then over HTTP against the simulator: paging, tokens, rate limit, faults, secrets.
 
-The rows below have the shape of real ka10081/ka10080/ka10099 responses (reference §2.9–§2.11);
-the values are hand-checked.
+The rows below have the shape of real ka10081/ka10080/ka10099 responses
+(docs/architecture.md#market-data-conventions); the values are hand-checked.
 """
 
 import datetime as dt

@@ -1,5 +1,5 @@
 /**
- * Pattern labeling in the browser (issue 6). Loaded by the label pages and by the Radar.
+ * Pattern labeling in the browser. Loaded by the label pages and by the Radar.
  *
  * On the Radar (templates/labeling/partials/_radar_panel.html present):
  *  - `radar:range-selected` (dispatched by static/js/radar.js in label mode after a drag, detail

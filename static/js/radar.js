@@ -6,7 +6,7 @@
  * key lists, per layer, the trace / shape / annotation indexes, so layer toggles only flip
  * `visible` (no recomputation); the choices are written back into the URL (history.replaceState).
  *
- * Hooks for other parts of the page (labeling, issue 6):
+ * Hooks for other parts of the page (pattern labeling):
  *  - Label mode: the "Label mode" button (#label-mode) switches the chart to dragmode "select"
  *    on an invisible scatter trace that shares the bar-index axis (Plotly cannot box-select
  *    candlesticks). A drag picks a bar range, snapped to whole bars, and dispatches
