@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Database down: 503 JSON / a plain 503 page instead of a 500 (before the login check).
+    "chartinsight.middleware.DatabaseUnavailableMiddleware",
     # Every page but the public ones (login, /healthz, static) requires login.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
