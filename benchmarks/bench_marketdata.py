@@ -16,7 +16,8 @@ import time
 from django.db import connection, transaction
 
 from marketdata import services
-from marketdata.kiwoom import KST, Bar
+from marketdata.kiwoom import Bar
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 
 STOCKS = 20

@@ -25,17 +25,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import httpx
 import redis
 from django.conf import settings
 
 from . import krx_calendar
+from .krx_calendar import INTRADAY_MINUTES, KST, UNKNOWN_TIMEFRAME, period_start
 
 logger = logging.getLogger(__name__)
 
-KST = ZoneInfo("Asia/Seoul")
 UTC = dt.UTC
 
 TOKEN_PATH = "/oauth2/token"
@@ -51,7 +50,6 @@ CHART_TRS: dict[str, tuple[str, str | None, str]] = {
     "1w": ("ka10082", None, "stk_stk_pole_chart_qry"),
     "1mo": ("ka10083", None, "stk_mth_pole_chart_qry"),
 }
-MINUTES = {"5m": 5, "30m": 30, "1h": 60}
 # ka10099 `mrkt_tp` per market.
 MARKET_CODES = {"KOSPI": "0", "KOSDAQ": "10"}
 # Daily rows carry `trde_prica` in million KRW; weekly and monthly rows in KRW
@@ -91,7 +89,6 @@ ERROR_REDIS = (
     "Redis (REDIS_URL) is unreachable ({error}); the Kiwoom client keeps its shared token and "
     "rate limit there"
 )
-ERROR_BAD_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 1h, 1d, 1w, 1mo"
 
 
 class KiwoomError(Exception):
@@ -176,18 +173,9 @@ def kst_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=KST).astimezone(UTC)
 
 
-def period_start(timeframe: str, day: dt.date) -> dt.date:
-    """The date a daily/weekly/monthly bar is keyed by: the day, its Monday, or the 1st."""
-    if timeframe == "1w":
-        return day - dt.timedelta(days=day.weekday())
-    if timeframe == "1mo":
-        return day.replace(day=1)
-    return day
-
-
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One parsed chart row. `ts` is the bar start (aware UTC, see `marketdata.models`);
+    """One parsed chart row. `ts` is the bar start (aware UTC, see `marketdata.krx_calendar`);
     prices KRW (adjusted), volume shares, traded_value KRW or None when Kiwoom sends none."""
 
     ts: dt.datetime
@@ -206,7 +194,7 @@ def parse_bar(row: dict, *, timeframe: str) -> Bar:
     """
     if not isinstance(row, dict):
         raise ValueError(f"row is {type(row).__name__}, not an object")
-    if timeframe in MINUTES:
+    if timeframe in INTRADAY_MINUTES:
         stamp = row.get("cntr_tm") or row.get("cntr_dt")
         if not stamp:
             raise ValueError("cntr_tm missing")
@@ -624,7 +612,7 @@ class KiwoomClient:
         today in KST). Rows repeated across pages are dropped (the first copy wins).
         """
         if timeframe not in CHART_TRS:
-            raise ValueError(ERROR_BAD_TIMEFRAME.format(timeframe=timeframe))
+            raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
         api_id, tic_scope, list_key = CHART_TRS[timeframe]
         body = {"stk_cd": code, "upd_stkpc_tp": "1"}
         if tic_scope:

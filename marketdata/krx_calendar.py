@@ -1,5 +1,10 @@
 """The KRX (Korea Exchange) trading calendar: holidays, sessions and the bar grid per timeframe.
 
+The one home of the project's time-and-timeframe vocabulary: `KST`, the timeframe codes
+(`TIMEFRAMES`, `INTRADAY_MINUTES`, `INTRADAY_TIMEFRAMES`, `PERIOD_TIMEFRAMES`), the bar-period
+start (`period_start`), the bar grid (`bar_starts`, `bar_start_for`, `bar_end`) and the trading
+days and sessions. Every other module imports these names from here.
+
 Pure Python, no Django. Dates are KST calendar dates; instants are aware datetimes in `KST`.
 
 The regular session runs 09:00–15:30 KST on every weekday that is not a KRX holiday. The holiday
@@ -10,7 +15,7 @@ one-off 임시공휴일, 근로자의 날/노동절 (May 1, a KRX closure; a pub
 closure (연말 휴장: Dec 31, or the last weekday of the year when Dec 31 falls on a weekend).
 Outside the table only weekends and the fixed-date closures are known (lunar holidays are not).
 
-Bar-start convention (the same as `marketdata.models`):
+Bar-start convention (what `Candle.ts` stores):
 - 5m, 30m, 1h: the bar's start instant in KST; 09:00 opens the session, so the 5m bars are
   09:00…15:25, the 30m bars 09:00…15:00 and the 1h bars 09:00…15:00 (the 15:00 bar lasts 30 min);
 - 1d: 00:00 KST of the trading date;
@@ -30,8 +35,13 @@ SESSION_OPEN = time(9, 0)
 SESSION_CLOSE = time(15, 30)
 SESSION_MINUTES = 390
 
+# Timeframe codes, shortest first (`marketdata.models.Timeframe` holds the same values).
 TIMEFRAMES = ("5m", "30m", "1h", "1d", "1w", "1mo")
+# Intraday timeframes and their bar width in minutes.
 INTRADAY_MINUTES = {"5m": 5, "30m": 30, "1h": 60}
+INTRADAY_TIMEFRAMES = tuple(INTRADAY_MINUTES)
+# Daily-type timeframes: one bar per trading date, week or month.
+PERIOD_TIMEFRAMES = ("1d", "1w", "1mo")
 
 CALENDAR_FIRST_YEAR = 2010
 CALENDAR_LAST_YEAR = 2027
@@ -556,7 +566,7 @@ def bar_starts(timeframe: str, start: date, end: date) -> list[datetime]:
     if timeframe in INTRADAY_MINUTES:
         offsets = [timedelta(minutes=m) for m in intraday_offsets(timeframe)]
         return [session_open(d) + off for d in days for off in offsets]
-    if timeframe not in ("1d", "1w", "1mo"):
+    if timeframe not in PERIOD_TIMEFRAMES:
         raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
     keys = sorted({period_start(timeframe, d) for d in days})
     return [datetime.combine(k, time(0), tzinfo=KST) for k in keys]

@@ -1,25 +1,25 @@
 """Stocks, OHLCV candles and the bookkeeping of their collection from Kiwoom.
 
-Bar timestamp convention (`Candle.ts`, stored as aware UTC, shown in Asia/Seoul):
-- 5m, 30m, 1h: the bar's start instant in KST (09:00 is the first bar of the session);
-- 1d: 00:00 KST of the trading date;
-- 1w: 00:00 KST of the Monday of that week (even when Monday is a holiday);
-- 1mo: 00:00 KST of the 1st of the month.
+`Candle.ts` is the bar's start, stored as aware UTC and shown in Asia/Seoul; the convention per
+timeframe (intraday: the KST start instant; 1d/1w/1mo: 00:00 KST of the date, Monday or 1st) is
+`marketdata.krx_calendar`'s.
 """
 
 from django.db import models
 
+# Re-exported for labeling.forms until it imports the calendar (the architecture cleanup).
+from .krx_calendar import INTRADAY_TIMEFRAMES  # noqa: F401
+
 
 class Timeframe(models.TextChoices):
+    """The choices for timeframe columns; the codes are `krx_calendar.TIMEFRAMES`."""
+
     M5 = "5m", "5 minutes"
     M30 = "30m", "30 minutes"
     H1 = "1h", "1 hour"
     D1 = "1d", "Daily"
     W1 = "1w", "Weekly"
     MO1 = "1mo", "Monthly"
-
-
-INTRADAY_TIMEFRAMES = (Timeframe.M5, Timeframe.M30, Timeframe.H1)
 
 
 class Market(models.TextChoices):

@@ -1,16 +1,13 @@
 """Reads for market data and operations."""
 
-from zoneinfo import ZoneInfo
-
 import pandas as pd
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Max
 from kombu import Connection
 
-from .models import Candle, SyncState, Timeframe
-
-KST = "Asia/Seoul"
+from .krx_calendar import KST, TIMEFRAMES
+from .models import Candle, SyncState
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -54,8 +51,8 @@ def last_collections() -> dict:
     except DatabaseError:
         return {}
     return {
-        tf.value: rows[tf.value].astimezone(ZoneInfo(KST)).isoformat() if tf.value in rows else None
-        for tf in Timeframe
+        timeframe: rows[timeframe].astimezone(KST).isoformat() if timeframe in rows else None
+        for timeframe in TIMEFRAMES
     }
 
 
@@ -86,7 +83,7 @@ def candles_frame(
 ) -> pd.DataFrame:
     """Bars of one series as a DataFrame, oldest first.
 
-    Index `ts`: aware DatetimeIndex in Asia/Seoul (bar start, see `marketdata.models`).
+    Index `ts`: aware DatetimeIndex in Asia/Seoul (bar start, see `marketdata.krx_calendar`).
     Columns: open, high, low, close (KRW), volume (shares), traded_value (KRW) as float64 and
     `is_final` as bool. `limit` keeps the newest `limit` bars (before `before` when given);
     `start`/`end` bound the bar instants (inclusive).

@@ -22,20 +22,11 @@ from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
 from . import krx_calendar
-from .kiwoom import (
-    KST,
-    MARKET_CODES,
-    Bar,
-    KiwoomClient,
-    KiwoomError,
-    StockInfo,
-    kst_midnight,
-)
-from .models import Candle, IngestionRun, Stock, SyncState, Timeframe
+from .kiwoom import MARKET_CODES, Bar, KiwoomClient, KiwoomError, StockInfo, kst_midnight
+from .krx_calendar import INTRADAY_MINUTES, KST, TIMEFRAMES
+from .models import Candle, IngestionRun, Stock, SyncState
 
 logger = logging.getLogger(__name__)
-
-TIMEFRAMES = [choice.value for choice in Timeframe]
 
 # How far back a backfill reaches by default (the original loader's depths).
 DEFAULT_DEPTH: dict[str, dt.timedelta] = {
@@ -383,7 +374,7 @@ def _fetch_and_store(
 ) -> None:
     """Pages newest-first from `until` (or now) back to `since`; one transaction per page."""
     base_date = None
-    if timeframe not in krx_calendar.INTRADAY_MINUTES:
+    if timeframe not in INTRADAY_MINUTES:
         last = (until - dt.timedelta(microseconds=1)) if until else now
         base_date = last.astimezone(KST).date()
     newest = min(until or now, now)
@@ -405,19 +396,34 @@ def _fetch_and_store(
     result.requests = client.requests - requests_before
 
 
-def _run_series(
+def _series_fetch(
     *,
     stock: Stock,
     timeframe: str,
     client: KiwoomClient | None,
-    work: Callable[[KiwoomClient, SeriesResult], None],
+    windows: list[tuple[dt.datetime, dt.datetime | None]],
+    now: dt.datetime,
+    progress: Progress | None = None,
 ) -> SeriesResult:
+    """Fetches and stores each [since, until) window of one series (`until` None: up to now),
+    then records the outcome: the sync state (or its error) and, when bars changed, the
+    re-analysis after commit. Uses `client`, or a client of its own that it closes."""
     _check_timeframe(timeframe)
     result = SeriesResult(code=stock.code, timeframe=timeframe)
     owned = client is None
     client = client or KiwoomClient.from_settings()
     try:
-        work(client, result)
+        for since, until in windows:
+            _fetch_and_store(
+                stock=stock,
+                timeframe=timeframe,
+                client=client,
+                since=since,
+                until=until,
+                now=now,
+                progress=progress,
+                result=result,
+            )
     except KiwoomError as exc:
         sync_state_error(stock=stock, timeframe=timeframe, error=str(exc))
         if result.changed:
@@ -461,23 +467,17 @@ def series_backfill(
     since_ts = kst_midnight(since)
     until_ts = kst_midnight(until + dt.timedelta(days=1)) if until else None
 
-    def work(client: KiwoomClient, result: SeriesResult) -> None:
-        windows = _backfill_windows(
-            stock=stock, timeframe=timeframe, since=since_ts, until=until_ts, now=now
-        )
-        for window_since, window_until in windows:
-            _fetch_and_store(
-                stock=stock,
-                timeframe=timeframe,
-                client=client,
-                since=window_since,
-                until=window_until,
-                now=now,
-                progress=progress,
-                result=result,
-            )
-
-    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
+    windows = _backfill_windows(
+        stock=stock, timeframe=timeframe, since=since_ts, until=until_ts, now=now
+    )
+    return _series_fetch(
+        stock=stock,
+        timeframe=timeframe,
+        client=client,
+        windows=windows,
+        now=now,
+        progress=progress,
+    )
 
 
 def _backfill_windows(
@@ -492,7 +492,7 @@ def _backfill_windows(
     daily/weekly/monthly series is already stored without holes: then only what lies before its
     oldest bar and from shortly before its oldest forming (or newest) bar on."""
     whole = [(since, until)]
-    if timeframe in krx_calendar.INTRADAY_MINUTES:
+    if timeframe in INTRADAY_MINUTES:
         return whole
     series = Candle.objects.filter(stock=stock, timeframe=timeframe)
     span = series.aggregate(first=Min("ts"), last=Max("ts"))
@@ -546,19 +546,14 @@ def series_collect(
     anchor = min(forming, newest) if forming else newest
     since = anchor - COLLECT_OVERLAP[timeframe]
 
-    def work(client: KiwoomClient, result: SeriesResult) -> None:
-        _fetch_and_store(
-            stock=stock,
-            timeframe=timeframe,
-            client=client,
-            since=since,
-            until=None,
-            now=now,
-            progress=progress,
-            result=result,
-        )
-
-    return _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
+    return _series_fetch(
+        stock=stock,
+        timeframe=timeframe,
+        client=client,
+        windows=[(since, None)],
+        now=now,
+        progress=progress,
+    )
 
 
 def series_gaps(
@@ -627,20 +622,11 @@ def series_repair_gaps(
     oldest = gaps[0][0]
     newest_end = krx_calendar.bar_end(timeframe, gaps[-1][1])
 
-    def work(client: KiwoomClient, result: SeriesResult) -> None:
-        result.gaps = gaps
-        _fetch_and_store(
-            stock=stock,
-            timeframe=timeframe,
-            client=client,
-            since=oldest,
-            until=newest_end if timeframe not in krx_calendar.INTRADAY_MINUTES else None,
-            now=now,
-            progress=None,
-            result=result,
-        )
-
-    result = _run_series(stock=stock, timeframe=timeframe, client=client, work=work)
+    until = newest_end if timeframe not in INTRADAY_MINUTES else None
+    result = _series_fetch(
+        stock=stock, timeframe=timeframe, client=client, windows=[(oldest, until)], now=now
+    )
+    result.gaps = gaps
     remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
     result.missing_after = sum(
         len(krx_calendar.bar_starts(timeframe, a.astimezone(KST).date(), b.astimezone(KST).date()))

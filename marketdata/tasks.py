@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from contextlib import contextmanager
 
 import redis
 from celery import shared_task
@@ -17,13 +19,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import krx_calendar, services
-from .kiwoom import KST, KiwoomError, KiwoomUnavailable
+from .kiwoom import KiwoomError, KiwoomUnavailable
+from .krx_calendar import INTRADAY_TIMEFRAMES, KST, PERIOD_TIMEFRAMES, TIMEFRAMES
 from .models import IngestionRun, Stock
 
 logger = logging.getLogger(__name__)
 
-MINUTE_TIMEFRAMES = ("5m", "30m", "1h")
-PERIOD_TIMEFRAMES = ("1d", "1w", "1mo")
 SKIPPED_HOLIDAY = "skipped: {day} is not a KRX trading day"
 UNAVAILABLE_RETRY_SECONDS = 60
 UNAVAILABLE_MAX_RETRIES = 3
@@ -45,7 +46,7 @@ def collection_codes(*, timeframe: str) -> list[str]:
     daily/weekly/monthly, the analysis targets plus every active stock already holding that
     series (loaded by hand with `backfill`)."""
     targets = set(Stock.objects.analysis_targets().values_list("code", flat=True))
-    if timeframe not in MINUTE_TIMEFRAMES:
+    if timeframe not in INTRADAY_TIMEFRAMES:
         held = Stock.objects.active().filter(
             sync_states__timeframe=timeframe, sync_states__rows__gt=0
         )
@@ -69,29 +70,57 @@ def collect_series(self, code: str, timeframe: str, run_id: int | None = None) -
         _record(run_id)  # not a failure: the other worker brings the series up to date
         return {"code": code, "timeframe": timeframe, "skipped": SKIPPED_BUSY}
     try:
-        stock = services.stock_get(code=code)
-        result = services.series_collect(stock=stock, timeframe=timeframe)
-    except KiwoomUnavailable as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=UNAVAILABLE_RETRY_SECONDS) from None
-        _record(run_id, error=f"{code} {timeframe}: {exc}")
-        raise
-    except (KiwoomError, services.IngestionError) as exc:
-        _record(run_id, error=f"{code} {timeframe}: {exc}")
-        raise
+        result = _series_run(
+            self, run_id=run_id, code=code, timeframe=timeframe, service=services.series_collect
+        )
     finally:
         try:
             lock.release()
         except redis.exceptions.LockError:
             logger.warning("collect lock of %s %s expired before release", code, timeframe)
-    _record(run_id, result=result)
     return {"code": code, "timeframe": timeframe, "changed": result.changed}
 
 
+def _series_run(
+    task,
+    *,
+    run_id: int | None,
+    code: str,
+    timeframe: str,
+    service: Callable[..., services.SeriesResult],
+) -> services.SeriesResult:
+    """Runs `service(stock=, timeframe=)` for one series of a fanned-out run and counts it into
+    the run (`run_id`, if any) as done or failed."""
+    with _kiwoom_failures(task, run_id=run_id, label=f"{code} {timeframe}"):
+        result = service(stock=services.stock_get(code=code), timeframe=timeframe)
+    _record(run_id, result=result)
+    return result
+
+
 def _record(run_id: int | None, *, result=None, error: str | None = None) -> None:
-    """Counts one series of a fanned-out run as done (or failed, with `error`)."""
+    """Counts one part of the run `run_id` (if any) as done (or failed, with `error`)."""
     if run_id is not None:
         services.ingestion_run_record(run_id=run_id, result=result, error=error)
+
+
+@contextmanager
+def _kiwoom_failures(task, *, run_id: int | None, label: str, retry_kwargs: dict | None = None):
+    """The error policy of every Kiwoom task: while Kiwoom is unavailable the task is retried
+    (every UNAVAILABLE_RETRY_SECONDS, up to its max_retries; `retry_kwargs` replace the task's
+    arguments); a failure retrying cannot fix, or the last retry's, is counted into the run as
+    "<label>: <error>" and re-raised."""
+    try:
+        yield
+    except KiwoomUnavailable as exc:
+        if task.request.retries < task.max_retries:
+            raise task.retry(
+                exc=exc, countdown=UNAVAILABLE_RETRY_SECONDS, kwargs=retry_kwargs
+            ) from None
+        _record(run_id, error=f"{label}: {exc}")
+        raise
+    except (KiwoomError, services.IngestionError) as exc:
+        _record(run_id, error=f"{label}: {exc}")
+        raise
 
 
 @shared_task(name="marketdata.collect_timeframe")
@@ -123,7 +152,7 @@ def sweep_after_close(force: bool = False) -> str:
     """After the close: re-collects the minute series so the session's last bars are final."""
     if not force and (skip := holiday_skip()):
         return skip
-    return "; ".join(collect_timeframe(timeframe, force=True) for timeframe in MINUTE_TIMEFRAMES)
+    return "; ".join(collect_timeframe(timeframe, force=True) for timeframe in INTRADAY_TIMEFRAMES)
 
 
 @shared_task(name="marketdata.collect_after_close")
@@ -139,40 +168,27 @@ def collect_after_close(force: bool = False) -> str:
     bind=True,
     max_retries=UNAVAILABLE_MAX_RETRIES,
 )
-def sync_stocks(self) -> dict:
-    """Refreshes the stock master (ka10099) and the analysis-target flags."""
-    run = services.ingestion_run_start(
-        kind=IngestionRun.Kind.SYNC_STOCKS, trigger="task", series_total=1
-    )
-    try:
+def sync_stocks(self, run_id: int | None = None) -> dict:
+    """Refreshes the stock master (ka10099) and the analysis-target flags. One run record
+    covers the retries (`run_id` carries it into them)."""
+    if run_id is None:
+        run_id = services.ingestion_run_start(
+            kind=IngestionRun.Kind.SYNC_STOCKS, trigger="task", series_total=1
+        ).pk
+    with _kiwoom_failures(
+        self, run_id=run_id, label="stock master", retry_kwargs={"run_id": run_id}
+    ):
         result = services.stocks_sync()
-    except KiwoomUnavailable as exc:
-        services.ingestion_run_record(run_id=run.pk, error=str(exc))
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=UNAVAILABLE_RETRY_SECONDS) from None
-        raise
-    except KiwoomError as exc:
-        services.ingestion_run_record(run_id=run.pk, error=str(exc))
-        raise
-    services.ingestion_run_record(run_id=run.pk)
+    _record(run_id)
     return vars(result)
 
 
 @shared_task(name="marketdata.repair_series", bind=True, max_retries=UNAVAILABLE_MAX_RETRIES)
 def repair_series(self, code: str, timeframe: str, run_id: int | None = None) -> dict:
     """Re-fetches the bars missing from one series (against the KRX calendar)."""
-    try:
-        stock = services.stock_get(code=code)
-        result = services.series_repair_gaps(stock=stock, timeframe=timeframe)
-    except KiwoomUnavailable as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=UNAVAILABLE_RETRY_SECONDS) from None
-        _record(run_id, error=f"{code} {timeframe}: {exc}")
-        raise
-    except (KiwoomError, services.IngestionError) as exc:
-        _record(run_id, error=f"{code} {timeframe}: {exc}")
-        raise
-    _record(run_id, result=result)
+    result = _series_run(
+        self, run_id=run_id, code=code, timeframe=timeframe, service=services.series_repair_gaps
+    )
     return {"code": code, "timeframe": timeframe, "missing_after": result.missing_after}
 
 
@@ -183,6 +199,6 @@ def repair_gaps(force: bool = False) -> str:
         return skip
     queued = sum(
         _fan_out(kind=IngestionRun.Kind.REPAIR, timeframe=timeframe, task=repair_series)[1]
-        for timeframe in (*MINUTE_TIMEFRAMES, *PERIOD_TIMEFRAMES)
+        for timeframe in TIMEFRAMES
     )
     return f"{queued} series queued for gap repair"

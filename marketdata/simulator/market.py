@@ -43,7 +43,7 @@ from marketdata.simulator.universe import ANCHOR_DATE, UNIVERSE, UNIVERSE_BY_COD
 HISTORY_START = date(2012, 1, 2)
 HISTORY_END = date(2030, 12, 31)
 DEFAULT_MINUTE_HISTORY_DAYS = 400
-BARS_PER_SESSION = 78  # 5-minute bars, 09:00–15:25
+BARS_PER_SESSION = cal.SESSION_MINUTES // cal.INTRADAY_MINUTES["5m"]  # 5m bars, 09:00–15:25
 
 UNKNOWN_CODE = "unknown stock code {code!r}"
 
@@ -52,8 +52,8 @@ _TICK_SIZES = np.array([1, 5, 10, 50, 100, 500, 1_000], dtype=np.float64)
 _DAILY_LIMIT = 0.30
 
 _EPOCH_DAY = np.datetime64("1970-01-01", "D")
-_KST_OFFSET_S = 9 * 3600
-_SESSION_OPEN_S = 9 * 3600
+_KST_OFFSET_S = int(KST.utcoffset(datetime(2020, 1, 1)).total_seconds())  # +09:00, no DST
+_SESSION_OPEN_S = cal.SESSION_OPEN.hour * 3600 + cal.SESSION_OPEN.minute * 60
 
 
 # --- ticks -----------------------------------------------------------------------------------
@@ -700,7 +700,9 @@ class SimulatedMarket:
             f: np.concatenate([getattr(b, f)[rows] for b, rows in parts]).ravel()
             for f in ("open", "high", "low", "close", "volume", "value")
         }
-        start_s = (_day_start_s(days)[:, None] + _SESSION_OPEN_S + 300 * np.arange(78)).ravel()
+        start_s = (
+            _day_start_s(days)[:, None] + _SESSION_OPEN_S + 300 * np.arange(BARS_PER_SESSION)
+        ).ravel()
         full = Series(
             start_s=start_s,
             key_day=np.repeat(days, BARS_PER_SESSION),

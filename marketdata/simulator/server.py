@@ -153,7 +153,10 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class KiwoomError(Exception):
+class ReturnCodeError(Exception):
+    """A request the simulator refuses: answered with Kiwoom's `return_code`, `return_msg`
+    (`message`) and HTTP `status`."""
+
     def __init__(self, return_code: int, message: str, status: int = 200):
         super().__init__(message)
         self.return_code, self.message, self.status = return_code, message, status
@@ -312,7 +315,7 @@ class KiwoomSimulator:
                 response = self._data(route.path, headers, body, entry)
             else:
                 response = _json(404, {"return_code": 1999, "return_msg": "no such path"})
-        except KiwoomError as error:
+        except ReturnCodeError as error:
             response = _json(
                 error.status, {"return_code": error.return_code, "return_msg": error.message}
             )
@@ -345,16 +348,16 @@ class KiwoomSimulator:
     def _token(self, body: bytes) -> Response:
         data = _parse_body(body)
         if not data.get("grant_type"):
-            raise KiwoomError(8011, "grant_type이 존재하지 않습니다")
+            raise ReturnCodeError(8011, "grant_type이 존재하지 않습니다")
         if data["grant_type"] != "client_credentials":
-            raise KiwoomError(8012, "grant_type이 올바르지 않습니다")
+            raise ReturnCodeError(8012, "grant_type이 올바르지 않습니다")
         appkey, secretkey = data.get("appkey"), data.get("secretkey")
         if not appkey or not secretkey:
-            raise KiwoomError(8020, "appkey 또는 secretkey가 존재하지 않습니다")
+            raise ReturnCodeError(8020, "appkey 또는 secretkey가 존재하지 않습니다")
         if self._credentials and appkey != self._credentials[0]:
-            raise KiwoomError(8001, "App Key 검증에 실패했습니다")
+            raise ReturnCodeError(8001, "App Key 검증에 실패했습니다")
         if self._credentials and secretkey != self._credentials[1]:
-            raise KiwoomError(8002, "Secret Key 검증에 실패했습니다")
+            raise ReturnCodeError(8002, "Secret Key 검증에 실패했습니다")
         with self._lock:
             self._tokens_issued += 1
             seed = f"{_key_id(appkey)}:{self._tokens_issued}:{id(self)}"
@@ -375,7 +378,9 @@ class KiwoomSimulator:
         data = _parse_body(body)
         for name in ("appkey", "secretkey", "token"):
             if not data.get(name):
-                raise KiwoomError(8016 if name == "token" else 8020, MSG_MISSING.format(field=name))
+                raise ReturnCodeError(
+                    8016 if name == "token" else 8020, MSG_MISSING.format(field=name)
+                )
         with self._lock:
             self._tokens.pop(data["token"], None)
         return _json(200, {"return_code": 0, "return_msg": OK_MSG})
@@ -383,14 +388,14 @@ class KiwoomSimulator:
     def _authorize(self, headers: dict[str, str]) -> str:
         value = headers.get("authorization")
         if not value:
-            raise KiwoomError(1513, MSG_NO_AUTH, 401)
+            raise ReturnCodeError(1513, MSG_NO_AUTH, 401)
         scheme, _, token = value.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise KiwoomError(1514, MSG_BAD_AUTH, 401)
+            raise ReturnCodeError(1514, MSG_BAD_AUTH, 401)
         with self._lock:
             found = self._tokens.get(token.strip())
         if found is None or found.expires_at <= time.time():
-            raise KiwoomError(8005, MSG_BAD_TOKEN, 401)
+            raise ReturnCodeError(8005, MSG_BAD_TOKEN, 401)
         return found.appkey_id
 
     # --- TR requests --------------------------------------------------------------------------
@@ -412,7 +417,7 @@ class KiwoomSimulator:
             entry["return_code"] = 1999 if status == 500 else None
             return _server_error(status)
         if limited:
-            raise KiwoomError(1700, MSG_RATE_LIMIT, 429)
+            raise ReturnCodeError(1700, MSG_RATE_LIMIT, 429)
         key = self._authorize(headers)
         entry["key"] = key
         with self._lock:
@@ -424,19 +429,19 @@ class KiwoomSimulator:
             else:
                 allowed = True
         if not allowed:
-            raise KiwoomError(1700, MSG_RATE_LIMIT, 429)
+            raise ReturnCodeError(1700, MSG_RATE_LIMIT, 429)
         api_id = headers.get("api-id", "").strip()
         if not api_id:
-            raise KiwoomError(1501, MSG_NO_API_ID)
+            raise ReturnCodeError(1501, MSG_NO_API_ID)
         if api_id not in KNOWN_TRS:
-            raise KiwoomError(1505, MSG_UNKNOWN_API_ID.format(api_id=api_id))
+            raise ReturnCodeError(1505, MSG_UNKNOWN_API_ID.format(api_id=api_id))
         if api_id not in PATH_TRS[path]:
-            raise KiwoomError(1504, MSG_API_ID_URI.format(api_id=api_id))
+            raise ReturnCodeError(1504, MSG_API_ID_URI.format(api_id=api_id))
         data = _parse_body(body)
         cont = headers.get("cont-yn", "N").strip().upper() == "Y"
         next_key = headers.get("next-key", "").strip() if cont else ""
         if cont and not next_key:
-            raise KiwoomError(1511, MSG_MISSING.format(field="next-key"))
+            raise ReturnCodeError(1511, MSG_MISSING.format(field="next-key"))
         if api_id == "ka10099":
             payload, more, new_key = self._stock_list(data, next_key)
             rows = payload["list"]
@@ -460,13 +465,13 @@ class KiwoomSimulator:
     def _stock_list(self, data: dict, next_key: str) -> tuple[dict, bool, str]:
         market_type = _required(data, "mrkt_tp")
         if market_type not in MARKET_TYPES:
-            raise KiwoomError(1517, MSG_FORMAT.format(field="mrkt_tp"))
+            raise ReturnCodeError(1517, MSG_FORMAT.format(field="mrkt_tp"))
         specs = [s for s in UNIVERSE if s.market_code == market_type]
         start = 0
         if next_key:
             match = re.fullmatch(rf"{market_type}:(\d+)", next_key)
             if not match:
-                raise KiwoomError(1517, MSG_FORMAT.format(field="next-key"))
+                raise ReturnCodeError(1517, MSG_FORMAT.format(field="next-key"))
             start = int(match.group(1))
         size = self.config.page_size or DEFAULT_LIST_PAGE_SIZE
         page = specs[start : start + size]
@@ -503,24 +508,24 @@ class KiwoomSimulator:
         raw = _required(data, "stk_cd")
         match = STOCK_CODE.match(raw.strip().upper())
         if not match:
-            raise KiwoomError(1517, MSG_FORMAT.format(field="stk_cd"))
+            raise ReturnCodeError(1517, MSG_FORMAT.format(field="stk_cd"))
         spec = UNIVERSE_BY_CODE.get(match.group(1))
         if spec is None:
-            raise KiwoomError(1902, MSG_UNKNOWN_STOCK.format(code=raw))
+            raise ReturnCodeError(1902, MSG_UNKNOWN_STOCK.format(code=raw))
         return spec
 
     def _chart(self, api_id: str, data: dict, next_key: str) -> tuple[dict, bool, str]:
         kind, list_key = CHART_TRS[api_id]
         spec = self._stock(data)
         if _required(data, "upd_stkpc_tp") not in ("0", "1"):
-            raise KiwoomError(1517, MSG_FORMAT.format(field="upd_stkpc_tp"))
+            raise ReturnCodeError(1517, MSG_FORMAT.format(field="upd_stkpc_tp"))
         now = self.market.now()
         if kind == "minute":
             scope = _required(data, "tic_scope")
             if scope not in TIC_SCOPES:
-                raise KiwoomError(1517, MSG_FORMAT.format(field="tic_scope"))
+                raise ReturnCodeError(1517, MSG_FORMAT.format(field="tic_scope"))
             if int(scope) % 5:
-                raise KiwoomError(1517, MSG_FORMAT.format(field="tic_scope") + " 1/3분 미지원")
+                raise ReturnCodeError(1517, MSG_FORMAT.format(field="tic_scope") + " 1/3분 미지원")
             base = _date(data["base_dt"], "base_dt") if data.get("base_dt") else None
             series = self.market.minute_series(spec.code, int(scope), now=now)
             prefix = f"{spec.code}{scope}"
@@ -534,7 +539,7 @@ class KiwoomSimulator:
             end = int(np.searchsorted(series.key_day, np.datetime64(base, "D"), side="right"))
         if next_key:
             if not next_key.startswith(prefix) or not next_key[len(prefix) :].isdigit():
-                raise KiwoomError(1517, MSG_FORMAT.format(field="next-key"))
+                raise ReturnCodeError(1517, MSG_FORMAT.format(field="next-key"))
             cursor = int(next_key[len(prefix) :])
             end = min(end, int(np.searchsorted(series.start_s, cursor, side="right")))
         size = self.config.page_size or DEFAULT_PAGE_SIZES[api_id]
@@ -715,29 +720,29 @@ def _parse_body(body: bytes) -> dict:
     try:
         data = json.loads(body or b"{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise KiwoomError(1517, MSG_FORMAT.format(field="body")) from None
+        raise ReturnCodeError(1517, MSG_FORMAT.format(field="body")) from None
     if not isinstance(data, dict):
-        raise KiwoomError(1517, MSG_FORMAT.format(field="body"))
+        raise ReturnCodeError(1517, MSG_FORMAT.format(field="body"))
     return data
 
 
 def _required(data: dict, name: str) -> str:
     value = data.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise KiwoomError(1511, MSG_MISSING.format(field=name))
+        raise ReturnCodeError(1511, MSG_MISSING.format(field=name))
     if not isinstance(value, str | int):
-        raise KiwoomError(1517, MSG_FORMAT.format(field=name))
+        raise ReturnCodeError(1517, MSG_FORMAT.format(field=name))
     return str(value).strip()
 
 
 def _date(value: str, name: str) -> date:
     text = str(value).strip()
     if not re.fullmatch(r"\d{8}", text):
-        raise KiwoomError(1517, MSG_FORMAT.format(field=name))
+        raise ReturnCodeError(1517, MSG_FORMAT.format(field=name))
     try:
         return datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
-        raise KiwoomError(1517, MSG_FORMAT.format(field=name)) from None
+        raise ReturnCodeError(1517, MSG_FORMAT.format(field=name)) from None
 
 
 _LEGACY_PERIOD_FIELDS = dict.fromkeys(

@@ -14,29 +14,22 @@ from django.utils import timezone
 from marketdata import services
 from marketdata.management.commands._series import ERROR_FAILED_SERIES
 from marketdata.models import Candle, IngestionRun, Stock
-from marketdata.tests.factories import make_stock
-from marketdata.tests.fixtures import SIMULATOR_NOW
-from marketdata.tests.ingest_helpers import (
+from marketdata.tests.factories import (
     ROOT,
+    SIMULATOR_NOW,
     assert_same_bars,
-    clear_kiwoom_state,
     django_env,
-    purge_broker_queue,  # noqa: F401 - an autouse fixture
+    make_stock,
     stored_frame,
     truth_frame,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("broker_queue_purged"),
+]
 
 SINCE, UNTIL = "2026-01-05", "2026-02-27"  # closed bars only: the commands use the real clock
-
-
-@pytest.fixture
-def sim(kiwoom_settings, settings):
-    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
-    settings.KIWOOM_MAX_RPS = 1000
-    clear_kiwoom_state()
-    return kiwoom_settings
 
 
 def run(*args) -> tuple[str, str]:
@@ -51,7 +44,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_sync_stocks_reports_counts(sim):
+def test_sync_stocks_reports_counts(ingest_sim):
     out, _ = run("sync_stocks")
     assert "30 new" in out and "26 analysis targets" in out
     run_record = IngestionRun.objects.get(kind="sync_stocks")
@@ -60,7 +53,7 @@ def test_sync_stocks_reports_counts(sim):
     assert "0 new, 0 updated" in out
 
 
-def test_backfill_loads_the_series_with_progress_and_twice_changes_nothing(sim):
+def test_backfill_loads_the_series_with_progress_and_twice_changes_nothing(ingest_sim):
     run("sync_stocks")
     args = ["backfill", "--codes", "005930,000660", "--timeframes", "1d,1w"]
     out, _ = run(*args, "--since", SINCE, "--until", UNTIL)
@@ -70,7 +63,7 @@ def test_backfill_loads_the_series_with_progress_and_twice_changes_nothing(sim):
         stock = Stock.objects.get(code=code)
         for timeframe in ("1d", "1w"):
             truth = truth_frame(
-                sim,
+                ingest_sim,
                 code,
                 timeframe,
                 start=dt.date.fromisoformat(SINCE),
@@ -85,7 +78,7 @@ def test_backfill_loads_the_series_with_progress_and_twice_changes_nothing(sim):
     assert run_record.status == IngestionRun.Status.SUCCEEDED and run_record.series_done == 4
 
 
-def test_bad_code_fails_the_command_but_the_other_series_complete(sim):
+def test_bad_code_fails_the_command_but_the_other_series_complete(ingest_sim):
     make_stock("005930", "삼성전자")
     with pytest.raises(CommandError) as error:
         run("backfill", "--codes", "005930,NOPE00", "--since", SINCE, "--until", UNTIL)
@@ -98,11 +91,10 @@ def test_bad_code_fails_the_command_but_the_other_series_complete(sim):
     assert "NOPE00" in run_record.errors
 
 
-def test_dead_api_gives_a_clear_message_and_exit_status_1(settings):
+def test_dead_api_gives_a_clear_message_and_exit_status_1(settings, kiwoom_state_cleared):
     settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
     settings.KIWOOM_RETRY_ATTEMPTS = 2
     settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
-    clear_kiwoom_state()
     make_stock("005930", "삼성전자")
     with pytest.raises(CommandError, match="Kiwoom API unavailable after 2 attempts"):
         run("collect", "--timeframe", "1d", "--codes", "005930")
@@ -110,12 +102,11 @@ def test_dead_api_gives_a_clear_message_and_exit_status_1(settings):
         run("sync_stocks")
 
 
-def test_admin_shows_failures_but_never_the_keys(settings, admin_client):
+def test_admin_shows_failures_but_never_the_keys(settings, admin_client, kiwoom_state_cleared):
     settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
     settings.KIWOOM_APPKEY = "APPKEY-5d1e-NEVER-SHOWN"
     settings.KIWOOM_SECRETKEY = "SECRETKEY-77aa-NEVER-SHOWN"
     settings.KIWOOM_RETRY_ATTEMPTS = 1
-    clear_kiwoom_state()
     make_stock("005930", "삼성전자")
     with pytest.raises(CommandError):
         run("collect", "--timeframe", "1d", "--codes", "005930")
@@ -132,12 +123,12 @@ def test_admin_shows_failures_but_never_the_keys(settings, admin_client):
     assert "Kiwoom API unavailable" in detail
 
 
-def test_exit_status_of_a_real_process(sim):
+def test_exit_status_of_a_real_process(ingest_sim):
     make_stock("005930", "삼성전자")
     result = subprocess.run(
         [sys.executable, "manage.py", "backfill", "--codes", "NOPE00", "--since", SINCE],
         cwd=ROOT,
-        env=django_env(KIWOOM_BASE_URL=sim.url),
+        env=django_env(KIWOOM_BASE_URL=ingest_sim.url),
         capture_output=True,
         text=True,
         timeout=120,
@@ -164,7 +155,7 @@ def test_malformed_arguments_are_rejected(args, message):
         run(*args)
 
 
-def test_collect_and_repair_gaps_commands(sim):
+def test_collect_and_repair_gaps_commands(ingest_sim):
     run("sync_stocks")
     stock = Stock.objects.get(code="005930")
     run("backfill", "--codes", "005930", "--timeframes", "1d", "--since", SINCE, "--until", UNTIL)
@@ -180,7 +171,7 @@ def test_collect_and_repair_gaps_commands(sim):
     )
 
 
-def test_demo_load_loads_once_then_is_a_no_op(sim, monkeypatch):
+def test_demo_load_loads_once_then_is_a_no_op(ingest_sim, monkeypatch):
     from marketdata.management.commands import demo_load
 
     # demo_load uses the real clock; the test simulator's stands still at SIMULATOR_NOW.
@@ -196,9 +187,8 @@ def test_demo_load_loads_once_then_is_a_no_op(sim, monkeypatch):
     assert Candle.objects.count() == count
 
 
-def test_demo_load_reports_an_api_that_never_answers(settings):
+def test_demo_load_reports_an_api_that_never_answers(settings, kiwoom_state_cleared):
     settings.KIWOOM_BASE_URL = f"http://127.0.0.1:{free_port()}"
-    clear_kiwoom_state()
     with pytest.raises(CommandError, match="did not answer within 1 s"):
         run("demo_load", "--wait", "1")
 

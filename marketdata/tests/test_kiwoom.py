@@ -15,7 +15,6 @@ from django.conf import settings
 
 from marketdata.kiwoom import (
     ERROR_UNKNOWN_STOCK,
-    KST,
     KiwoomApiError,
     KiwoomClient,
     KiwoomUnavailable,
@@ -24,13 +23,8 @@ from marketdata.kiwoom import (
     parse_number,
     parse_stock_info,
 )
-from marketdata.tests.fixtures import SIMULATOR_NOW
-from marketdata.tests.ingest_helpers import (
-    clear_kiwoom_state,
-    make_client,
-    purge_broker_queue,  # noqa: F401 - an autouse fixture
-    python,
-)
+from marketdata.krx_calendar import KST
+from marketdata.tests.factories import SIMULATOR_NOW, django_python, make_kiwoom_client
 
 # Older field generation (daily): upd_stkpc_tp / upd_rt / pred_close_pric …, no signs,
 # traded value in million KRW.
@@ -195,8 +189,7 @@ CODE = "005930"
 
 
 @pytest.fixture
-def sim(kiwoom_settings):
-    clear_kiwoom_state()
+def sim(kiwoom_settings, kiwoom_state_cleared):
     kiwoom_settings.reset(tokens=True)
     return kiwoom_settings
 
@@ -236,7 +229,7 @@ def truth_tuples(frame):
 def test_pagination_reads_back_to_the_start_date_across_many_pages(sim):
     sim.configure(page_size=25)
     since = kst(2025, 3, 4)
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         bars = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
     expected = truth(sim, "1d", since)
     assert len(expected) > 200
@@ -252,7 +245,7 @@ def test_both_field_generations_give_the_true_bars(sim, timeframe):
     results = {}
     for generation in ("current", "legacy"):
         sim.configure(fields=generation)
-        with make_client(sim) as client:
+        with make_kiwoom_client(sim) as client:
             results[generation] = fetch(client, timeframe, since, base_date=SIMULATOR_NOW.date())
     assert results["current"] == results["legacy"]
     assert as_tuples(results["current"]) == truth_tuples(truth(sim, timeframe, since))
@@ -260,7 +253,7 @@ def test_both_field_generations_give_the_true_bars(sim, timeframe):
 
 def test_units_traded_value_in_krw_for_daily_and_weekly(sim):
     since = kst(2026, 1, 5)
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         daily = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
         weekly = fetch(client, "1w", since, base_date=SIMULATOR_NOW.date())
     for bars, timeframe in ((daily, "1d"), (weekly, "1w")):
@@ -276,7 +269,7 @@ def test_units_traded_value_in_krw_for_daily_and_weekly(sim):
 
 def test_minute_prices_signed_by_kiwoom_are_stored_as_magnitudes(sim):
     since = kst(2026, 3, 3, 9, 0)
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         data, _ = client.call(
             "ka10080",
             "/api/dostk/chart",
@@ -296,19 +289,19 @@ def test_token_is_shared_by_two_processes_and_issued_once(sim):
         "c = KiwoomClient.from_settings()\n"
         "print(hashlib.sha256(c.token().encode()).hexdigest())\n"
     )
-    processes = [python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
+    processes = [django_python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
     outputs = [p.communicate(timeout=60) for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs
     hashes = {out.strip() for out, _ in outputs}
     assert len(hashes) == 1
     assert sim.state()["tokens"]["issued"] == issued_before + 1
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         assert hashlib.sha256(client.token().encode()).hexdigest() in hashes
     assert sim.state()["tokens"]["issued"] == issued_before + 1
 
 
 def test_rejected_token_is_refreshed_and_the_call_succeeds(sim):
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         first = client.token()
         sim.configure(expire_tokens=True)
         bars = fetch(client, "1d", kst(2026, 2, 2), base_date=SIMULATOR_NOW.date())
@@ -317,16 +310,16 @@ def test_rejected_token_is_refreshed_and_the_call_succeeds(sim):
     statuses = [r["status"] for r in sim.requests() if r["path"] == "/api/dostk/chart"]
     assert statuses[0] == 401 and statuses[-1] == 200
     # another process's client picks up the refreshed token from Redis
-    with make_client(sim) as other:
+    with make_kiwoom_client(sim) as other:
         assert other.token() == client.token()
 
 
 def test_token_is_refreshed_before_its_expiry(sim):
     sim.configure(token_lifetime_s=120)  # inside the 5-minute refresh margin
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         assert client.token() != client.token()
     sim.configure(token_lifetime_s=3600)
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         token = client.token()
         assert client.token() == token
 
@@ -342,7 +335,7 @@ def test_rate_limit_is_shared_by_two_processes(sim):
         "    c.call('ka10081', '/api/dostk/chart', "
         "{'stk_cd': '005930', 'base_dt': '20260303', 'upd_stkpc_tp': '1'})\n"
     )
-    processes = [python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
+    processes = [django_python(code, KIWOOM_BASE_URL=sim.url) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in processes]
     assert all(p.returncode == 0 for p in processes), outputs
     log = [r for r in sim.requests() if r["api_id"] == "ka10081"]
@@ -369,7 +362,7 @@ def test_rate_limit_is_shared_by_two_processes(sim):
 )
 def test_every_fault_switch_recovers_with_the_true_bars(sim, fault):
     sim.configure(page_size=40)
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         client.token()
         sim.configure(**fault)
         since = kst(2025, 10, 1)
@@ -378,7 +371,7 @@ def test_every_fault_switch_recovers_with_the_true_bars(sim, fault):
 
 
 def test_timeouts_exhaust_the_retries_with_a_clear_error(sim):
-    with make_client(sim, timeout=0.2, max_attempts=2) as client:
+    with make_kiwoom_client(sim, timeout=0.2, max_attempts=2) as client:
         client.token()
         sim.configure(latency_ms=600)
         with pytest.raises(KiwoomUnavailable, match="timeout after 0.2 s"):
@@ -386,7 +379,7 @@ def test_timeouts_exhaust_the_retries_with_a_clear_error(sim):
 
 
 def test_unknown_code_and_bad_input_are_errors_not_empty_data(sim):
-    with make_client(sim) as client:
+    with make_kiwoom_client(sim) as client:
         with pytest.raises(KiwoomUnknownStock) as unknown:
             fetch(client, "1d", kst(2026, 2, 2), code="999999", base_date=SIMULATOR_NOW.date())
         assert str(unknown.value) == ERROR_UNKNOWN_STOCK.format(code="999999", return_code=1902)
@@ -395,7 +388,7 @@ def test_unknown_code_and_bad_input_are_errors_not_empty_data(sim):
 
 
 def test_persistently_malformed_json_is_reported(sim):
-    with make_client(sim, max_attempts=3) as client:
+    with make_kiwoom_client(sim, max_attempts=3) as client:
         client.token()
         sim.configure(malformed_next=10)
         with pytest.raises(KiwoomUnavailable, match="malformed JSON"):
@@ -438,7 +431,7 @@ def test_rate_limiter_spaces_requests_from_redis_time():
 
 
 def test_without_redis_no_request_is_sent_and_the_error_says_why(sim):
-    with make_client(sim, redis_url="redis://127.0.0.1:1/0") as client:
+    with make_kiwoom_client(sim, redis_url="redis://127.0.0.1:1/0") as client:
         with pytest.raises(KiwoomUnavailable, match=r"Redis \(REDIS_URL\) is unreachable"):
             client.token()
         with pytest.raises(KiwoomUnavailable, match="unreachable"):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from marketdata import krx_calendar as cal
 from marketdata.krx_calendar import KST
+from marketdata.models import Timeframe
 
 DATES = st.dates(min_value=date(2010, 1, 1), max_value=date(2027, 12, 31))
 
@@ -208,3 +209,9 @@ def test_bar_end():
     assert cal.bar_end("1mo", datetime(2026, 12, 1, tzinfo=KST)) == datetime(
         2026, 12, 30, 15, 30, tzinfo=KST
     )
+
+
+def test_the_timeframe_vocabulary_is_the_models_choices():
+    assert tuple(Timeframe.values) == cal.TIMEFRAMES
+    assert cal.INTRADAY_TIMEFRAMES + cal.PERIOD_TIMEFRAMES == cal.TIMEFRAMES
+    assert set(cal.INTRADAY_MINUTES) == set(cal.INTRADAY_TIMEFRAMES)

@@ -13,22 +13,24 @@ import redis
 from django.conf import settings
 
 from marketdata import services
-from marketdata.kiwoom import KST, Bar, KiwoomUnknownStock, StockInfo
+from marketdata.kiwoom import Bar, KiwoomUnknownStock, StockInfo
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock, SyncState
 from marketdata.simulator.universe import UNIVERSE, UNIVERSE_BY_CODE
-from marketdata.tests.factories import make_stock
-from marketdata.tests.fixtures import SIMULATOR_NOW
-from marketdata.tests.ingest_helpers import (
+from marketdata.tests.factories import (
     ROOT,
+    SIMULATOR_NOW,
     assert_same_bars,
-    clear_kiwoom_state,
     django_env,
-    purge_broker_queue,  # noqa: F401 - an autouse fixture
+    make_stock,
     stored_frame,
     truth_frame,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("broker_queue_purged"),
+]
 
 
 def kst(*args) -> dt.datetime:
@@ -143,14 +145,6 @@ def test_filter_zero(fields, passes):
 
 
 @pytest.fixture
-def sim(kiwoom_settings, settings):
-    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
-    settings.KIWOOM_MAX_RPS = 1000
-    clear_kiwoom_state()
-    return kiwoom_settings
-
-
-@pytest.fixture
 def broker():
     """The Celery broker's default queue (Redis list), emptied before the test."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -172,7 +166,7 @@ def universe_stock(code="005930"):
     return make_stock(code, spec.name)
 
 
-def test_stocks_sync_new_missing_returning_and_filter_zero(sim):
+def test_stocks_sync_new_missing_returning_and_filter_zero(ingest_sim):
     delisted = make_stock("123450", "상장폐지된회사", is_active=True)
     returning = make_stock("000660", "SK하이닉스", is_active=False, is_analysis_target=False)
     result = services.stocks_sync()
@@ -196,14 +190,14 @@ def test_stocks_sync_new_missing_returning_and_filter_zero(sim):
 
 
 @pytest.mark.parametrize("timeframe", ["1d", "5m", "1w"])
-def test_backfill_stores_exactly_the_true_bars_and_is_idempotent(sim, broker, timeframe):
+def test_backfill_stores_exactly_the_true_bars_and_is_idempotent(ingest_sim, broker, timeframe):
     stock = universe_stock()
     since = dt.date(2026, 2, 16) if timeframe == "5m" else dt.date(2025, 3, 3)
-    sim.configure(page_size=40 if timeframe == "1w" else 150)
+    ingest_sim.configure(page_size=40 if timeframe == "1w" else 150)
     result = services.series_backfill(
         stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW
     )
-    truth = truth_frame(sim, stock.code, timeframe, start=since)
+    truth = truth_frame(ingest_sim, stock.code, timeframe, start=since)
     assert_same_bars(stored_frame(stock, timeframe), truth)
     assert result.pages >= 2 and result.changed == len(truth)
     assert not stored_frame(stock, timeframe)["is_final"].iloc[-1]  # the forming bar
@@ -222,7 +216,7 @@ def test_backfill_stores_exactly_the_true_bars_and_is_idempotent(sim, broker, ti
     assert_same_bars(stored_frame(stock, timeframe), truth)
 
 
-def test_collect_corrects_the_forming_bar_after_the_clock_moves(sim):
+def test_collect_corrects_the_forming_bar_after_the_clock_moves(ingest_sim):
     stock = universe_stock()
     services.series_backfill(
         stock=stock, timeframe="5m", since=dt.date(2026, 3, 3), now=SIMULATOR_NOW
@@ -232,11 +226,11 @@ def test_collect_corrects_the_forming_bar_after_the_clock_moves(sim):
     )
     forming = Candle.objects.get(stock=stock, timeframe="5m", is_final=False)
     later = SIMULATOR_NOW + dt.timedelta(minutes=23)
-    sim.set_now(later)
+    ingest_sim.set_now(later)
     for timeframe in ("5m", "1d"):
         result = services.series_collect(stock=stock, timeframe=timeframe, now=later)
         assert result.bars_changed
-        truth = truth_frame(sim, stock.code, timeframe, now=later)
+        truth = truth_frame(ingest_sim, stock.code, timeframe, now=later)
         stored = stored_frame(stock, timeframe)
         assert_same_bars(stored, truth[truth.index >= stored.index[0]])
     corrected = Candle.objects.get(pk=forming.pk)
@@ -244,16 +238,16 @@ def test_collect_corrects_the_forming_bar_after_the_clock_moves(sim):
     assert (corrected.close, corrected.volume) != (forming.close, forming.volume)
 
 
-def test_collect_after_an_outage_leaves_no_gap(sim):
+def test_collect_after_an_outage_leaves_no_gap(ingest_sim):
     stock = universe_stock()
     services.series_backfill(
         stock=stock, timeframe="30m", since=dt.date(2026, 2, 23), now=SIMULATOR_NOW
     )
     later = SIMULATOR_NOW + dt.timedelta(days=6)  # the next Tuesday, 11:07
-    sim.set_now(later)
-    sim.configure(page_size=30)
+    ingest_sim.set_now(later)
+    ingest_sim.configure(page_size=30)
     services.series_collect(stock=stock, timeframe="30m", now=later)
-    truth = truth_frame(sim, stock.code, "30m", start=dt.date(2026, 2, 23), now=later)
+    truth = truth_frame(ingest_sim, stock.code, "30m", start=dt.date(2026, 2, 23), now=later)
     assert_same_bars(stored_frame(stock, "30m"), truth)
     assert (
         services.series_gaps(
@@ -267,14 +261,16 @@ def test_collect_after_an_outage_leaves_no_gap(sim):
     )
 
 
-def test_collect_of_an_empty_series_backfills_the_default_depth(sim):
+def test_collect_of_an_empty_series_backfills_the_default_depth(ingest_sim):
     stock = universe_stock()
     services.series_collect(stock=stock, timeframe="1mo", now=SIMULATOR_NOW)
     since = services.default_since(timeframe="1mo", now=SIMULATOR_NOW)
-    assert_same_bars(stored_frame(stock, "1mo"), truth_frame(sim, stock.code, "1mo", start=since))
+    assert_same_bars(
+        stored_frame(stock, "1mo"), truth_frame(ingest_sim, stock.code, "1mo", start=since)
+    )
 
 
-def test_gaps_are_found_and_repaired(sim):
+def test_gaps_are_found_and_repaired(ingest_sim):
     stock = universe_stock()
     for timeframe, since in (("1d", dt.date(2025, 9, 1)), ("5m", dt.date(2026, 2, 26))):
         services.series_backfill(stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW)
@@ -292,13 +288,14 @@ def test_gaps_are_found_and_repaired(sim):
         result = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
         assert result.gaps == found and result.changed == 3 and result.missing_after == 0
         assert_same_bars(
-            stored_frame(stock, timeframe), truth_frame(sim, stock.code, timeframe, start=since)
+            stored_frame(stock, timeframe),
+            truth_frame(ingest_sim, stock.code, timeframe, start=since),
         )
         again = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
         assert again.gaps == [] and again.requests == 0
 
 
-def test_unknown_code_at_kiwoom_is_an_error_recorded_on_the_series(sim):
+def test_unknown_code_at_kiwoom_is_an_error_recorded_on_the_series(ingest_sim):
     stock = make_stock("999999", "없는회사")
     with pytest.raises(KiwoomUnknownStock):
         services.series_backfill(
@@ -317,9 +314,9 @@ def test_unknown_code_and_timeframe_are_refused():
         services.series_collect(stock=make_stock(), timeframe="2m")
 
 
-def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
+def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(ingest_sim):
     stock = universe_stock()
-    sim.configure(page_size=100)
+    ingest_sim.configure(page_size=100)
     since, until = "2025-11-03", "2026-03-03"
     process = subprocess.Popen(
         [
@@ -336,7 +333,7 @@ def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
             until,
         ],
         cwd=ROOT,
-        env=django_env(KIWOOM_BASE_URL=sim.url, KIWOOM_MAX_RPS="8"),
+        env=django_env(KIWOOM_BASE_URL=ingest_sim.url, KIWOOM_MAX_RPS="8"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -351,7 +348,11 @@ def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
         process.wait()
     partial = Candle.objects.filter(stock=stock).count()
     truth = truth_frame(
-        sim, stock.code, "5m", start=dt.date.fromisoformat(since), end=dt.date.fromisoformat(until)
+        ingest_sim,
+        stock.code,
+        "5m",
+        start=dt.date.fromisoformat(since),
+        end=dt.date.fromisoformat(until),
     )
     assert 0 < partial < len(truth)
 
@@ -365,16 +366,16 @@ def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(sim):
     assert_same_bars(stored_frame(stock, "5m"), truth)
 
 
-def test_an_interrupted_daily_backfill_reads_only_what_is_missing(sim):
+def test_an_interrupted_daily_backfill_reads_only_what_is_missing(ingest_sim):
     stock = universe_stock()
     since = dt.date(2024, 3, 4)
-    sim.configure(page_size=50)
+    ingest_sim.configure(page_size=50)
     full = services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
     # As if the run had died before its oldest pages: only the newest 120 bars are stored.
     keep = Candle.objects.filter(stock=stock, timeframe="1d").order_by("-ts")[:120]
     Candle.objects.filter(stock=stock, timeframe="1d").exclude(pk__in=[c.pk for c in keep]).delete()
     resumed = services.series_backfill(stock=stock, timeframe="1d", since=since, now=SIMULATOR_NOW)
-    truth = truth_frame(sim, stock.code, "1d", start=since)
+    truth = truth_frame(ingest_sim, stock.code, "1d", start=since)
     assert_same_bars(stored_frame(stock, "1d"), truth)
     assert resumed.changed == len(truth) - 120
     assert resumed.pages < full.pages  # the stored newest bars were not read again
@@ -401,15 +402,15 @@ def test_an_interrupted_daily_backfill_reads_only_what_is_missing(sim):
     ids=lambda f: next(iter(f)),
 )
 @pytest.mark.parametrize("timeframe", ["1d", "30m"])
-def test_every_fault_switch_still_stores_exactly_the_true_bars(sim, fault, timeframe):
+def test_every_fault_switch_still_stores_exactly_the_true_bars(ingest_sim, fault, timeframe):
     stock = universe_stock("000660")
     since = dt.date(2026, 2, 2) if timeframe == "30m" else dt.date(2025, 8, 1)
-    sim.configure(page_size=45)
+    ingest_sim.configure(page_size=45)
     services.series_backfill(  # a valid token first, so expire_tokens has one to expire
         stock=stock, timeframe=timeframe, since=dt.date(2026, 3, 3), now=SIMULATOR_NOW
     )
-    sim.configure(**fault)
+    ingest_sim.configure(**fault)
     services.series_backfill(stock=stock, timeframe=timeframe, since=since, now=SIMULATOR_NOW)
     assert_same_bars(
-        stored_frame(stock, timeframe), truth_frame(sim, stock.code, timeframe, start=since)
+        stored_frame(stock, timeframe), truth_frame(ingest_sim, stock.code, timeframe, start=since)
     )

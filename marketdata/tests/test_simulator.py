@@ -18,7 +18,7 @@ from marketdata import krx_calendar as cal
 from marketdata.krx_calendar import KST
 from marketdata.simulator.market import SimulatedMarket, is_valid_tick, tick_size
 from marketdata.simulator.universe import UNIVERSE
-from marketdata.tests.fixtures import SIMULATOR_NOW, SIMULATOR_PAGE_SIZE
+from marketdata.tests.factories import SIMULATOR_NOW, SIMULATOR_PAGE_SIZE
 
 CHART = "/api/dostk/chart"
 STKINFO = "/api/dostk/stkinfo"

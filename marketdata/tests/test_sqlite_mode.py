@@ -5,9 +5,8 @@ import os
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from marketdata.tests.factories import ROOT
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:

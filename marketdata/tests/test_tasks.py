@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 
+import pandas as pd
 import pytest
 import redis
 from django.core.management import call_command
@@ -10,23 +11,14 @@ from django_celery_beat.models import PeriodicTask
 
 from chartinsight.celery import PERIODIC_TASKS, app
 from marketdata import selectors, services, tasks
-from marketdata.kiwoom import KST
+from marketdata.krx_calendar import KST, TIMEFRAMES
 from marketdata.models import Candle, IngestionRun, Stock
-from marketdata.tests.factories import make_stock
-from marketdata.tests.ingest_helpers import (
-    clear_kiwoom_state,
-    purge_broker_queue,  # noqa: F401 - an autouse fixture
-)
+from marketdata.tests.factories import make_candles, make_stock
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def sim(kiwoom_settings, settings):
-    settings.KIWOOM_RETRY_BASE_SECONDS = 0.01
-    settings.KIWOOM_MAX_RPS = 1000
-    clear_kiwoom_state()
-    return kiwoom_settings
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("broker_queue_purged"),
+]
 
 
 @pytest.fixture
@@ -53,7 +45,7 @@ def test_scheduled_collections_skip_non_trading_days(instant, skipped):
         assert message == tasks.SKIPPED_HOLIDAY.format(day=instant.astimezone(KST).date())
 
 
-def test_collect_timeframe_fans_out_per_series_and_closes_the_run(sim, eager):
+def test_collect_timeframe_fans_out_per_series_and_closes_the_run(ingest_sim, eager):
     services.stocks_sync()
     make_stock("999999", "없는회사", is_analysis_target=True)  # Kiwoom answers 1902
     targets = Stock.objects.analysis_targets().count()
@@ -74,7 +66,7 @@ def test_collect_timeframe_fans_out_per_series_and_closes_the_run(sim, eager):
     assert second.rows_upserted == 0 and second.series_done == targets - 1
 
 
-def test_minute_collectors_cover_analysis_targets_only(sim):
+def test_minute_collectors_cover_analysis_targets_only(ingest_sim):
     services.stocks_sync()
     make_stock("123450", "보통회사", is_analysis_target=False)
     held = make_stock("123460", "백필된회사", is_analysis_target=False)
@@ -86,10 +78,37 @@ def test_minute_collectors_cover_analysis_targets_only(sim):
     assert set(tasks.collection_codes(timeframe="1d")) == targets | {"123460"}
 
 
-def test_sync_stocks_task(sim, eager):
+def test_sync_stocks_task(ingest_sim, eager):
     result = tasks.sync_stocks.delay().get()
     assert result["created"] == 30 and result["analysis_targets"] == 26
     assert IngestionRun.objects.get(kind="sync_stocks").status == IngestionRun.Status.SUCCEEDED
+
+
+def test_sync_stocks_retries_while_kiwoom_is_unavailable_under_one_run_record(
+    ingest_sim, eager, settings
+):
+    settings.KIWOOM_RETRY_ATTEMPTS = 2
+    ingest_sim.configure(fail_next=2)  # the first task attempt gives up: KiwoomUnavailable
+    result = tasks.sync_stocks.delay().get()
+    assert result["created"] == 30
+    run = IngestionRun.objects.get(kind="sync_stocks")
+    assert run.status == IngestionRun.Status.SUCCEEDED
+    assert (run.series_done, run.series_failed) == (1, 0)
+
+
+def test_a_failing_repair_is_counted_into_its_run_with_the_series_named(ingest_sim, eager):
+    stock = make_stock("999999", "없는회사")  # Kiwoom answers 1902
+    days = pd.DatetimeIndex(["2026-02-02", "2026-02-04"], tz=KST)  # 02-03 is missing
+    make_candles(
+        stock,
+        "1d",
+        pd.DataFrame({"open": 1, "high": 1, "low": 1, "close": 1, "volume": 1}, index=days),
+    )
+    tasks.repair_gaps(force=True)
+    run = IngestionRun.objects.get(kind="repair", timeframe="1d")
+    assert (run.series_done, run.series_failed) == (0, 1)
+    assert run.status == IngestionRun.Status.FAILED
+    assert run.errors.startswith("999999 1d: Unknown stock code")
 
 
 def test_every_schedule_names_a_registered_task_and_syncs_into_beat():
@@ -106,18 +125,18 @@ def test_every_schedule_names_a_registered_task_and_syncs_into_beat():
     assert PeriodicTask.objects.filter(task="marketdata.sync_stocks").exists()
 
 
-def test_healthz_shows_the_last_collection_per_timeframe(client, sim):
+def test_healthz_shows_the_last_collection_per_timeframe(client, ingest_sim):
     stock = make_stock()
     services.series_backfill(
         stock=stock, timeframe="1w", since=dt.date(2026, 1, 5), until=dt.date(2026, 2, 27)
     )
     body = client.get("/healthz").json()
-    assert set(body["last_collection"]) == set(services.TIMEFRAMES)
+    assert set(body["last_collection"]) == set(TIMEFRAMES)
     assert body["last_collection"]["5m"] is None
     assert body["last_collection"]["1w"].endswith("+09:00")
 
 
-def test_a_series_already_being_collected_is_skipped(sim, eager, settings):
+def test_a_series_already_being_collected_is_skipped(ingest_sim, eager, settings):
     make_stock()
     lock = redis.Redis.from_url(settings.REDIS_URL).lock("marketdata:collect:005930:1d", timeout=60)
     assert lock.acquire(blocking=False)
@@ -126,6 +145,6 @@ def test_a_series_already_being_collected_is_skipped(sim, eager, settings):
     finally:
         lock.release()
     assert result["skipped"] == tasks.SKIPPED_BUSY
-    assert not Candle.objects.exists() and sim.requests() == []
+    assert not Candle.objects.exists() and ingest_sim.requests() == []
     result = tasks.collect_series.delay(code="005930", timeframe="1d").get()
     assert result["changed"] > 0

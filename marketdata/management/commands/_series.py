@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 
 from marketdata import services
 from marketdata.kiwoom import KiwoomClient, KiwoomError
+from marketdata.krx_calendar import TIMEFRAMES
 from marketdata.models import Stock
 
 ERROR_NO_SERIES = "No series to process: give --codes or run sync_stocks first"
@@ -26,7 +27,7 @@ def parse_list(value: str | None) -> list[str]:
 def parse_timeframes(value: str | None, *, default: list[str]) -> list[str]:
     timeframes = parse_list(value) or default
     for timeframe in timeframes:
-        if timeframe not in services.TIMEFRAMES:
+        if timeframe not in TIMEFRAMES:
             raise CommandError(services.ERROR_UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
     return timeframes
 

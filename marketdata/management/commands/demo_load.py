@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from marketdata import services
-from marketdata.kiwoom import KST, KiwoomClient, KiwoomError
+from marketdata.kiwoom import KiwoomClient, KiwoomError
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, IngestionRun, Stock
 
 from ._series import SeriesRunner

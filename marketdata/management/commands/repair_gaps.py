@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from marketdata import services
+from marketdata.krx_calendar import TIMEFRAMES
 from marketdata.models import IngestionRun
 
 from ._series import SeriesRunner, parse_date, parse_list, parse_timeframes, target_codes
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="First KST date to check, e.g. 2024-01-02")
 
     def handle(self, *args, **options):
-        timeframes = parse_timeframes(options["timeframes"], default=services.TIMEFRAMES)
+        timeframes = parse_timeframes(options["timeframes"], default=list(TIMEFRAMES))
         codes = target_codes(codes=parse_list(options["codes"]), all_targets=False)
         since = parse_date(options["since"], option="--since")
         runner = SeriesRunner(
