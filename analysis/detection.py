@@ -1,9 +1,9 @@
 """Swing detection: causal peaks and valleys (pure; no ORM).
 
 A detector turns bars into `Extreme` events. Trend, zigzag, pattern and chart code depend only
-on the `SwingDetector` protocol and the `Extreme` record, so a second detector (for example the
-original product's structural state machine, docs/analysis-rules.md#where-it-comes-from) can be
-added without touching them.
+on the `SwingDetector` protocol and the `Extreme` record, so a second detector (the original
+product's structural state machine, `analysis.structural`,
+docs/analysis-rules.md#structural-detector) plugs in beside it.
 
 The default `AtrSwingDetector`:
 
@@ -96,9 +96,11 @@ class Extreme:
 class SwingDetector(Protocol):
     """Finds causal swing points. `detect` must only use bars <= `confirmed_index` for each
     point, return points sorted by (confirmed_index, index), and return majors that strictly
-    alternate peak/valley or leave gaps to `zigzag.build_zigzag` to fill."""
+    alternate peak/valley or leave gaps to `zigzag.build_zigzag` to fill. `name` is the name
+    users pick it by; `trend_levels` the levels of points the Dow trend is built from."""
 
     name: str
+    trend_levels: tuple[str, ...]
 
     def detect(self, bars: Bars) -> list[Extreme]: ...
 
@@ -137,7 +139,8 @@ def check_sensitivity(sensitivity: float | None) -> float:
 class AtrSwingDetector:
     """ATR-reversal majors plus `argrelextrema` minors (see the module docstring)."""
 
-    name = "atr-zigzag"
+    name = "atr"
+    trend_levels = (MAJOR,)
 
     def __init__(
         self,

@@ -1,6 +1,7 @@
 """Entry points of the numeric core: `analyze()` and `indicators()` (pure; no ORM).
 
-`analyze(ohlcv)` finds causal swing points (`detection`), the zigzag (`zigzag`), Dow trend
+`analyze(ohlcv, detector=...)` finds causal swing points (`detection`: the ATR detector, the
+default; `structural`: the original product's state machine), the zigzag (`zigzag`), Dow trend
 periods and the current trend state (`trend`) and chart patterns (`patterns`). A point or a
 pattern is reported at the bar where it became knowable (`confirmed_index`,
 `detected_index`) and never changes afterwards: analysing a prefix of the bars gives the same
@@ -19,16 +20,49 @@ import pandas as pd
 from . import indicators as ind
 from .detection import AtrSwingDetector, Bars, Extreme, SwingDetector
 from .patterns import Pattern, detect_patterns
+from .structural import StructuralSwingDetector
 from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
 from .zigzag import ZigzagPoint, build_zigzag
 
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 OHLCV = ("open", "high", "low", "close", "volume")
+
+# The swing detectors users pick by name: the ATR-reversal zigzag (default) and the original
+# product's structural state machine (docs/analysis-rules.md, "Structural detector").
+DETECTORS: dict[str, type] = {
+    AtrSwingDetector.name: AtrSwingDetector,
+    StructuralSwingDetector.name: StructuralSwingDetector,
+}
+DEFAULT_DETECTOR = AtrSwingDetector.name
 
 NOT_A_FRAME = "ohlcv must be a pandas DataFrame, got {type_name}"
 MISSING_COLUMNS = "ohlcv is missing columns: {columns}"
 NOT_AWARE_INDEX = "ohlcv must have a timezone-aware DatetimeIndex (e.g. Asia/Seoul)"
 NOT_FINITE = "ohlcv has missing or infinite prices in {columns}"
+UNKNOWN_DETECTOR = "unknown detector {name!r}; expected one of: {names}"
+NO_SENSITIVITY = (
+    "sensitivity applies to the atr detector only; the {name} detector has no threshold to scale"
+)
+SENSITIVITY_WITH_INSTANCE = "give a detector instance its sensitivity when creating it"
+
+
+def make_detector(detector: str | SwingDetector, sensitivity: float | None = None) -> SwingDetector:
+    """The detector called `detector` (a `DETECTORS` name), or `detector` itself when it is an
+    instance. Raises ValueError(UNKNOWN_DETECTOR) for an unknown name,
+    ValueError(NO_SENSITIVITY | SENSITIVITY_WITH_INSTANCE) when `sensitivity` is given for a
+    detector it does not scale or with an instance, and ValueError(BAD_SENSITIVITY) for a bad
+    sensitivity."""
+    if not isinstance(detector, str):
+        if sensitivity is not None:
+            raise ValueError(SENSITIVITY_WITH_INSTANCE)
+        return detector
+    if detector not in DETECTORS:
+        raise ValueError(UNKNOWN_DETECTOR.format(name=detector, names=", ".join(DETECTORS)))
+    if detector == AtrSwingDetector.name:
+        return AtrSwingDetector(sensitivity)
+    if sensitivity is not None:
+        raise ValueError(NO_SENSITIVITY.format(name=detector))
+    return DETECTORS[detector]()
 
 
 def bars_from_frame(ohlcv: pd.DataFrame) -> tuple[pd.DatetimeIndex, Bars]:
@@ -300,18 +334,20 @@ def analyze(
     ohlcv: pd.DataFrame,
     *,
     sensitivity: float | None = None,
-    detector: SwingDetector | None = None,
+    detector: str | SwingDetector = DEFAULT_DETECTOR,
 ) -> AnalysisResult:
     """Swing points, zigzag, trend periods/state and patterns of `ohlcv`.
 
     `ohlcv`: aware DatetimeIndex (any zone; timestamps are reported in it), float columns open,
-    high, low, close (KRW) and volume (shares); extra columns are ignored. `sensitivity`
-    (default 1; 0.1..10) scales how small a reversal still counts as a major swing: the
-    threshold is `DEFAULT_REVERSAL_ATR / sensitivity` x ATR(14). Fewer than 2 bars give an
-    empty result. Raises ValueError (messages are this module's constants) on bad input.
+    high, low, close (KRW) and volume (shares); extra columns are ignored. `detector`: a name
+    in `DETECTORS` ("atr", the default, or "structural") or a `SwingDetector` instance.
+    `sensitivity` (atr only; default 1; 0.1..10) scales how small a reversal still counts as a
+    major swing: the threshold is `DEFAULT_REVERSAL_ATR / sensitivity` x ATR(14). Fewer than 2
+    bars give an empty result. Raises ValueError (messages are this module's constants and
+    `detection.BAD_SENSITIVITY`) on bad input.
     """
+    swing = make_detector(detector, sensitivity)
     index, bars = bars_from_frame(ohlcv)
-    swing = detector if detector is not None else AtrSwingDetector(sensitivity)
     params = swing.params()
     if len(bars) < 2:
         return AnalysisResult(index, [], [], [], TrendState(SIDEWAYS, 0), [], params)
@@ -322,7 +358,9 @@ def analyze(
     try:
         extremes = swing.detect(bars)
         zigzag = build_zigzag(extremes, bars)
-        periods, state = trend_periods(bars.close.tolist(), extremes)
+        periods, state = trend_periods(
+            bars.close.tolist(), extremes, levels=tuple(swing.trend_levels)
+        )
         patterns = detect_patterns(bars, extremes, swing.reversal_atr_series(bars))
     finally:
         if collecting:

@@ -1,7 +1,8 @@
 """Dow-theory trend state and trend periods (docs/analysis-rules.md#trend-periods), causal (pure).
 
-At each bar `i` the rules use only the major swing points confirmed at or before `i`; "last"
-means the point with the largest bar index, "previous" the one before it.
+At each bar `i` the rules use only the swing points of the detector's `trend_levels` (majors;
+the structural detector adds minors) confirmed at or before `i`, one point per bar and kind;
+"last" means the point with the largest bar index, "previous" the one before it.
 
 - From sideways, a **downtrend** starts (checked first) when there are >= 2 peaks and >= 1
   valley, the last peak is lower than the previous one, the last valley lies before `i`, and
@@ -43,12 +44,13 @@ class TrendState:
 
 
 def trend_periods(
-    close: list[float], extremes: list[Extreme]
+    close: list[float], extremes: list[Extreme], *, levels: tuple[str, ...] = (MAJOR,)
 ) -> tuple[list[TrendPeriod], TrendState]:
-    """Trend periods and the state at the last bar, from majors as they became known."""
+    """Trend periods and the state at the last bar, from the points of `levels` as they
+    became known."""
     n = len(close)
-    majors = sorted(
-        (e for e in extremes if e.level == MAJOR), key=lambda e: (e.confirmed_index, e.index)
+    inputs = sorted(
+        (e for e in extremes if e.level in levels), key=lambda e: (e.confirmed_index, e.index)
     )
     peaks: list[tuple[int, float]] = []  # (index, price), sorted by index
     valleys: list[tuple[int, float]] = []
@@ -56,9 +58,12 @@ def trend_periods(
     state, since = SIDEWAYS, 0
     k = 0
     for i in range(n):
-        while k < len(majors) and majors[k].confirmed_index <= i:
-            e = majors[k]
-            bisect.insort(peaks if e.kind == PEAK else valleys, (e.index, e.price))
+        while k < len(inputs) and inputs[k].confirmed_index <= i:
+            e = inputs[k]
+            points = peaks if e.kind == PEAK else valleys
+            at = bisect.bisect_left(points, (e.index,))
+            if at == len(points) or points[at][0] != e.index:  # a minor turned major: once
+                points.insert(at, (e.index, e.price))
             k += 1
         c = close[i]
         if state == SIDEWAYS:

@@ -8,6 +8,7 @@ between; two same-kind majors on adjacent bars keep only the more extreme one. I
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,17 +33,23 @@ def _more_extreme(a: ZigzagPoint, b: ZigzagPoint) -> ZigzagPoint:
 
 
 def _fill(
-    left: ZigzagPoint, right: ZigzagPoint, minors: list[Extreme], bars: Bars
+    left: ZigzagPoint,
+    right: ZigzagPoint,
+    minors: dict[str, tuple[list[int], list[float]]],
+    bars: Bars,
 ) -> ZigzagPoint | None:
-    """Opposite-kind point strictly between two same-kind majors, or None if no bar between."""
+    """Opposite-kind point strictly between two same-kind majors, or None if no bar between.
+    `minors`: per kind, the minor points' bars (sorted) and prices."""
     want = VALLEY if left.kind == PEAK else PEAK
-    between = [m for m in minors if m.kind == want and left.index < m.index < right.index]
-    if between:
+    indexes, prices = minors[want]
+    first, stop = bisect_right(indexes, left.index), bisect_left(indexes, right.index)
+    if first < stop:
+        between = range(first, stop)
         if want == VALLEY:
-            best = min(between, key=lambda m: (m.price, m.index))
+            best = min(between, key=lambda k: (prices[k], indexes[k]))
         else:
-            best = min(between, key=lambda m: (-m.price, m.index))
-        return ZigzagPoint(want, MINOR, best.index, best.price)
+            best = min(between, key=lambda k: (-prices[k], indexes[k]))
+        return ZigzagPoint(want, MINOR, indexes[best], prices[best])
     if right.index - left.index < 2:
         return None
     lo, hi = left.index + 1, right.index
@@ -59,7 +66,10 @@ def build_zigzag(extremes: list[Extreme], bars: Bars) -> list[ZigzagPoint]:
         {(e.index, e.kind): e for e in extremes if e.level == MAJOR}.values(),
         key=lambda e: (e.index, e.kind),
     )
-    minors = [e for e in extremes if e.level == MINOR]
+    minors = {}
+    for kind in (PEAK, VALLEY):
+        points = sorted((e.index, e.price) for e in extremes if e.level == MINOR and e.kind == kind)
+        minors[kind] = ([i for i, _ in points], [price for _, price in points])
     out: list[ZigzagPoint] = []
     for major in majors:
         point = ZigzagPoint(major.kind, MAJOR, major.index, major.price)

@@ -5,7 +5,15 @@
     repeats, wall and CPU), peak Python memory (tracemalloc, separate run), the speed-up versus
     the original engine's ~1 ms per bar (1.1 s for 1,187 daily bars), and how the time per bar
     grows from 1,000 to 100,000 bars (1.0 = linear).
-(b) The simulator universe x all timeframes (ground-truth bars of `marketdata.simulator`,
+(b) The two swing detectors side by side on 1,187 / 10,000 / 100,000 synthetic bars: `detect()`
+    alone and the whole `analyze()` per detector, and how the structural detector's time per bar
+    grows to 100,000 bars. Then the real daily series of the original product (Kiwoom ka10081
+    CSVs in `$BENCH_REAL_SERIES_DIR`, default /work/shared/data/kiwoom-real; skipped with a note
+    when absent): the structural detector against `benchmarks/original_structural.py`, a slow
+    per-bar pandas re-implementation of the original engine timed in the same run (speed-up,
+    and whether both give the same points and trend periods), with the counts, spacing and
+    detection lags the rules lead one to expect.
+(c) The simulator universe x all timeframes (ground-truth bars of `marketdata.simulator`,
     stored with COPY) analysed and stored through Celery: `analysis.analyze_all` on a real
     worker (prefork, 2 processes) until every series' run is written, wall time; and the same
     series analysed in this process one after another, for comparison.
@@ -32,6 +40,8 @@ from django.utils import timezone
 
 ORIGINAL_SECONDS_PER_BAR = 1.1 / 1187
 SIZES = {1_000: 15, 10_000: 5, 100_000: 2}  # bars -> timed repeats
+DETECTOR_SIZES = {1_187: 21, 10_000: 5, 100_000: 3}
+REAL_SERIES_DIR = Path(os.environ.get("BENCH_REAL_SERIES_DIR", "/work/shared/data/kiwoom-real"))
 ROOT = Path(__file__).resolve().parent.parent
 CELERY = str(Path(sys.executable).parent / "celery")
 WORKER_CONCURRENCY = 2
@@ -94,6 +104,145 @@ def bench_engine() -> None:
     started = time.perf_counter()
     result.to_dict()
     print(f"  to_dict() of 10,000 bars: {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+def _timed(repeats: int, function, *args, **kwargs) -> tuple[float, object]:
+    """Median CPU seconds of `function(*args, **kwargs)` over `repeats` calls, and its result."""
+    times = []
+    result = None
+    for _ in range(repeats):
+        result = None
+        gc.collect()
+        started = time.process_time()
+        result = function(*args, **kwargs)
+        times.append(time.process_time() - started)
+    return statistics.median(times), result
+
+
+def bench_detectors() -> None:
+    from analysis.engine import analyze, bars_from_frame, make_detector
+
+    print("\nswing detectors side by side on synthetic bars (CPU µs per bar, median of repeats)")
+    print(
+        f"  {'bars':>9}  {'atr detect':>10}  {'structural detect':>17}  "
+        f"{'analyze atr':>11}  {'analyze structural':>18}  {'majors / minors (structural)':>28}"
+    )
+    per_bar = {}
+    for n, repeats in DETECTOR_SIZES.items():
+        frame = synthetic_bars(n)
+        bars = bars_from_frame(frame)[1]
+        row = {}
+        for name in ("atr", "structural"):
+            detector = make_detector(name)
+            detector.detect(bars)
+            row[name] = _timed(repeats, detector.detect, bars)[0] / n
+            row[f"analyze {name}"] = _timed(repeats, analyze, frame, detector=name)[0] / n
+        per_bar[n] = row["structural"]
+        points = make_detector("structural").detect(bars)
+        majors = sum(p.level == "major" for p in points)
+        print(
+            f"  {n:>9,}  {row['atr'] * 1e6:>10.2f}  {row['structural'] * 1e6:>17.2f}  "
+            f"{row['analyze atr'] * 1e6:>11.2f}  {row['analyze structural'] * 1e6:>18.2f}  "
+            f"{majors:>14,} / {len(points) - majors:,}"
+        )
+    growth = per_bar[100_000] / per_bar[1_187]
+    print(f"  structural detect() per bar, 100,000 vs 1,187 bars: {growth:.2f} (1.00 = linear)")
+
+
+def real_series(path: Path) -> pd.DataFrame:
+    """A Kiwoom daily-chart CSV (ka10081 rows) as an OHLCV frame in Asia/Seoul."""
+    import csv
+
+    from marketdata.kiwoom import parse_bar
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        bars = [parse_bar(row, timeframe="1d") for row in csv.DictReader(handle)]
+    index = pd.DatetimeIndex([b.ts for b in bars]).tz_convert("Asia/Seoul")
+    columns = ("open", "high", "low", "close", "volume")
+    return pd.DataFrame(
+        {c: [float(getattr(b, c)) for b in bars] for c in columns}, index=index
+    ).sort_index()
+
+
+def _same_as_baseline(frame: pd.DataFrame, result, baseline) -> bool:
+    """Same majors, same minors (the baseline drops a minor whose bar became a major) and the
+    same trend periods, each at the same detection bar."""
+    where = frame.index.get_loc
+
+    def key(point: dict, level: str) -> tuple:
+        kind = "peak" if "peak" in point["type"] else "valley"
+        return (kind, level, point["index"], float(point["value"]), where(point["detected_date"]))
+
+    theirs = sorted(
+        [key(p, "major") for p in baseline.js_peaks + baseline.js_valleys]
+        + [key(p, "minor") for p in baseline.sec_peaks + baseline.sec_valleys]
+    )
+    majors = {(e.kind, e.index) for e in result.extremes if e.level == "major"}
+    ours = sorted(
+        (e.kind, e.level, e.index, e.price, e.confirmed_index)
+        for e in result.extremes
+        if e.level == "major" or (e.kind, e.index) not in majors
+    )
+    their_periods = [(p["type"], p["start"], p["end"]) for p in baseline.periods]
+    our_periods = [
+        ("Uptrend" if p.direction == "up" else "Downtrend", p.start_index, p.end_index)
+        for p in result.trend_periods
+    ]
+    return theirs == ours and their_periods == our_periods
+
+
+def bench_real_series() -> None:
+    from analysis.engine import analyze, bars_from_frame, make_detector
+    from benchmarks.original_structural import original_structural
+
+    paths = sorted(REAL_SERIES_DIR.glob("ka10081_*.csv"))
+    print(f"\nstructural detector on the real daily series in {REAL_SERIES_DIR}")
+    if not paths:
+        print("  (no ka10081_*.csv there: set BENCH_REAL_SERIES_DIR; real-series figures skipped)")
+        return
+    logging.getLogger("benchmarks.original_structural").setLevel(logging.INFO)
+    for path in paths:
+        frame = real_series(path)
+        n = len(frame)
+        bars = bars_from_frame(frame)[1]
+        slow, baseline = _timed(3, original_structural, frame)
+        fast = _timed(21, make_detector("structural").detect, bars)[0]
+        whole, result = _timed(21, analyze, frame, detector="structural")
+        atr = analyze(frame)
+        majors = [e for e in result.extremes if e.level == "major"]
+        minors = [e for e in result.extremes if e.level == "minor"]
+        zigzag = result.zigzag
+        same = _same_as_baseline(frame, result, baseline)
+        print(f"  {path.name}: {n:,} daily bars")
+        print(
+            f"    per-bar pandas baseline {slow * 1e3:,.0f} ms; structural detect() "
+            f"{fast * 1e3:.2f} ms ({slow / fast:,.0f}×); whole analyze(detector='structural') "
+            f"{whole * 1e3:.1f} ms ({slow / whole:,.0f}× the baseline, "
+            f"{ORIGINAL_SECONDS_PER_BAR * n / whole:,.0f}× the original's ~1 ms/bar)"
+        )
+        print(f"    same points and trend periods as the baseline: {'yes' if same else 'NO'}")
+        lags = [e.confirmed_index - e.index for e in majors]
+        minor_lags = [e.confirmed_index - e.index for e in minors]
+        print(
+            f"    majors {len(majors)} (median spacing "
+            f"{statistics.median(np.diff([e.index for e in majors])):.0f} bars, lag median "
+            f"{statistics.median(lags):.0f} max {max(lags)}), minors {len(minors)} (lag median "
+            f"{statistics.median(minor_lags):.0f}, {min(minor_lags)}-{max(minor_lags)})"
+        )
+        print(
+            f"    zigzag {len(zigzag)} points (median spacing "
+            f"{statistics.median(np.diff([z.index for z in zigzag])):.0f} bars, "
+            f"{sum(z.level == 'fill' for z in zigzag)} gaps filled where the original raised), "
+            f"trend periods {len(result.trend_periods)}, patterns {len(result.patterns)}"
+        )
+        atr_majors = {(e.kind, e.index) for e in atr.extremes if e.level == "major"}
+        atr_points = {(e.kind, e.index) for e in atr.extremes}
+        ours = {(e.kind, e.index) for e in majors}
+        print(
+            f"    vs the atr detector: {len(atr_majors)} atr majors; "
+            f"{len(ours & atr_majors) / len(ours):.0%} of structural majors are atr majors, "
+            f"{len(ours & atr_points) / len(ours):.0%} are atr majors or minors"
+        )
 
 
 def _load_universe() -> list[tuple[str, str]]:
@@ -234,4 +383,6 @@ def bench_universe_through_celery() -> None:
 def main() -> None:
     logging.getLogger("analysis.services").setLevel(logging.WARNING)  # one line per series
     bench_engine()
+    bench_detectors()
+    bench_real_series()
     bench_universe_through_celery()

@@ -239,6 +239,7 @@ def test_bad_input_is_rejected_with_clear_messages(mutate, message):
 def test_a_second_detector_plugs_in_through_the_protocol():
     class Fixed:
         name = "fixed"
+        trend_levels = (MAJOR,)
 
         def params(self):
             return {"detector": self.name}
