@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-KST = "Asia/Seoul"
+from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 
 # TradingView colours.
 UP_COLOR = "#089981"
@@ -97,7 +97,6 @@ OVERLAY_COLORS = {
 }
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-INTRADAY = frozenset({"5m", "30m", "1h"})
 PANE_HEIGHT = 0.13
 VOLUME_HEIGHT = 0.12
 PANE_GAP = 0.02
@@ -148,7 +147,7 @@ def format_krw(value: float | None) -> str:
 def bar_label(ts: pd.Timestamp, timeframe: str) -> str:
     """KST text for one bar: '2024-01-05 (Fri)' for daily+, '2024-01-05 09:05' intraday."""
     local = ts.tz_convert(KST)
-    if timeframe in INTRADAY:
+    if timeframe in INTRADAY_MINUTES:
         return local.strftime("%Y-%m-%d %H:%M")
     if timeframe == "1mo":
         return local.strftime("%Y-%m")
@@ -169,7 +168,7 @@ def iso_kst(index: pd.DatetimeIndex) -> list[str]:
 def bar_labels(index: pd.DatetimeIndex, timeframe: str) -> list[str]:
     """`bar_label` for every bar, vectorised."""
     iso = iso_kst(index)
-    if timeframe in INTRADAY:
+    if timeframe in INTRADAY_MINUTES:
         return [f"{text[:10]} {text[11:16]}" for text in iso]
     if timeframe == "1mo":
         return [text[:7] for text in iso]
@@ -189,7 +188,7 @@ def tick_candidates(index: pd.DatetimeIndex, timeframe: str) -> list[list]:
     if len(index) == 0:
         return []
     local = index.tz_convert(KST)
-    if timeframe in INTRADAY:
+    if timeframe in INTRADAY_MINUTES:
         day = local.normalize()
         coarse = np.r_[True, day[1:] != day[:-1]]
         fine = np.r_[True, local.hour[1:] != local.hour[:-1]]

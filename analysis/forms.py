@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from analysis.figures import DEFAULT_HIDDEN, LAYERS, OVERLAY_CHOICES, PANE_CHOICES
-from analysis.models import PatternStatus, PatternType
+from analysis.models import DetectedPatternType, PatternStatus
 from analysis.radar import DEFAULT_BARS, MAX_BARS
 from marketdata.models import Market, Timeframe
 
@@ -120,7 +120,9 @@ SCANNER_DEFAULT_DAYS = 20
 class ScannerForm(_DefaultsForm):
     market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
     tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
-    type = forms.ChoiceField(choices=[("", "All patterns"), *PatternType.choices], required=False)
+    type = forms.ChoiceField(
+        choices=[("", "All patterns"), *DetectedPatternType.choices], required=False
+    )
     status = forms.ChoiceField(choices=[("", "Any status"), *PatternStatus.choices], required=False)
     days = forms.IntegerField(
         min_value=1,

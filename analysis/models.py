@@ -11,7 +11,7 @@ from django.db import models
 from marketdata.models import Stock, Timeframe
 
 
-class PatternType(models.TextChoices):
+class DetectedPatternType(models.TextChoices):
     DT = "DT", "Double top"
     DB = "DB", "Double bottom"
     HS = "HS", "Head and shoulders"
@@ -167,7 +167,7 @@ class PatternInstance(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="patterns")
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    pattern_type = models.CharField(max_length=3, choices=PatternType.choices)
+    pattern_type = models.CharField(max_length=3, choices=DetectedPatternType.choices)
     status = models.CharField(max_length=11, choices=PatternStatus.choices)
     start_ts = models.DateTimeField()
     end_ts = models.DateTimeField(help_text="Completion/invalidation bar; last bar if forming")

@@ -20,10 +20,10 @@ from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_sta
 from analysis.models import PatternInstance
 from analysis.selectors import radar_analysis, trading_days_cutoff
 from labeling.selectors import label_overlays
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 from marketdata.selectors import candles_frame
 
-KST = "Asia/Seoul"
 DEFAULT_BARS = 500
 MORE_BARS_STEP = 500
 MAX_BARS = 20_000

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 
+app_name = "analysis"
 urlpatterns = [
     path("radar/", views.radar, name="radar"),
     path("radar/figure", views.radar_figure, name="radar_figure"),

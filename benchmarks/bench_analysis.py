@@ -38,6 +38,8 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from marketdata.krx_calendar import KST, TIMEFRAMES
+
 ORIGINAL_SECONDS_PER_BAR = 1.1 / 1187
 SIZES = {1_000: 15, 10_000: 5, 100_000: 2}  # bars -> timed repeats
 DETECTOR_SIZES = {1_187: 21, 10_000: 5, 100_000: 3}
@@ -59,7 +61,7 @@ def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
     open_ = np.round(np.concatenate([[close[0]], close[:-1]]) * (1 + rng.normal(0, 0.002, n)))
     high = np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.006, n)))
     low = np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.006, n)))
-    index = pd.date_range("2000-01-03 09:00", periods=n, freq="5min", tz="Asia/Seoul")
+    index = pd.date_range("2000-01-03 09:00", periods=n, freq="5min", tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 1e5}, index=index
     )
@@ -263,7 +265,7 @@ def _load_universe() -> list[tuple[str, str]]:
                 "is_analysis_target": True,
             },
         )
-    timeframes = ["5m", "30m", "1h", "1d", "1w", "1mo"]
+    timeframes = list(TIMEFRAMES)
     Candle.objects.filter(stock__in=stocks.values()).delete()
     now = timezone.now()
     columns = (

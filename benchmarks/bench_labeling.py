@@ -14,16 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import time
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from labeling.models import Label, PatternType
+from labeling.models import Label, LabelPatternType
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 
-KST = ZoneInfo("Asia/Seoul")
 SYMBOL = "LB0001"
 BARS = 2_000
 SAVES = 50
@@ -83,7 +82,7 @@ def _setup():
 def main() -> None:
     user, stock, days, client = _setup()
     try:
-        types = PatternType.values
+        types = LabelPatternType.values
         save_times = []
         for i in range(SAVES):
             start = days[100 + i * 10]

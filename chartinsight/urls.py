@@ -10,7 +10,7 @@ admin.site.site_header = "ChartInsight Studio administration"
 admin.site.site_title = "ChartInsight Studio"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="radar", permanent=False), name="home"),
+    path("", RedirectView.as_view(pattern_name="analysis:radar", permanent=False), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -13,10 +13,11 @@ from itertools import groupby
 
 import pandas as pd
 
+from marketdata.krx_calendar import KST
 from marketdata.selectors import candles_frame
 
-from .models import Label, PatternType, Source
-from .selectors import KST, label_context_bounds
+from .models import Label, LabelPatternType, Source
+from .selectors import label_context_bounds
 
 CSV_COLUMNS = [
     "id",
@@ -245,5 +246,5 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
 
 def label_studio_config() -> str:
     """The labeling config for `label_studio_tasks`, with every pattern type as a label."""
-    labels = "".join(f'\n    <Label value="{value}"/>' for value in PatternType.values)
+    labels = "".join(f'\n    <Label value="{value}"/>' for value in LabelPatternType.values)
     return LABEL_STUDIO_CONFIG.format(labels=labels)

@@ -7,10 +7,11 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from analysis.models import PatternInstance
-from marketdata.models import INTRADAY_TIMEFRAMES, Stock, Timeframe
+from marketdata.krx_calendar import INTRADAY_MINUTES, KST
+from marketdata.models import Stock, Timeframe
 
-from .models import Direction, Outcome, PatternType, Source
-from .selectors import END_BEFORE_START, KST
+from .models import Direction, LabelPatternType, Outcome, Source
+from .selectors import END_BEFORE_START
 
 UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
 DETECTION_GONE = (
@@ -44,7 +45,7 @@ def parse_instant(text: str, timeframe: str | None) -> datetime:
     """
     text = text.strip()
     if DATE_ONLY.match(text):
-        if timeframe in INTRADAY_TIMEFRAMES:
+        if timeframe in INTRADAY_MINUTES:
             raise forms.ValidationError(DATE_NEEDS_DAILY)
         try:
             value = datetime.combine(date.fromisoformat(text), time(0, 0), tzinfo=KST)
@@ -94,9 +95,7 @@ def key_points_text(key_points: list[dict], timeframe: str) -> str:
     lines = []
     for point in key_points:
         instant = datetime.fromisoformat(point["ts"]).astimezone(KST)
-        shown = (
-            instant.isoformat() if timeframe in INTRADAY_TIMEFRAMES else instant.date().isoformat()
-        )
+        shown = instant.isoformat() if timeframe in INTRADAY_MINUTES else instant.date().isoformat()
         lines.append(f"{point['role']} {shown} {point['price']:g}")
     return "\n".join(lines)
 
@@ -117,7 +116,7 @@ class LabelForm(forms.Form):
 
     symbol = SymbolField(max_length=12, help_text="KRX code, e.g. 005930")
     timeframe = forms.ChoiceField(choices=Timeframe.choices)
-    pattern_type = forms.ChoiceField(choices=PatternType.choices, label="Pattern")
+    pattern_type = forms.ChoiceField(choices=LabelPatternType.choices, label="Pattern")
     start = forms.CharField(max_length=40, help_text="First bar: ISO instant or KST date")
     end = forms.CharField(max_length=40, help_text="Last bar: ISO instant or KST date")
     direction = forms.ChoiceField(
@@ -194,7 +193,7 @@ class LabelFilterForm(forms.Form):
     symbol = forms.CharField(required=False, max_length=12)
     timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
     pattern_type = forms.ChoiceField(
-        choices=[("", "All"), *PatternType.choices], required=False, label="Pattern"
+        choices=[("", "All"), *LabelPatternType.choices], required=False, label="Pattern"
     )
     outcome = forms.ChoiceField(choices=[("", "All"), *Outcome.choices], required=False)
     source = forms.ChoiceField(choices=[("", "All"), *Source.choices], required=False)
@@ -214,7 +213,7 @@ class ExportOptionsForm(forms.Form):
 
 def label_form_initial(label) -> dict:
     """The LabelForm's initial data for editing `label` (instants as ISO text in KST)."""
-    daily = label.timeframe not in INTRADAY_TIMEFRAMES
+    daily = label.timeframe not in INTRADAY_MINUTES
 
     def shown(instant):
         local = instant.astimezone(KST)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from marketdata.models import Stock, Timeframe
 
 
-class PatternType(models.TextChoices):
+class LabelPatternType(models.TextChoices):
     DT = "DT", "Double top"
     DB = "DB", "Double bottom"
     HS = "HS", "Head and shoulders"
@@ -40,17 +40,17 @@ class Direction(models.TextChoices):
 
 # The direction a pattern type usually implies; the form pre-selects it when none is given.
 TYPICAL_DIRECTION = {
-    PatternType.DT: Direction.BEARISH,
-    PatternType.HS: Direction.BEARISH,
-    PatternType.TRIANGLE_DESC: Direction.BEARISH,
-    PatternType.FLAG_BEAR: Direction.BEARISH,
-    PatternType.WEDGE_RISING: Direction.BEARISH,
-    PatternType.DB: Direction.BULLISH,
-    PatternType.IHS: Direction.BULLISH,
-    PatternType.TRIANGLE_ASC: Direction.BULLISH,
-    PatternType.FLAG_BULL: Direction.BULLISH,
-    PatternType.WEDGE_FALLING: Direction.BULLISH,
-    PatternType.CUP_HANDLE: Direction.BULLISH,
+    LabelPatternType.DT: Direction.BEARISH,
+    LabelPatternType.HS: Direction.BEARISH,
+    LabelPatternType.TRIANGLE_DESC: Direction.BEARISH,
+    LabelPatternType.FLAG_BEAR: Direction.BEARISH,
+    LabelPatternType.WEDGE_RISING: Direction.BEARISH,
+    LabelPatternType.DB: Direction.BULLISH,
+    LabelPatternType.IHS: Direction.BULLISH,
+    LabelPatternType.TRIANGLE_ASC: Direction.BULLISH,
+    LabelPatternType.FLAG_BULL: Direction.BULLISH,
+    LabelPatternType.WEDGE_FALLING: Direction.BULLISH,
+    LabelPatternType.CUP_HANDLE: Direction.BULLISH,
 }
 
 
@@ -103,7 +103,7 @@ class Label(models.Model):
     )
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="pattern_labels")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    pattern_type = models.CharField(max_length=16, choices=PatternType.choices)
+    pattern_type = models.CharField(max_length=16, choices=LabelPatternType.choices)
     start_ts = models.DateTimeField(help_text="First bar of the pattern (a stored bar instant)")
     end_ts = models.DateTimeField(help_text="Last bar of the pattern (a stored bar instant)")
     direction = models.CharField(max_length=8, choices=Direction.choices)
@@ -148,7 +148,7 @@ class Label(models.Model):
                 condition=_in_choices("timeframe", Timeframe), name="label_timeframe_valid"
             ),
             models.CheckConstraint(
-                condition=_in_choices("pattern_type", PatternType),
+                condition=_in_choices("pattern_type", LabelPatternType),
                 name="label_pattern_type_valid",
             ),
             models.CheckConstraint(
@@ -179,7 +179,7 @@ class Label(models.Model):
         return f"#{self.pk} {self.pattern_type} {self.stock_id} {self.timeframe}"
 
     def get_absolute_url(self) -> str:
-        return reverse("label_detail", args=[self.pk])
+        return reverse("labeling:detail", args=[self.pk])
 
     @property
     def is_deleted(self) -> bool:

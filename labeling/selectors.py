@@ -1,19 +1,17 @@
 """Reads for pattern labels: overlays for the Radar, the list, bar snapping."""
 
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Min, Q
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from marketdata.models import Candle, Timeframe
+from marketdata.krx_calendar import INTRADAY_MINUTES, KST, bar_start_for, bar_starts
+from marketdata.models import Candle
 
 from .models import Label, LabelRevision, Source
-
-KST = ZoneInfo("Asia/Seoul")
-INTRADAY_MINUTES = {Timeframe.M5: 5, Timeframe.M30: 30, Timeframe.H1: 60}
 
 END_BEFORE_START = "The end is before the start."
 NO_BARS_STORED = "No bars are stored for {symbol} {timeframe} yet."
@@ -32,24 +30,37 @@ def kst_text(instant: datetime, timeframe: str) -> str:
     return local.strftime("%Y-%m-%d")
 
 
-def period_floor(instant: datetime, timeframe: str) -> datetime:
-    """The start (aware, KST) of the bar period of `timeframe` that contains `instant`.
+# Wider than any KRX closure (the longest, Chuseok 2017, kept the market shut for 10 days) and, for
+# daily and longer bars, than a month: the bar grid this far around an instant holds its neighbours.
+INTRADAY_GRID_DAYS = 14
+GRID_DAYS = 35
 
-    Intraday: the 5/30/60-minute slot counted from 00:00 KST (so 09:00 starts a slot);
-    1d: 00:00 KST of the date; 1w: 00:00 KST of that week's Monday; 1mo: of the 1st.
-    """
-    local = instant.astimezone(KST)
-    if timeframe in INTRADAY_MINUTES:
-        step = INTRADAY_MINUTES[timeframe]
-        minutes = local.hour * 60 + local.minute
-        minutes -= minutes % step
-        return local.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    if timeframe == Timeframe.W1:
-        return day - timedelta(days=day.weekday())
-    if timeframe == Timeframe.MO1:
-        return day.replace(day=1)
-    return day
+
+def _grid_around(timeframe: str, instant: datetime) -> list[datetime]:
+    day = instant.astimezone(KST).date()
+    span = timedelta(days=INTRADAY_GRID_DAYS if timeframe in INTRADAY_MINUTES else GRID_DAYS)
+    return bar_starts(timeframe, day - span, day + span)
+
+
+def bar_at_or_after(timeframe: str, instant: datetime) -> datetime | None:
+    """The start (aware, KST) of the KRX bar of `timeframe` that contains `instant`, or of the
+    first bar after it when no session covers it (before 09:00, after 15:30, on a weekend or a
+    KRX holiday); None when the calendar has no bar within weeks of it."""
+    containing = bar_start_for(timeframe, instant)
+    floor = containing if containing is not None else instant
+    grid = _grid_around(timeframe, floor)
+    i = bisect_left(grid, floor)
+    return grid[i] if i < len(grid) else None
+
+
+def bar_at_or_before(timeframe: str, instant: datetime) -> datetime | None:
+    """The start (aware, KST) of the KRX bar of `timeframe` that contains `instant`, or of the
+    last bar before it when no session covers it; None when there is none within weeks."""
+    containing = bar_start_for(timeframe, instant)
+    ceiling = containing if containing is not None else instant
+    grid = _grid_around(timeframe, ceiling)
+    i = bisect_right(grid, ceiling)
+    return grid[i - 1] if i else None
 
 
 def series_bounds(*, stock, timeframe: str) -> tuple[datetime | None, datetime | None]:
@@ -65,10 +76,13 @@ def label_range_resolve(
 ) -> dict:
     """Snaps a range (and its key points) to stored bars; raises ValidationError otherwise.
 
-    `start`/`end` are aware instants; each is first floored to its bar period (`period_floor`),
-    then the range becomes the stored bars whose instants lie in [start, end]: `start` moves
-    forward to the first such bar, `end` back to the last. Key points ({role, ts, price}) snap
-    to the bar containing their instant and must lie inside the snapped range.
+    `start`/`end` are aware instants. The range becomes the stored bars from the bar containing
+    `start` to the bar containing `end` (bars on the KRX grid of `marketdata.krx_calendar`; an
+    instant outside every session counts as itself). It is outside the stored bars only when a
+    session bar between an end and the stored series is missing: a start on a holiday or before
+    09:00 of the first stored day, or an end after 15:30 of the last one, is inside.
+    Key points ({role, ts, price}) snap to the stored bar containing their instant (or the last
+    one before it) and must lie inside the range.
     Returns {"start_ts", "end_ts", "key_points"} with aware UTC instants (key point `ts` as ISO
     text in KST). Errors are keyed by form field: start, end, key_points.
     """
@@ -78,15 +92,19 @@ def label_range_resolve(
     first, last = series_bounds(stock=stock, timeframe=timeframe)
     if first is None:
         raise ValidationError({"start": NO_BARS_STORED.format(symbol=symbol, timeframe=timeframe)})
-    lo, hi = period_floor(start, timeframe), period_floor(end, timeframe)
-    if lo < first or hi > last:
+    lo = bar_start_for(timeframe, start) or start
+    hi = bar_start_for(timeframe, end) or end
+    # The session bars nearest the ends decide whether the range reaches past the stored bars.
+    first_session_bar = bar_at_or_after(timeframe, start) or lo
+    last_session_bar = bar_at_or_before(timeframe, end) or hi
+    if first_session_bar < first or last_session_bar > last:
         message = RANGE_OUTSIDE_BARS.format(
             symbol=symbol,
             timeframe=timeframe,
             first=kst_text(first, timeframe),
             last=kst_text(last, timeframe),
         )
-        raise ValidationError({"start" if lo < first else "end": message})
+        raise ValidationError({"start" if first_session_bar < first else "end": message})
     bars = Candle.objects.filter(stock=stock, timeframe=timeframe, ts__gte=lo, ts__lte=hi)
     agg = bars.aggregate(first=Min("ts"), last=Max("ts"))
     if agg["first"] is None:
@@ -96,7 +114,7 @@ def label_range_resolve(
     start_ts, end_ts = agg["first"], agg["last"]
     resolved_points = []
     for point in key_points:
-        floored = period_floor(point["ts"], timeframe)
+        floored = bar_start_for(timeframe, point["ts"]) or point["ts"]
         bar_ts = (
             Candle.objects.filter(stock=stock, timeframe=timeframe, ts__lte=floored)
             .order_by("-ts")
@@ -198,7 +216,7 @@ def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list
             "end_ts": end_ts.astimezone(KST).isoformat(),
             "direction": direction,
             "source": source,
-            "url": reverse("label_detail", args=[pk]),
+            "url": reverse("labeling:detail", args=[pk]),
         }
         for pk, pattern_type, start_ts, end_ts, direction, source in rows
     ]
@@ -338,7 +356,7 @@ def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) ->
         "focus_start": start.astimezone(KST).isoformat(),
         "focus_end": end.astimezone(KST).isoformat(),
     }
-    return f"{reverse('radar')}?{urlencode(query)}"
+    return f"{reverse('analysis:radar')}?{urlencode(query)}"
 
 
 def label_history(*, label: Label) -> list[dict]:
@@ -374,8 +392,7 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
     """
     from bisect import bisect_left
 
-    from analysis.models import PatternInstance, PatternStatus
-    from analysis.models import PatternType as DetectorType
+    from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
 
     from .review import Span, review_metrics
 
@@ -389,8 +406,10 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
         else None
     )
     labels = labels.overlapping(start=start, end=end - timedelta(microseconds=1) if end else None)
-    other_types = labels.exclude(pattern_type__in=DetectorType.values).count()
-    labels = list(labels.filter(pattern_type__in=DetectorType.values).order_by("start_ts", "id"))
+    other_types = labels.exclude(pattern_type__in=DetectedPatternType.values).count()
+    labels = list(
+        labels.filter(pattern_type__in=DetectedPatternType.values).order_by("start_ts", "id")
+    )
 
     windows: dict[tuple, list] = {}
     for label in labels:
@@ -414,7 +433,7 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
                 stock_id=stock_id,
                 timeframe=tf,
                 run__is_default=True,
-                pattern_type__in=DetectorType.values,
+                pattern_type__in=DetectedPatternType.values,
                 status__in=[PatternStatus.FORMING, PatternStatus.COMPLETED],
                 start_ts__lte=hi,
                 end_ts__gte=lo,

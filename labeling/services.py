@@ -6,13 +6,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from marketdata.krx_calendar import KST
+
 from .models import TYPICAL_DIRECTION, Direction, Label, LabelRevision, Outcome, Source
-from .selectors import KST, detection_label, detection_snapshot, label_range_resolve
+from .selectors import detection_label, detection_snapshot, label_range_resolve
 
 NOT_OWNER = "Only the owner can change this label."
 ALREADY_DELETED = "This label is already deleted."
 NOT_DELETED = "This label is not deleted."
-DECISION_SOURCES = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
+SOURCE_OF_DECISION = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
 
 
 # Fields whose change is worth a revision (and shown in the history).
@@ -226,7 +228,7 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
     range, links to it and keeps a snapshot of it (`detection_ref`). A second decision on the
     same detection changes the existing label's source (with a revision), never adds a label.
     """
-    source = DECISION_SOURCES[decision]
+    source = SOURCE_OF_DECISION[decision]
     existing = detection_label(user=user, pattern=pattern)
     if existing is not None:
         label = Label.objects.select_for_update().select_related("stock").get(pk=existing.pk)

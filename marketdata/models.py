@@ -7,9 +7,6 @@ timeframe (intraday: the KST start instant; 1d/1w/1mo: 00:00 KST of the date, Mo
 
 from django.db import models
 
-# Re-exported for labeling.forms until it imports the calendar (the architecture cleanup).
-from .krx_calendar import INTRADAY_TIMEFRAMES  # noqa: F401
-
 
 class Timeframe(models.TextChoices):
     """The choices for timeframe columns; the codes are `krx_calendar.TIMEFRAMES`."""

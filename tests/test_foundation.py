@@ -11,7 +11,7 @@ from django.urls import reverse
 from conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["radar", "scanner", "label_list", "password_change"]
+PAGES = ["analysis:radar", "analysis:scanner", "labeling:list", "password_change"]
 
 
 @pytest.mark.django_db
@@ -38,11 +38,11 @@ def test_login_and_logout(client, user):
     bad = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
     assert bad.status_code == 200 and b"didn't match" in bad.content
     good = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
-    assert good.status_code == 302 and good["Location"] == reverse("radar")
-    assert client.get(reverse("radar")).status_code == 200
+    assert good.status_code == 302 and good["Location"] == reverse("analysis:radar")
+    assert client.get(reverse("analysis:radar")).status_code == 200
     out = client.post(reverse("logout"))
     assert out.status_code == 302
-    assert client.get(reverse("radar")).status_code == 302
+    assert client.get(reverse("analysis:radar")).status_code == 302
 
 
 @pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_logout_needs_post_with_csrf(user):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(user)
     assert strict.post(reverse("logout")).status_code == 403
-    assert strict.get(reverse("radar")).status_code == 200
+    assert strict.get(reverse("analysis:radar")).status_code == 200
 
 
 @pytest.mark.django_db

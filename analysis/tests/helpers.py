@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.detection import Bars
+from marketdata.krx_calendar import KST
 
 
 def frame(rows, start="2024-01-02", freq="B") -> pd.DataFrame:
-    """DataFrame from (open, high, low, close) rows with an Asia/Seoul business-day index."""
+    """DataFrame from (open, high, low, close) rows with a KST business-day index."""
     data = np.asarray(rows, dtype=float)
-    index = pd.date_range(start, periods=len(data), freq=freq, tz="Asia/Seoul")
+    index = pd.date_range(start, periods=len(data), freq=freq, tz=KST)
     out = pd.DataFrame(data[:, :4], columns=["open", "high", "low", "close"], index=index)
     out["volume"] = 1000.0
     return out

@@ -27,7 +27,7 @@ def samsung():
 
 
 def test_url_name():
-    assert reverse("api_radar") == URL
+    assert reverse("analysis:api_radar") == URL
 
 
 def test_login_required_as_json_401(client, samsung):

@@ -21,6 +21,7 @@ from analysis.engine import analyze
 from analysis.tests.helpers import bars, closes_frame, frame
 from analysis.trend import DOWN, SIDEWAYS, UP, trend_periods
 from analysis.zigzag import FILL, build_zigzag
+from marketdata.krx_calendar import KST
 
 # Closes move 1 per bar with High/Low = close +/- 1 and open = previous close: every true range
 # is 2, so ATR = 2 and the major threshold is 2.3 x 2 = 4.6.
@@ -281,7 +282,7 @@ def test_window_that_stops_early_cuts_periods_and_needs_timestamps():
 @pytest.mark.parametrize(
     "index",
     [
-        pd.date_range("2024-01-02 09:00", periods=5, freq="5min", tz="Asia/Seoul"),
+        pd.date_range("2024-01-02 09:00", periods=5, freq="5min", tz=KST),
         pd.date_range("2024-03-09", periods=4, freq="D", tz="America/New_York"),  # DST change
         pd.DatetimeIndex([pd.Timestamp("2024-01-01 00:00:00.5", tz="UTC")]),
     ],

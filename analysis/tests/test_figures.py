@@ -16,7 +16,7 @@ from analysis.figures import (
     thin_ticks,
     tick_candidates,
 )
-from marketdata.krx_calendar import bar_starts
+from marketdata.krx_calendar import TIMEFRAMES, bar_starts
 
 # 2024-02-05 … 2024-02-16: a weekend and the 설날 closure (Fri 9 – Mon 12 Feb) in the middle.
 DAILY_DAYS = bar_starts("1d", date(2024, 2, 5), date(2024, 2, 16))
@@ -375,7 +375,7 @@ def test_ticks_daily_months_and_thinning():
     assert close_up and all(t[2] == 1 for t in close_up)
 
 
-@pytest.mark.parametrize("timeframe", ["5m", "30m", "1h", "1d", "1w", "1mo"])
+@pytest.mark.parametrize("timeframe", TIMEFRAMES)
 def test_every_timeframe_builds_and_empty_series_builds(timeframe):
     frame = bars(bar_starts(timeframe, date(2024, 1, 2), date(2024, 3, 29))[:300])
     fig = build_radar_figure(frame, EMPTY, timeframe=timeframe)

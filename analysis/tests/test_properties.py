@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from analysis.detection import MAJOR, PEAK
 from analysis.engine import analyze
 from analysis.patterns import FORMING
+from marketdata.krx_calendar import KST
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -29,7 +30,7 @@ def ohlcv(draw, min_size=2, max_size=160):
             high[at] *= 10
         else:
             low[at] /= 10
-    index = pd.date_range("2023-01-02 09:00", periods=n, freq="30min", tz="Asia/Seoul")
+    index = pd.date_range("2023-01-02 09:00", periods=n, freq="30min", tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 100.0}, index=index
     )
@@ -117,7 +118,7 @@ def _walk(seed: int, n: int) -> pd.DataFrame:
     open_ = np.concatenate([[close[0]], close[:-1]])
     high = np.maximum(open_, close) + rng.integers(0, 5, n)
     low = np.minimum(open_, close) - rng.integers(0, 5, n)
-    index = pd.date_range("2020-01-01", periods=n, freq="D", tz="Asia/Seoul")
+    index = pd.date_range("2020-01-01", periods=n, freq="D", tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 1.0}, index=index
     )

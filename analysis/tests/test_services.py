@@ -12,6 +12,7 @@ from analysis.engine import analyze
 from analysis.models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
 from analysis.selectors import pattern_scan, radar_analysis, trading_days_cutoff
 from analysis.services import NO_CANDLES, UNKNOWN_TIMEFRAME, AnalysisError, series_analyze
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Market
 from marketdata.selectors import candles_frame
 from marketdata.tests.factories import make_candles, make_stock
@@ -26,7 +27,7 @@ def walk(n=400, seed=7, start="2023-01-02"):
     open_ = np.concatenate([[close[0]], close[:-1]])
     high = np.maximum(open_, close) + 100 * rng.integers(0, 5, n)
     low = np.minimum(open_, close) - 100 * rng.integers(0, 5, n)
-    index = pd.bdate_range(start, periods=n, tz="Asia/Seoul")
+    index = pd.bdate_range(start, periods=n, tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 1e6}, index=index
     )
@@ -144,7 +145,7 @@ def test_scan_query_uses_the_pattern_index():
         timeframe="1d",
         pattern_type="DB",
         status="completed",
-        since=pd.Timestamp("2024-01-01", tz="Asia/Seoul"),
+        since=pd.Timestamp("2024-01-01", tz=KST),
     )
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")

@@ -13,6 +13,7 @@ from analysis.models import PatternInstance
 from analysis.services import series_analyze
 from analysis.tests.radar_data import swing_series
 from labeling.services import label_create
+from marketdata.krx_calendar import TIMEFRAMES
 from marketdata.models import Candle
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -43,10 +44,10 @@ def traces(figure, name):
 
 
 def test_urls_keep_their_names():
-    assert reverse("radar") == RADAR
-    assert reverse("scanner") == "/scanner/"
-    assert reverse("radar_figure") == "/radar/figure"
-    assert reverse("symbol_search") == "/radar/symbols"
+    assert reverse("analysis:radar") == RADAR
+    assert reverse("analysis:scanner") == "/scanner/"
+    assert reverse("analysis:radar_figure") == "/radar/figure"
+    assert reverse("analysis:symbol_search") == "/radar/symbols"
 
 
 @pytest.mark.parametrize("url", [RADAR, "/radar/figure", "/radar/symbols", "/scanner/"])
@@ -107,7 +108,7 @@ def test_default_symbol_and_timeframe(user_client, samsung):
 
 def test_timeframe_switch_links_keep_symbol_and_indicators(user_client, samsung):
     html = user_client.get(RADAR, {"symbol": "005930", "ind": "sma20"}).content.decode()
-    for tf in ["5m", "30m", "1h", "1d", "1w", "1mo"]:
+    for tf in TIMEFRAMES:
         assert f'?symbol=005930&amp;ind=sma20&amp;tf={tf}"' in html
 
 

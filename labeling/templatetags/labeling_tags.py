@@ -4,7 +4,9 @@ from datetime import datetime
 
 from django import template
 
-from ..selectors import KST, detection_decisions, radar_url
+from marketdata.krx_calendar import KST
+
+from ..selectors import detection_decisions, radar_url
 
 register = template.Library()
 

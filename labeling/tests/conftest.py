@@ -1,30 +1,14 @@
 """Labeling test data: one stock with weekday daily bars and a day of 5-minute bars."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from labeling.tests.factories import price_frame
+from marketdata.krx_calendar import KST
 from marketdata.tests.factories import make_candles, make_stock
 
-KST = "Asia/Seoul"
 DAILY_START = "2024-01-02"
 DAILY_BARS = 60
-
-
-def price_frame(index: pd.DatetimeIndex, base: float = 70_000.0) -> pd.DataFrame:
-    """A deterministic zig-zag OHLCV frame on `index` (KRW, shares)."""
-    steps = np.sin(np.arange(len(index)) / 4.0) * 2_000.0
-    close = base + steps
-    return pd.DataFrame(
-        {
-            "open": close - 100.0,
-            "high": close + 400.0,
-            "low": close - 400.0,
-            "close": close,
-            "volume": np.full(len(index), 1_000_000),
-        },
-        index=index,
-    )
 
 
 def daily_index(start: str = DAILY_START, bars: int = DAILY_BARS) -> pd.DatetimeIndex:

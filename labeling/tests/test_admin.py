@@ -1,12 +1,8 @@
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 
 from labeling import services
 from labeling.models import Label
-
-KST = ZoneInfo("Asia/Seoul")
+from marketdata.tests.factories import kst
 
 
 @pytest.fixture
@@ -22,8 +18,8 @@ def test_admin_lists_and_filters_labels_and_revisions_read_only(admin_client, us
         stock=stock,
         timeframe="1d",
         pattern_type="HS",
-        start=datetime(2024, 1, 8, tzinfo=KST),
-        end=datetime(2024, 1, 12, tzinfo=KST),
+        start=kst(2024, 1, 8),
+        end=kst(2024, 1, 12),
     )
     services.label_delete(label=label, actor=user)
     listing = admin_client.get("/admin/labeling/label/", {"pattern_type__exact": "HS"})

@@ -1,15 +1,12 @@
 import csv
 import io
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from labeling import services
-
-KST = ZoneInfo("Asia/Seoul")
+from marketdata.tests.factories import kst
 
 
 def make(user, stock, pattern_type, day):
@@ -18,8 +15,8 @@ def make(user, stock, pattern_type, day):
         stock=stock,
         timeframe="1d",
         pattern_type=pattern_type,
-        start=datetime(2024, 1, day, tzinfo=KST),
-        end=datetime(2024, 1, day + 2, tzinfo=KST),
+        start=kst(2024, 1, day),
+        end=kst(2024, 1, day + 2),
     )
 
 

@@ -1,20 +1,12 @@
 """Database constraints, revisions and owner checks of labels."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from labeling import forms, selectors, services
 from labeling.models import Label, LabelRevision, Source
-
-KST = ZoneInfo("Asia/Seoul")
-
-
-def kst(*args) -> datetime:
-    return datetime(*args, tzinfo=KST)
+from marketdata.tests.factories import kst
 
 
 def row(user, stock, **fields) -> Label:

@@ -1,17 +1,9 @@
 """The detector review page over stored labels and detections."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from labeling import services
 from labeling.models import Source
 from labeling.tests.factories import make_detection
-
-KST = ZoneInfo("Asia/Seoul")
-
-
-def kst(*args) -> datetime:
-    return datetime(*args, tzinfo=KST)
+from marketdata.tests.factories import kst
 
 
 def label(user, stock, pattern_type, start, end, **kw):

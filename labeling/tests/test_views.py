@@ -1,8 +1,6 @@
 import csv
 import io
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -10,13 +8,9 @@ from django.test import Client
 from labeling import forms, selectors, services
 from labeling.models import Label, LabelRevision, Source
 from labeling.tests.factories import make_detection
+from marketdata.tests.factories import kst
 
-KST = ZoneInfo("Asia/Seoul")
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def kst(*args) -> datetime:
-    return datetime(*args, tzinfo=KST)
 
 
 def post_data(**overrides) -> dict:

@@ -33,6 +33,11 @@ SIMULATOR_PAGE_SIZE = 200
 CANDLE_COLUMNS = ["open", "high", "low", "close", "volume", "traded_value", "is_final"]
 
 
+def kst(*args) -> datetime:
+    """An aware KST instant: `kst(2024, 3, 4, 9, 30)` is 09:30 KST on 4 March 2024."""
+    return datetime(*args, tzinfo=KST)
+
+
 def make_stock(code: str = "005930", name: str = "삼성전자", **fields) -> Stock:
     defaults = {"market": Market.KOSPI, "is_active": True, "is_analysis_target": True}
     defaults.update(fields)

@@ -23,8 +23,7 @@ from marketdata.kiwoom import (
     parse_number,
     parse_stock_info,
 )
-from marketdata.krx_calendar import KST
-from marketdata.tests.factories import SIMULATOR_NOW, django_python, make_kiwoom_client
+from marketdata.tests.factories import SIMULATOR_NOW, django_python, kst, make_kiwoom_client
 
 # Older field generation (daily): upd_stkpc_tp / upd_rt / pred_close_pric …, no signs,
 # traded value in million KRW.
@@ -82,10 +81,6 @@ MINUTE_OLD = {
     "stk_infr": "",
     "pred_close_pric": "",
 }
-
-
-def kst(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=KST)
 
 
 def test_daily_old_generation_traded_value_in_krw():

@@ -14,7 +14,6 @@ from django.conf import settings
 
 from marketdata import services
 from marketdata.kiwoom import Bar, KiwoomUnknownStock, StockInfo
-from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock, SyncState
 from marketdata.simulator.universe import UNIVERSE, UNIVERSE_BY_CODE
 from marketdata.tests.factories import (
@@ -22,6 +21,7 @@ from marketdata.tests.factories import (
     SIMULATOR_NOW,
     assert_same_bars,
     django_env,
+    kst,
     make_stock,
     stored_frame,
     truth_frame,
@@ -31,10 +31,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("broker_queue_purged"),
 ]
-
-
-def kst(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=KST)
 
 
 def bar(ts, close=100.0, volume=10) -> Bar:
