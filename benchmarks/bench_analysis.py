@@ -152,14 +152,14 @@ def bench_detectors() -> None:
 
 
 def real_series(path: Path) -> pd.DataFrame:
-    """A Kiwoom daily-chart CSV (ka10081 rows) as an OHLCV frame in Asia/Seoul."""
+    """A Kiwoom daily-chart CSV (ka10081 rows) as an OHLCV frame in KST."""
     import csv
 
     from marketdata.kiwoom import parse_bar
 
     with path.open(encoding="utf-8-sig", newline="") as handle:
         bars = [parse_bar(row, timeframe="1d") for row in csv.DictReader(handle)]
-    index = pd.DatetimeIndex([b.ts for b in bars]).tz_convert("Asia/Seoul")
+    index = pd.DatetimeIndex([b.ts for b in bars]).tz_convert(KST)
     columns = ("open", "high", "low", "close", "volume")
     return pd.DataFrame(
         {c: [float(getattr(b, c)) for b in bars] for c in columns}, index=index

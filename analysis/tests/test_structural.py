@@ -24,6 +24,7 @@ from analysis.tests.helpers import bars, frame, mirror_rows
 from analysis.tests.test_properties import SETTINGS, ohlcv
 from analysis.trend import DOWN, UP, trend_periods
 from analysis.zigzag import FILL
+from marketdata.krx_calendar import KST
 
 DETECTOR = StructuralSwingDetector()
 
@@ -408,7 +409,7 @@ def _daily_walk(seed: int, n: int = 1200) -> pd.DataFrame:
     open_ = np.round(np.concatenate([[close[0]], close[:-1]]) * (1 + rng.normal(0, 0.002, n)), -1)
     high = np.round(np.maximum(open_, close) * (1 + np.abs(rng.normal(0, 0.006, n))), -1)
     low = np.round(np.minimum(open_, close) * (1 - np.abs(rng.normal(0, 0.006, n))), -1)
-    index = pd.date_range("2020-01-01", periods=n, freq="B", tz="Asia/Seoul")
+    index = pd.date_range("2020-01-01", periods=n, freq="B", tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 1e5}, index=index
     )
