@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -75,6 +76,12 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 MAX_PAGES = 2_000
+# What a chart row may hold (docs/architecture.md#market-data-conventions): anything outside is a
+# broken or hostile answer, refused with the row named, never stored.
+FIRST_BAR_DATE = dt.date(1980, 1, 1)  # KOSPI's base date is 1980-01-04; no KRX bar is older
+MAX_PRICE_KRW = 100_000_000  # ~35x the highest KRX share price ever quoted
+MAX_VOLUME_SHARES = 10**12  # ~100x the shares any KRX stock has listed
+MAX_TRADED_VALUE_KRW = 10**16  # ~100x a month of the most traded KRX stock; fits a bigint
 # A touch above 1/R between request slots, so network jitter never packs R+1 requests into
 # one second at the server.
 RATE_SPACING_FACTOR = 1.02
@@ -85,6 +92,11 @@ ERROR_UNKNOWN_STOCK = "Unknown stock code {code!r} (Kiwoom return_code {return_c
 ERROR_MALFORMED = "Malformed Kiwoom {api_id} response: {reason}"
 ERROR_TOKEN = "Kiwoom token request failed: {reason}"
 ERROR_TOO_MANY_PAGES = "Kiwoom {api_id} {code} still continuing after {pages} pages"
+ERROR_BAD_ROW = "{code} page {page} row {row} ({stamp}): {reason}"
+ERROR_REPEATED_KEY = (
+    "{code} page {page}: next-key {key!r} was already followed (cont-yn loop); stopped"
+)
+ERROR_NO_NEW_BARS = "{code} page {page} added no new bars but cont-yn says more follow; stopped"
 ERROR_REDIS = (
     "Redis (REDIS_URL) is unreachable ({error}); the Kiwoom client keeps its shared token and "
     "rate limit there"
@@ -130,7 +142,8 @@ class _BadToken(Exception):
 
 def parse_number(value, *, field: str = "value") -> float | None:
     """Kiwoom's numeric strings: '+61000' / '-78800' (sign = direction vs the previous close,
-    the magnitude is the value), '00000197' (zero padding), '1,234', '' (absent -> None)."""
+    the magnitude is the value), '00000197' (zero padding), '1,234', '' (absent -> None).
+    'nan', 'inf' and '1e309' parse to NaN / infinity: callers bound what they accept."""
     if value is None:
         return None
     if isinstance(value, int | float):
@@ -147,7 +160,22 @@ def parse_number(value, *, field: str = "value") -> float | None:
 
 def parse_int(value, *, field: str = "value") -> int | None:
     number = parse_number(value, field=field)
-    return None if number is None else int(round(number))
+    if number is None:
+        return None
+    if not math.isfinite(number):
+        raise ValueError(f"{field}={value!r} is not a finite number")
+    return int(round(number))
+
+
+def parse_count(value, *, field: str, limit: float) -> float | None:
+    """An unsigned quantity (shares, KRW): '' -> None; a minus sign, NaN, infinity or a value
+    above `limit` raise ValueError."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        raise ValueError(f"{field}={value!r} is negative")
+    number = parse_number(value, field=field)
+    if number is not None and not number <= limit:  # NaN fails every comparison
+        raise ValueError(f"{field}={value!r} is outside 0…{limit:,.0f}")
+    return number
 
 
 def parse_kst_date(value: str, *, field: str = "dt") -> dt.date:
@@ -158,19 +186,36 @@ def parse_kst_date(value: str, *, field: str = "dt") -> dt.date:
         raise ValueError(f"{field}={value!r} is not a YYYYMMDD date") from None
 
 
-def parse_kst_datetime(value: str, *, field: str = "cntr_tm") -> dt.datetime:
-    """'YYYYMMDDHHMMSS' KST wall clock -> aware UTC datetime."""
+def _parse_kst_wall_clock(value: str, *, field: str) -> dt.datetime:
+    """'YYYYMMDDHHMMSS' -> naive KST wall-clock datetime."""
     text = str(value).strip()
     try:
-        naive = dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S")
+        return dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S")
     except ValueError:
         raise ValueError(f"{field}={value!r} is not a YYYYMMDDHHMMSS time") from None
-    return naive.replace(tzinfo=KST).astimezone(UTC)
+
+
+def parse_kst_datetime(value: str, *, field: str = "cntr_tm") -> dt.datetime:
+    """'YYYYMMDDHHMMSS' KST wall clock -> aware UTC datetime."""
+    naive = _parse_kst_wall_clock(value, field=field)
+    try:
+        return naive.replace(tzinfo=KST).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 at the edge of datetime's range
+        raise ValueError(f"{field}={value!r} is out of range") from None
 
 
 def kst_midnight(day: dt.date) -> dt.datetime:
     """00:00 KST of `day`, as aware UTC."""
     return dt.datetime.combine(day, dt.time(), tzinfo=KST).astimezone(UTC)
+
+
+def current_trading_day(now: dt.datetime | None = None) -> dt.date:
+    """The KST date of `now` (default: the wall clock) when KRX trades that day, else the last
+    trading date before it: the newest date a chart row may carry."""
+    today = (now or dt.datetime.now(UTC)).astimezone(KST).date()
+    if krx_calendar.is_trading_day(today):
+        return today
+    return krx_calendar.previous_trading_day(today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,18 +232,35 @@ class Bar:
     traded_value: int | None
 
 
-def parse_bar(row: dict, *, timeframe: str) -> Bar:
+_PRICE_FIELDS = (("open", "open_pric"), ("high", "high_pric"), ("low", "low_pric"))
+
+
+def parse_bar(row: dict, *, timeframe: str, latest: dt.date | None = None) -> Bar:
     """One chart row of either field generation -> `Bar`. Unknown keys are ignored.
 
-    Raises ValueError on a missing or unparseable required field or inconsistent OHLC.
+    `latest` is the current trading day (KST; default `current_trading_day()`). Raises
+    ValueError, naming the field and its value, on a missing or unparseable field, a date before
+    FIRST_BAR_DATE or after `latest` (weekly/monthly: a week or month after `latest`'s), a
+    price that is not finite or outside (0, MAX_PRICE_KRW], High < Low or OHLC otherwise
+    inconsistent, a negative, non-finite or out-of-range volume (MAX_VOLUME_SHARES) or traded
+    value (MAX_TRADED_VALUE_KRW).
+
+    A halted day (거래정지) comes as open = high = low = 0 with the standing price in
+    `cur_prc` and no volume: it is returned as a flat bar at that price with volume 0
+    (docs/architecture.md#market-data-conventions). Zero open/high/low with volume is refused.
     """
     if not isinstance(row, dict):
         raise ValueError(f"row is {type(row).__name__}, not an object")
+    latest = latest or current_trading_day()
     if timeframe in INTRADAY_MINUTES:
         stamp = row.get("cntr_tm") or row.get("cntr_dt")
         if not stamp:
             raise ValueError("cntr_tm missing")
-        ts = parse_kst_datetime(stamp)
+        wall_clock = _parse_kst_wall_clock(stamp, field="cntr_tm")
+        _check_date(
+            wall_clock.date(), timeframe=timeframe, latest=latest, field="cntr_tm", raw=stamp
+        )
+        ts = wall_clock.replace(tzinfo=KST).astimezone(UTC)
         if not MINUTE_STAMP_IS_BAR_START:
             # The bar holding the instant just before its end (the 15:00 1h bar ends at 15:30).
             start = krx_calendar.bar_start_for(timeframe, ts - dt.timedelta(seconds=1))
@@ -208,31 +270,60 @@ def parse_bar(row: dict, *, timeframe: str) -> Bar:
     else:
         if not row.get("dt"):
             raise ValueError("dt missing")
-        ts = kst_midnight(period_start(timeframe, parse_kst_date(row["dt"])))
+        day = parse_kst_date(row["dt"])
+        _check_date(day, timeframe=timeframe, latest=latest, field="dt", raw=row["dt"])
+        ts = kst_midnight(period_start(timeframe, day))
+    raw_close = row.get("cur_prc")
+    close = parse_number(raw_close, field="cur_prc")
+    if close is None:
+        raise ValueError("cur_prc missing")
+    if not 0 < close <= MAX_PRICE_KRW:  # NaN fails every comparison
+        raise ValueError(f"cur_prc={raw_close!r} is not a price (0 < price ≤ {MAX_PRICE_KRW:,})")
     prices = {}
-    for name, key in (
-        ("open", "open_pric"),
-        ("high", "high_pric"),
-        ("low", "low_pric"),
-        ("close", "cur_prc"),
-    ):
+    for name, key in _PRICE_FIELDS:
         value = parse_number(row.get(key), field=key)
         if value is None:
             raise ValueError(f"{key} missing")
+        if not 0 <= value <= MAX_PRICE_KRW:
+            raise ValueError(
+                f"{key}={row.get(key)!r} is not a price (0 < price ≤ {MAX_PRICE_KRW:,})"
+            )
         prices[name] = value
-    volume = parse_int(row.get("trde_qty"), field="trde_qty")
+    volume = parse_count(row.get("trde_qty"), field="trde_qty", limit=MAX_VOLUME_SHARES)
     if volume is None:
         raise ValueError("trde_qty missing")
+    volume = int(round(volume))
     traded_value = None
-    raw_value = parse_number(row.get("trde_prica"), field="trde_prica")
-    if raw_value is not None and timeframe in TRADED_VALUE_MULTIPLIER:
-        traded_value = int(round(raw_value * TRADED_VALUE_MULTIPLIER[timeframe]))
-    if not (
-        prices["low"] <= min(prices["open"], prices["close"])
-        and prices["high"] >= max(prices["open"], prices["close"])
+    if timeframe in TRADED_VALUE_MULTIPLIER:
+        multiplier = TRADED_VALUE_MULTIPLIER[timeframe]
+        raw_value = parse_count(
+            row.get("trde_prica"), field="trde_prica", limit=MAX_TRADED_VALUE_KRW / multiplier
+        )
+        if raw_value is not None:
+            traded_value = int(round(raw_value * multiplier))
+    if prices["open"] == prices["high"] == prices["low"] == 0:
+        if volume:
+            raise ValueError(f"open, high and low are 0 but trde_qty={row.get('trde_qty')!r}")
+        prices = dict.fromkeys(prices, close)  # halted: no trade, the standing price all day
+    elif not (
+        0 < prices["low"] <= min(prices["open"], close)
+        and prices["high"] >= max(prices["open"], close)
     ):
-        raise ValueError(f"inconsistent OHLC {prices}")
-    return Bar(ts=ts, volume=volume, traded_value=traded_value, **prices)
+        raise ValueError(f"inconsistent OHLC {prices | {'close': close}}")
+    return Bar(ts=ts, volume=volume, traded_value=traded_value, close=close, **prices)
+
+
+def _check_date(day: dt.date, *, timeframe: str, latest: dt.date, field: str, raw) -> None:
+    """A bar's date lies in [FIRST_BAR_DATE, the current trading day `latest`]. Weekly and
+    monthly rows are dated by a day inside their period, so for them only the period may not
+    come after the current one."""
+    key, newest = day, latest
+    if timeframe not in INTRADAY_MINUTES:
+        key, newest = period_start(timeframe, day), period_start(timeframe, latest)
+    if day < FIRST_BAR_DATE or key > newest:
+        raise ValueError(
+            f"{field}={raw!r} is outside {FIRST_BAR_DATE}…{latest} (the current trading day)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,7 +665,8 @@ class KiwoomClient:
         body = {"mrkt_tp": mrkt_tp}
         items: dict[str, StockInfo] = {}
         next_key = None
-        for _ in range(MAX_PAGES):
+        followed: set[str] = set()
+        for page in range(1, MAX_PAGES + 1):
             data, next_key = self.call("ka10099", STOCK_INFO_PATH, body, next_key=next_key)
             rows = data.get("list")
             if not isinstance(rows, list):
@@ -593,6 +685,7 @@ class KiwoomClient:
                 items[info.code] = info
             if not next_key:
                 return list(items.values())
+            _check_next_key("ka10099", market, page, next_key, followed)
         raise KiwoomError(
             ERROR_TOO_MANY_PAGES.format(api_id="ka10099", code=market, pages=MAX_PAGES)
         )
@@ -604,12 +697,19 @@ class KiwoomClient:
         timeframe: str,
         since: dt.datetime,
         base_date: dt.date | None = None,
+        latest: dt.date | None = None,
     ) -> Iterator[list[Bar]]:
         """Pages of bars of one series, newest page first (bars within a page newest first),
         until a page reaches back to `since` (aware) or Kiwoom has no more pages.
 
         Minute charts always start at "now"; daily/weekly/monthly at `base_date` (default:
-        today in KST). Rows repeated across pages are dropped (the first copy wins).
+        today in KST). Rows repeated across pages are dropped (the first copy wins). `latest`:
+        the current trading day rows are checked against (default `current_trading_day()`).
+
+        A page is parsed whole before it is yielded, so a bad row (KiwoomMalformedResponse
+        naming its page, row and stamp) stops the series with nothing of that page returned.
+        A `cont-yn: Y` answer that repeats an already followed next-key, or a page that adds no
+        new bar while claiming more, also ends it with KiwoomMalformedResponse.
         """
         if timeframe not in CHART_TRS:
             raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
@@ -620,9 +720,11 @@ class KiwoomClient:
         else:
             base = base_date or dt.datetime.now(KST).date()
             body["base_dt"] = base.strftime("%Y%m%d")
+        latest = latest or current_trading_day()
         seen: set[dt.datetime] = set()
+        followed: set[str] = set()
         next_key = None
-        for _page in range(MAX_PAGES):
+        for page in range(1, MAX_PAGES + 1):
             data, next_key = self.call(api_id, CHART_PATH, body, next_key=next_key)
             rows = data.get(list_key)
             if rows is None:
@@ -632,14 +734,17 @@ class KiwoomClient:
                     ERROR_MALFORMED.format(api_id=api_id, reason=f"{list_key} is not a list")
                 )
             bars = []
-            for row in rows:
+            for index, row in enumerate(rows, start=1):
                 if isinstance(row, dict) and not any(str(v).strip() for v in row.values()):
                     continue  # Kiwoom pads some pages with all-empty rows
                 try:
-                    bar = parse_bar(row, timeframe=timeframe)
+                    bar = parse_bar(row, timeframe=timeframe, latest=latest)
                 except ValueError as exc:
+                    reason = ERROR_BAD_ROW.format(
+                        code=code, page=page, row=index, stamp=_row_stamp(row), reason=exc
+                    )
                     raise KiwoomMalformedResponse(
-                        ERROR_MALFORMED.format(api_id=api_id, reason=f"{code}: {exc}")
+                        ERROR_MALFORMED.format(api_id=api_id, reason=reason)
                     ) from None
                 if bar.ts in seen:
                     continue
@@ -650,7 +755,37 @@ class KiwoomClient:
             oldest = min((b.ts for b in bars), default=None)
             if not next_key or (oldest is not None and oldest <= since):
                 return
+            if not bars:
+                raise KiwoomMalformedResponse(
+                    ERROR_MALFORMED.format(
+                        api_id=api_id, reason=ERROR_NO_NEW_BARS.format(code=code, page=page)
+                    )
+                )
+            _check_next_key(api_id, code, page, next_key, followed)
         raise KiwoomError(ERROR_TOO_MANY_PAGES.format(api_id=api_id, code=code, pages=MAX_PAGES))
+
+
+def _check_next_key(api_id: str, code: str, page: int, next_key: str, followed: set[str]) -> None:
+    """Refuses to follow a next-key twice: a server answering `cont-yn: Y` with a key it gave
+    before would be followed until MAX_PAGES, spending the shared rate budget."""
+    if next_key in followed:
+        raise KiwoomMalformedResponse(
+            ERROR_MALFORMED.format(
+                api_id=api_id,
+                reason=ERROR_REPEATED_KEY.format(code=code, page=page, key=next_key[:40]),
+            )
+        )
+    followed.add(next_key)
+
+
+def _row_stamp(row) -> str:
+    """How an error names a chart row: its date or time field as Kiwoom sent it."""
+    if not isinstance(row, dict):
+        return "not an object"
+    for key in ("dt", "cntr_tm", "cntr_dt"):
+        if row.get(key):
+            return f"{key}={str(row[key])[:20]!r}"
+    return "no date"
 
 
 @contextmanager

@@ -22,7 +22,15 @@ from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
 from . import krx_calendar
-from .kiwoom import MARKET_CODES, Bar, KiwoomClient, KiwoomError, StockInfo, kst_midnight
+from .kiwoom import (
+    MARKET_CODES,
+    Bar,
+    KiwoomClient,
+    KiwoomError,
+    StockInfo,
+    current_trading_day,
+    kst_midnight,
+)
 from .krx_calendar import INTRADAY_MINUTES, KST, TIMEFRAMES
 from .models import Candle, IngestionRun, Stock, SyncState
 
@@ -380,9 +388,14 @@ def _fetch_and_store(
     newest = min(until or now, now)
     span = max((newest - since).total_seconds(), 1.0)
     requests_before = client.requests
-    for page in client.chart_pages(
-        code=stock.code, timeframe=timeframe, since=since, base_date=base_date
-    ):
+    pages = client.chart_pages(
+        code=stock.code,
+        timeframe=timeframe,
+        since=since,
+        base_date=base_date,
+        latest=current_trading_day(now),
+    )
+    for page in pages:
         wanted = [b for b in page if b.ts >= since and (until is None or b.ts < until)]
         with transaction.atomic():
             result.changed += candles_upsert(stock=stock, timeframe=timeframe, bars=wanted, now=now)

@@ -48,6 +48,12 @@ latency, which delays every API request: `latency_ms`; `fail_next` (next N reque
 `rate_limit_next` (next N answered 1700); `malformed_next` (next N successful responses carry
 truncated JSON); `duplicate_rows` (a continuation page starts with the previous page's last row);
 `token_lifetime_s` for new tokens; the action `expire_tokens` expires every token now.
+Hostile answers, for the client's defences: `corrupt_fields` (e.g. `{"cur_prc": "inf"}`)
+overwrite those fields of the chart row `corrupt_row` places from the newest (0-based; -1: off)
+of `corrupt_code` (empty: every stock), on every request that serves that row; `stuck_next_key`
+(continuations answer `cont-yn: Y` with the next-key they were asked for, forever; charts and
+ka10099); `repeat_pages` (chart continuations repeat the first page's rows under a fresh
+next-key each time).
 
 Control endpoints (no auth; for tests and the bench): `GET /_simulator/state`, `GET
 /_simulator/requests?since=N`, `POST /_simulator/faults` (any `Faults` field, `page_size`,
@@ -135,6 +141,11 @@ class Faults:
     malformed_next: int = 0
     duplicate_rows: bool = False
     token_lifetime_s: int = TOKEN_LIFETIME_S
+    corrupt_code: str = ""
+    corrupt_row: int = -1
+    corrupt_fields: dict[str, str] = field(default_factory=dict)
+    stuck_next_key: bool = False
+    repeat_pages: bool = False
 
 
 @dataclass
@@ -477,6 +488,8 @@ class KiwoomSimulator:
         page = specs[start : start + size]
         more = start + size < len(specs)
         items = [self._stock_item(s) for s in page]
+        if next_key and self.faults.stuck_next_key:
+            return {"list": items}, True, next_key
         return {"list": items}, more, f"{market_type}:{start + size}" if more else ""
 
     def _stock_info(self, data: dict) -> dict:
@@ -541,7 +554,8 @@ class KiwoomSimulator:
             if not next_key.startswith(prefix) or not next_key[len(prefix) :].isdigit():
                 raise ReturnCodeError(1517, MSG_FORMAT.format(field="next-key"))
             cursor = int(next_key[len(prefix) :])
-            end = min(end, int(np.searchsorted(series.start_s, cursor, side="right")))
+            if not self.faults.repeat_pages:
+                end = min(end, int(np.searchsorted(series.start_s, cursor, side="right")))
         size = self.config.page_size or DEFAULT_PAGE_SIZES[api_id]
         first = max(0, end - size)
         more = first > 0
@@ -551,11 +565,26 @@ class KiwoomSimulator:
                 series.start_s[first] if self.faults.duplicate_rows else series.start_s[first - 1]
             )
             new_key = f"{prefix}{int(cursor)}"
+        if next_key and self.faults.stuck_next_key:
+            more, new_key = True, next_key
+        elif next_key and self.faults.repeat_pages:
+            more, new_key = True, f"{prefix}{int(next_key[len(prefix) :]) - 1}"
         if kind == "minute":
             rows = self._minute_rows(spec, series, first, end)
         else:
             rows = self._period_rows(spec, api_id, series, first, end)
+        self._corrupt(spec.code, rows, newest=len(series) - end)
         return {"stk_cd": spec.code, list_key: rows}, more, new_key
+
+    def _corrupt(self, code: str, rows: list[dict], *, newest: int) -> None:
+        """Applies the `corrupt_*` fault to `rows` (newest first; rows[0] is the series' row
+        `newest` places from its newest)."""
+        faults = self.faults
+        if not faults.corrupt_fields or faults.corrupt_code not in ("", code):
+            return
+        index = faults.corrupt_row - newest
+        if 0 <= index < len(rows):
+            rows[index].update(faults.corrupt_fields)
 
     def _period_rows(
         self, spec: StockSpec, api_id: str, series: Series, first: int, end: int
@@ -795,6 +824,10 @@ def _coerce(cls, name: str, value):
         if "None" in str(kind):
             return None
         raise TypeError(f"{name} cannot be null")
+    if str(kind).startswith("dict"):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be an object")
+        return {str(key): str(item) for key, item in value.items()}
     if "bool" in str(kind):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be true or false")

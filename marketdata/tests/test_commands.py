@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketdata import services
 from marketdata.management.commands._series import ERROR_FAILED_SERIES
-from marketdata.models import Candle, IngestionRun, Stock
+from marketdata.models import Candle, IngestionRun, Stock, SyncState
 from marketdata.tests.factories import (
     ROOT,
     SIMULATOR_NOW,
@@ -89,6 +89,59 @@ def test_bad_code_fails_the_command_but_the_other_series_complete(ingest_sim):
     run_record = IngestionRun.objects.get(kind="backfill")
     assert run_record.status == IngestionRun.Status.PARTIAL
     assert "NOPE00" in run_record.errors
+
+
+PRICES = ("open_pric", "high_pric", "low_pric", "cur_prc")
+HOSTILE_ROWS = {
+    "infinite prices": dict.fromkeys(PRICES, "inf"),
+    "1e308 prices": dict.fromkeys(PRICES, "1e308"),
+    "all-zero row": dict.fromkeys((*PRICES, "trde_qty", "trde_prica"), "0"),
+    "high below low": {"high_pric": "1000", "low_pric": "2000000"},
+    "dated 9999-12-31": {"dt": "99991231"},
+    "dated 2099-12-31": {"dt": "20991231"},
+    "dated 0001-01-01": {"dt": "00010101"},
+    "volume above int64": {"trde_qty": "99999999999999999999"},
+    "negative volume": {"trde_qty": "-1"},
+}
+
+
+@pytest.mark.parametrize("corruption", HOSTILE_ROWS.values(), ids=HOSTILE_ROWS)
+def test_a_hostile_page_fails_its_series_only_and_stores_nothing_of_it(
+    ingest_sim, user_client, corruption
+):
+    run("sync_stocks")
+    full = truth_frame(ingest_sim, "005930", "1d")
+    bad_row = 15  # places from the newest bar: page 2 of pages of 10 from --until
+    ingest_sim.configure(
+        page_size=10, corrupt_code="005930", corrupt_row=bad_row, corrupt_fields=corruption
+    )
+    with pytest.raises(CommandError) as error:
+        run("backfill", "--codes", "005930,000660", "--since", SINCE, "--until", UNTIL)
+    wanted = {"start": dt.date.fromisoformat(SINCE), "end": dt.date.fromisoformat(UNTIL)}
+    page_one = truth_frame(ingest_sim, "005930", "1d", **wanted).iloc[-10:]
+    row_in_page = full.index.get_loc(page_one.index[0]) - full.index.get_loc(
+        full.index[-bad_row - 1]
+    )
+    named = f"005930 page 2 row {row_in_page} (dt="
+    message = str(error.value)
+    assert message.startswith(ERROR_FAILED_SERIES.format(failed=1, total=2, errors=""))
+    assert "005930 1d: Malformed Kiwoom ka10081 response: " + named in message
+
+    # The other series completed; the bad one holds its first page and nothing of the second.
+    hynix, samsung = Stock.objects.get(code="000660"), Stock.objects.get(code="005930")
+    assert_same_bars(stored_frame(hynix, "1d"), truth_frame(ingest_sim, "000660", "1d", **wanted))
+    assert_same_bars(stored_frame(samsung, "1d"), page_one)
+    state = SyncState.objects.get(stock=samsung, timeframe="1d")
+    assert named in state.last_error and state.last_error_at and state.last_success_at is None
+    run_record = IngestionRun.objects.get(kind="backfill")
+    assert run_record.status == IngestionRun.Status.PARTIAL
+    assert (run_record.series_done, run_record.series_failed) == (1, 1)
+    assert named in run_record.errors
+
+    # The series' pages keep working.
+    assert user_client.get("/radar/", {"symbol": "005930", "tf": "1d"}).status_code == 200
+    api = user_client.get("/api/radar", {"symbol": "005930", "tf": "1d"})
+    assert api.status_code == 200 and len(api.json()["candles"]) == 10
 
 
 def test_dead_api_gives_a_clear_message_and_exit_status_1(settings, kiwoom_state_cleared):

@@ -8,17 +8,26 @@ The rows below have the shape of real ka10081/ka10080/ka10099 responses
 import datetime as dt
 import hashlib
 import logging
+import math
 
 import pytest
 import redis
 from django.conf import settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from marketdata.kiwoom import (
     ERROR_UNKNOWN_STOCK,
+    FIRST_BAR_DATE,
+    MAX_PRICE_KRW,
+    MAX_TRADED_VALUE_KRW,
+    MAX_VOLUME_SHARES,
     KiwoomApiError,
     KiwoomClient,
+    KiwoomMalformedResponse,
     KiwoomUnavailable,
     KiwoomUnknownStock,
+    current_trading_day,
     parse_bar,
     parse_number,
     parse_stock_info,
@@ -151,6 +160,132 @@ def test_numbers(text, value):
 def test_malformed_rows_are_rejected(change):
     with pytest.raises(ValueError):
         parse_bar(dict(DAILY_OLD, **change), timeframe="1d")
+
+
+# The day DAILY_OLD's row was the newest one (a Tuesday).
+LATEST = dt.date(2020, 10, 13)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"cur_prc": "inf", "high_pric": "inf"}, "cur_prc='inf'"),
+        ({"cur_prc": "NaN"}, "cur_prc='NaN'"),
+        (dict.fromkeys(("open_pric", "high_pric", "low_pric", "cur_prc"), "1e308"), "1e308"),
+        ({"high_pric": "1e309"}, "high_pric='1e309'"),
+        ({"cur_prc": "100000001"}, "cur_prc='100000001'"),  # above MAX_PRICE_KRW
+        (
+            dict.fromkeys(("open_pric", "high_pric", "low_pric", "cur_prc", "trde_qty"), "0"),
+            "cur_prc",
+        ),
+        ({"open_pric": "0"}, "inconsistent OHLC"),  # one zero price is not a halt
+        ({"low_pric": "61500"}, "inconsistent OHLC"),  # High 61400 < Low 61500
+        ({"dt": "99991231"}, "dt='99991231'"),
+        ({"dt": "20991231"}, "dt='20991231'"),
+        ({"dt": "00010101"}, "dt='00010101'"),
+        ({"dt": "19791231"}, "dt='19791231'"),
+        ({"dt": "20201014"}, "dt='20201014'"),  # the day after the current trading day
+        ({"trde_qty": "9223372036854775808"}, "trde_qty="),  # int64 max + 1
+        ({"trde_qty": "inf"}, "trde_qty='inf'"),
+        ({"trde_qty": "-5"}, "trde_qty='-5' is negative"),
+        ({"trde_prica": "1e20"}, "trde_prica='1e20'"),
+        ({"trde_prica": "nan"}, "trde_prica='nan'"),
+    ],
+)
+def test_rows_that_cannot_be_a_bar_are_refused_naming_the_field(change, named):
+    with pytest.raises(ValueError) as refused:
+        parse_bar(dict(DAILY_OLD, **change), timeframe="1d", latest=LATEST)
+    assert named in str(refused.value)
+
+
+@pytest.mark.parametrize("stamp", ["99991231235959", "00010101090000", "20250918090000"])
+def test_minute_rows_outside_the_dates_are_refused(stamp):
+    with pytest.raises(ValueError, match="cntr_tm="):
+        parse_bar(dict(MINUTE_OLD, cntr_tm=stamp), timeframe="5m", latest=dt.date(2025, 9, 17))
+
+
+def test_weekly_and_monthly_rows_may_be_dated_inside_the_current_period_only():
+    row = dict(DAILY_OLD, dt="20201015")  # Thursday of LATEST's week
+    assert parse_bar(row, timeframe="1w", latest=LATEST).ts == kst(2020, 10, 12)
+    assert parse_bar(row, timeframe="1mo", latest=LATEST).ts == kst(2020, 10, 1)
+    with pytest.raises(ValueError, match="current trading day"):
+        parse_bar(row, timeframe="1d", latest=LATEST)
+    with pytest.raises(ValueError, match="dt='20201019'"):  # next week's Monday
+        parse_bar(dict(row, dt="20201019"), timeframe="1w", latest=LATEST)
+
+
+def test_the_oldest_and_newest_possible_dates_are_accepted():
+    first = FIRST_BAR_DATE.strftime("%Y%m%d")
+    assert parse_bar(dict(DAILY_OLD, dt=first), timeframe="1d", latest=LATEST).ts == kst(1980, 1, 1)
+    assert parse_bar(DAILY_OLD, timeframe="1d", latest=LATEST).ts == kst(2020, 10, 13)
+
+
+def test_a_halted_day_is_a_flat_bar_at_the_standing_price_without_volume():
+    halted = dict(
+        DAILY_OLD,
+        open_pric="0",
+        high_pric="0",
+        low_pric="0",
+        trde_qty="0",
+        trde_prica="0",
+    )
+    bar = parse_bar(halted, timeframe="1d", latest=LATEST)
+    assert (bar.open, bar.high, bar.low, bar.close) == (60900, 60900, 60900, 60900)
+    assert (bar.volume, bar.traded_value) == (0, 0)
+    with pytest.raises(ValueError, match="open, high and low are 0 but trde_qty='12'"):
+        parse_bar(dict(halted, trde_qty="12"), timeframe="1d", latest=LATEST)
+
+
+@pytest.mark.parametrize(
+    ("now", "day"),
+    [
+        (kst(2026, 3, 4, 11, 7), dt.date(2026, 3, 4)),  # a Wednesday session
+        (kst(2026, 3, 4, 0, 1), dt.date(2026, 3, 4)),  # before the open: still that date
+        (kst(2026, 3, 7, 12, 0), dt.date(2026, 3, 6)),  # Saturday → Friday
+        (kst(2026, 3, 2, 12, 0), dt.date(2026, 2, 27)),  # 대체공휴일 Monday → Friday
+        (dt.datetime(2026, 3, 3, 15, 30, tzinfo=dt.UTC), dt.date(2026, 3, 4)),  # 00:30 KST
+    ],
+)
+def test_current_trading_day(now, day):
+    assert current_trading_day(now) == day
+
+
+HOSTILE_NUMBERS = st.sampled_from(
+    ["", "0", "-0", "+1", "-1", "nan", "-inf", "inf", "1e308", "1e309", "9" * 25, "1.5", "abc"]
+)
+NUMBERS = st.one_of(HOSTILE_NUMBERS, st.integers(0, 10**20).map(str))
+DATES = st.one_of(
+    st.sampled_from(["00010101", "99991231", "19800101", "20201013", "20201014", "2020101"]),
+    st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+)
+
+
+@given(
+    row=st.fixed_dictionaries(
+        {
+            "dt": DATES,
+            "open_pric": NUMBERS,
+            "high_pric": NUMBERS,
+            "low_pric": NUMBERS,
+            "cur_prc": NUMBERS,
+            "trde_qty": NUMBERS,
+            "trde_prica": NUMBERS,
+        }
+    ),
+    timeframe=st.sampled_from(["1d", "1w", "1mo"]),
+)
+def test_any_row_is_a_plausible_bar_or_a_value_error(row, timeframe):
+    try:
+        bar = parse_bar(row, timeframe=timeframe, latest=LATEST)
+    except ValueError:
+        return
+    prices = (bar.open, bar.high, bar.low, bar.close)
+    assert all(math.isfinite(p) and 0 < p <= MAX_PRICE_KRW for p in prices)
+    assert bar.low <= min(bar.open, bar.close) and max(bar.open, bar.close) <= bar.high
+    assert 0 <= bar.volume <= MAX_VOLUME_SHARES
+    assert bar.traded_value is None or 0 <= bar.traded_value <= MAX_TRADED_VALUE_KRW
+    # 1980-01-01 was a Tuesday: its weekly bar starts on Monday 1979-12-31.
+    assert kst(1979, 12, 31) <= bar.ts <= kst(2020, 10, 13)
 
 
 def test_stock_master_item_zero_padding_and_flags():
@@ -363,6 +498,51 @@ def test_every_fault_switch_recovers_with_the_true_bars(sim, fault):
         since = kst(2025, 10, 1)
         bars = fetch(client, "1d", since, base_date=SIMULATOR_NOW.date())
     assert as_tuples(bars) == truth_tuples(truth(sim, "1d", since))
+
+
+def test_a_bad_row_stops_the_series_naming_it_and_nothing_of_its_page_is_returned(sim):
+    sim.configure(
+        page_size=20,
+        corrupt_code=CODE,
+        corrupt_row=27,  # the 8th row of the second page
+        corrupt_fields={"cur_prc": "1e308", "high_pric": "1e308"},
+    )
+    served = truth(sim, "1d", kst(2025, 1, 2))
+    stamp = served.index[-28].strftime("%Y%m%d")
+    pages = []
+    with make_kiwoom_client(sim) as client, pytest.raises(KiwoomMalformedResponse) as refused:
+        for page in client.chart_pages(
+            code=CODE, timeframe="1d", since=kst(2025, 1, 2), base_date=SIMULATOR_NOW.date()
+        ):
+            pages.append(page)
+    assert str(refused.value) == (
+        f"Malformed Kiwoom ka10081 response: {CODE} page 2 row 8 (dt={stamp!r}): "
+        f"cur_prc='1e308' is not a price (0 < price ≤ {MAX_PRICE_KRW:,})"
+    )
+    assert [len(page) for page in pages] == [20]  # page 1 only
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"stuck_next_key": True}, "page 2: next-key '005930" + "1d"),
+        ({"repeat_pages": True}, "page 2 added no new bars but cont-yn says more follow"),
+    ],
+    ids=["repeated next-key", "page without new bars"],
+)
+def test_a_cont_yn_loop_ends_the_series_at_once(sim, fault, message):
+    sim.configure(page_size=20, **fault)
+    with make_kiwoom_client(sim) as client, pytest.raises(KiwoomMalformedResponse, match=message):
+        fetch(client, "1d", kst(2020, 1, 2), base_date=SIMULATOR_NOW.date())
+    assert len([r for r in sim.requests() if r["api_id"] == "ka10081"]) == 2
+
+
+def test_a_stuck_stock_list_ends_at_once(sim):
+    sim.configure(page_size=4, stuck_next_key=True)
+    stuck = "KOSPI page 2: next-key '0:4'"
+    with make_kiwoom_client(sim) as client, pytest.raises(KiwoomMalformedResponse, match=stuck):
+        client.stock_list(market="KOSPI")
+    assert len([r for r in sim.requests() if r["api_id"] == "ka10099"]) == 2
 
 
 def test_timeouts_exhaust_the_retries_with_a_clear_error(sim):

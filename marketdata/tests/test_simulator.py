@@ -473,6 +473,30 @@ def test_duplicate_rows_across_pages(http, token, kiwoom_simulator):
     assert deduplicated == clean
 
 
+def test_hostile_answers_over_http(http, token, kiwoom_simulator):
+    clean = call(http, token, "ka10081", chart_body())[1]["stk_dt_pole_chart_qry"]
+    kiwoom_simulator.configure(page_size=10)
+    first_page = call(http, token, "ka10081", chart_body())
+    response = http.post(
+        "/_simulator/faults",
+        json={"corrupt_code": "005930", "corrupt_row": 12, "corrupt_fields": {"dt": "99991231"}},
+    )
+    assert response.json()["faults"]["corrupt_fields"] == {"dt": "99991231"}
+    key = first_page[2]["next-key"]
+    second = call(http, token, "ka10081", chart_body(), next_key=key)[1]["stk_dt_pole_chart_qry"]
+    assert second[2] == dict(clean[12], dt="99991231") and second[3] == clean[13]
+    other = call(http, token, "ka10081", chart_body("000660"), next_key="000660" + key[6:])
+    assert "99991231" not in other[2]["next-key"] + json.dumps(other[1])
+
+    kiwoom_simulator.configure(stuck_next_key=True)
+    status, _, headers = call(http, token, "ka10081", chart_body(), next_key=key)
+    assert (status, headers["cont-yn"], headers["next-key"]) == (200, "Y", key)
+    kiwoom_simulator.configure(stuck_next_key=False, repeat_pages=True)
+    _, again, headers = call(http, token, "ka10081", chart_body(), next_key=key)
+    assert again["stk_dt_pole_chart_qry"][0] == first_page[1]["stk_dt_pole_chart_qry"][0]
+    assert headers["cont-yn"] == "Y" and headers["next-key"] not in ("", key)
+
+
 def test_faults_and_clock_over_http_and_the_request_log(http, token, kiwoom_simulator):
     state = http.post("/_simulator/faults", json={"fail_next": 1, "latency_ms": 0}).json()
     assert state["faults"]["fail_next"] == 1

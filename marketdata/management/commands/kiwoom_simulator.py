@@ -61,6 +61,16 @@ class Command(BaseCommand):
         faults.add_argument(
             "--token-lifetime", type=int, default=Faults.token_lifetime_s, help="seconds"
         )
+        faults.add_argument(
+            "--stuck-next-key",
+            action="store_true",
+            help="continuations answer cont-yn Y with the next-key they were given, forever",
+        )
+        faults.add_argument(
+            "--repeat-pages",
+            action="store_true",
+            help="chart continuations repeat the first page's rows under a fresh next-key",
+        )
 
     def handle(self, *args, **options):
         now = None
@@ -81,6 +91,8 @@ class Command(BaseCommand):
             malformed_next=options["malformed_next"],
             duplicate_rows=options["duplicate_rows"],
             token_lifetime_s=options["token_lifetime"],
+            stuck_next_key=options["stuck_next_key"],
+            repeat_pages=options["repeat_pages"],
         )
         try:
             server = SimulatorServer(
