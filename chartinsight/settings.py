@@ -1,11 +1,13 @@
 """ChartInsight Studio settings, driven by environment variables (see `.env.example`).
 
 Development defaults need no servers: SQLite under `var/`, and Celery on Redis when one answers at
-127.0.0.1:6379, otherwise on Celery's filesystem transport under `var/celery/`.
+127.0.0.1:6379, otherwise on Celery's filesystem transport under `var/celery/`. That fallback is
+only for this zero-configuration local run: a configured broker is used as configured.
 With `DEBUG` off, `SECRET_KEY` is required and `manage.py check --deploy` is clean.
 """
 
 import socket
+import ssl
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -29,6 +31,13 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Render names the service's public host in the environment; admit it without a second setting.
+RENDER_EXTERNAL_HOSTNAME = env.str("RENDER_EXTERNAL_HOSTNAME", default="")
+if RENDER_EXTERNAL_HOSTNAME:
+    ALLOWED_HOSTS.append(RENDER_EXTERNAL_HOSTNAME)
+    CSRF_TRUSTED_ORIGINS.append(f"https://{RENDER_EXTERNAL_HOSTNAME}")
+# Platform probes (/livez, /readyz) arrive with whatever Host the platform uses (a pod IP,
+# `healthcheck.railway.app`): chartinsight.probes answers them before the host check.
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers the platform's liveness/readiness probes whatever their Host header.
+    "chartinsight.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,7 +145,7 @@ WHITENOISE_MANIFEST_STRICT = False
 
 # Security: strict by default; `.env.example` documents what a plain-HTTP local run relaxes.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -146,7 +157,14 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 # --- Redis, Celery -------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# An explicitly configured broker (CELERY_BROKER_URL, else REDIS_URL) is used as given and never
+# replaced: on a platform where web and worker run in separate containers, a silent fallback
+# would leave tasks queued where no worker looks while /healthz stays green. Only the
+# zero-configuration development run (DEBUG on, neither variable set) falls back to Celery's
+# filesystem transport when no Redis answers at 127.0.0.1:6379.
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL_CONFIGURED = env.str("REDIS_URL", default="")
+REDIS_URL = REDIS_URL_CONFIGURED or LOCAL_REDIS_URL
 
 
 def _answers(url: str, timeout: float = 0.3) -> bool:
@@ -164,7 +182,7 @@ def _answers(url: str, timeout: float = 0.3) -> bool:
 CELERY_FILESYSTEM_DIR = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery")))
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
-elif _answers(REDIS_URL):
+elif REDIS_URL_CONFIGURED or not DEBUG or _answers(REDIS_URL):
     CELERY_BROKER_URL = REDIS_URL
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -186,6 +204,27 @@ if CELERY_BROKER_IS_FILESYSTEM:
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or CELERY_BROKER_URL
+
+# TLS to Redis (`rediss://` URLs, as managed key-value stores hand out): certificates are
+# verified unless REDIS_SSL_CERT_REQS says `optional` or `none` (a provider with a private CA).
+REDIS_SSL_CERT_REQS_CHOICES = {
+    "required": ssl.CERT_REQUIRED,
+    "optional": ssl.CERT_OPTIONAL,
+    "none": ssl.CERT_NONE,
+}
+REDIS_SSL_CERT_REQS = env.str("REDIS_SSL_CERT_REQS", default="required").lower()
+if REDIS_SSL_CERT_REQS not in REDIS_SSL_CERT_REQS_CHOICES:
+    raise ImproperlyConfigured(
+        f"REDIS_SSL_CERT_REQS must be one of {', '.join(REDIS_SSL_CERT_REQS_CHOICES)}."
+    )
+_redis_tls = {"ssl_cert_reqs": REDIS_SSL_CERT_REQS_CHOICES[REDIS_SSL_CERT_REQS]}
+if CELERY_BROKER_URL.startswith("rediss://"):
+    CELERY_BROKER_USE_SSL = _redis_tls
+if CELERY_RESULT_BACKEND.startswith("rediss://"):
+    CELERY_REDIS_BACKEND_USE_SSL = _redis_tls
+# redis-py clients (Kiwoom token cache, rate limiter, locks) read the same choice from the URL.
+if REDIS_URL.startswith("rediss://") and "ssl_cert_reqs=" not in REDIS_URL:
+    REDIS_URL += f"{'&' if '?' in REDIS_URL else '?'}ssl_cert_reqs={REDIS_SSL_CERT_REQS}"
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

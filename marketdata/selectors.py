@@ -1,10 +1,10 @@
 """Reads for market data and operations."""
 
 import pandas as pd
+from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Max
-from kombu import Connection
 
 from .krx_calendar import KST, TIMEFRAMES
 from .models import Candle, SyncState
@@ -24,11 +24,14 @@ def database_status() -> dict:
 
 
 def broker_status() -> dict:
-    """{"ok", "error", "url"} after connecting to the Celery broker (URL password masked)."""
+    """{"ok", "error", "url"} after connecting to the Celery broker (URL password masked).
+
+    The connection is the one the Celery app makes for sending tasks (its transport options
+    and TLS settings), to the broker URL the settings resolved: the broker actually in use."""
     result = {"ok": True, "error": None, "url": settings.CELERY_BROKER_DISPLAY}
     try:
-        with Connection(
-            settings.CELERY_BROKER_URL,
+        with current_app.connection_for_write(
+            url=settings.CELERY_BROKER_URL,
             transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
             connect_timeout=BROKER_TIMEOUT_SECONDS,
         ) as conn:

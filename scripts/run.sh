@@ -54,6 +54,9 @@ fi
 start web $BIN/gunicorn chartinsight.wsgi --bind "127.0.0.1:$PORT" --workers 2 --timeout 120 --access-logfile -
 start worker $BIN/celery -A chartinsight worker --loglevel INFO --concurrency 2 --hostname "worker@%h"
 start beat $BIN/celery -A chartinsight beat --loglevel INFO
+# Flower listens on 127.0.0.1 only; FLOWER_BASIC_AUTH=user:password (read by Flower from the
+# environment) adds a login. An empty value would lock everyone out, so it is dropped.
+[ -n "${FLOWER_BASIC_AUTH:-}" ] || unset FLOWER_BASIC_AUTH
 if [ "$FLOWER_SUPPORTED" = "yes" ]; then
   start flower $BIN/celery -A chartinsight flower --address=127.0.0.1 --port="$FLOWER_PORT"
 fi
@@ -70,7 +73,7 @@ echo "  Health   http://127.0.0.1:$PORT/healthz"
 echo "  Worker   celery worker, broker $BROKER"
 echo "  Beat     celery beat (schedules in the admin under Periodic tasks)"
 if [ "$FLOWER_SUPPORTED" = "yes" ]; then
-  echo "  Flower   http://127.0.0.1:$FLOWER_PORT/"
+  echo "  Flower   http://127.0.0.1:$FLOWER_PORT/   ($([ -n "${FLOWER_BASIC_AUTH:-}" ] && echo "login from FLOWER_BASIC_AUTH" || echo "no login: local only; FLOWER_BASIC_AUTH=user:password adds one"))"
 else
   echo "  Flower   not started: it needs a Redis or AMQP broker (filesystem fallback in use)"
 fi

@@ -17,6 +17,13 @@ if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
     || echo "(fonts-noto-cjk not installed; screenshots will show boxes for Korean text)"
 fi
 
+# The compose file must stay valid for Debian's docker-compose 1.29 (a test parses it with it).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  echo "Installing Debian's docker-compose for the compose-file test…"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq docker-compose >/dev/null \
+    || echo "(docker-compose not installed; that test is skipped)"
+fi
+
 export DEBUG=true
 export SECRET_KEY=test-only-secret-key-not-for-production
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chartinsight}
@@ -28,6 +35,8 @@ if [ -z "${SKIP_LINT:-}" ]; then
   echo "ruff:"
   .venv/bin/ruff check .
   .venv/bin/ruff format --check . >/dev/null || { echo "ruff format: files need formatting (run .venv/bin/ruff format .)"; exit 1; }
+  echo "actionlint:"
+  .venv/bin/actionlint .github/workflows/*.yml && echo "workflows OK"
 fi
 echo "pytest (PostgreSQL ${DATABASE_URL%%@*}@…, Redis $REDIS_URL):"
 exec .venv/bin/pytest "$@"
