@@ -37,7 +37,7 @@ started_dockerd=""
 made_image=""
 cleanup() {
   set +e
-  echo; echo "== Cleaning up"
+  [ -n "${image_check_failed:-}" ] && { echo; echo "== Cleaning up"; }
   local forget="import os, psycopg, redis
 psycopg.connect(os.environ['PG'] + '/postgres', autocommit=True).execute('DROP DATABASE IF EXISTS ' + os.environ['DB'] + ' WITH (FORCE)')
 redis.Redis.from_url(os.environ['URL']).flushdb()"
@@ -189,7 +189,7 @@ done_step "web ready + pages"
 step "Worker runs a task sent through the web container's broker"
 docker run -d --name "$NAME-worker" --network host "${app_env[@]}" "$IMAGE" \
   celery -A chartinsight worker --loglevel INFO --concurrency 1 --hostname "worker@%h" >/dev/null
-result=$(docker exec "$NAME-web" python -c "
+result=$(docker exec -e DJANGO_SETTINGS_MODULE=chartinsight.settings "$NAME-web" python -c "
 import django; django.setup()
 from chartinsight.celery import add
 print(add.delay(2, 40).get(timeout=120))
@@ -214,7 +214,9 @@ done_step "beat"
 
 image_check_failed=""
 trap - EXIT
+step "Clean up"
 cleanup
+done_step "clean up"
 echo
 echo "image-check passed. Image $image_size. Timings:"
 printf '  %s\n' "${timings[@]}"
