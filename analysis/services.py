@@ -19,6 +19,7 @@ from marketdata.selectors import OHLCV_COLUMNS, candles_frame
 from .detection import AtrSwingDetector
 from .engine import ENGINE_VERSION, AnalysisResult, analyze
 from .models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
+from .signals import series_analysed
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ def series_analyze(
     (`is_final` False), so nothing stored rests on a price that can still change (the Radar
     analyses the live bar on the fly). When the stored run of these
     parameters already covers exactly the same bars (fingerprint) nothing is recomputed unless
-    `force`. The returned run carries `recomputed` (bool, not a database field). Raises
+    `force`. A recomputed run sends `analysis.signals.series_analysed` once committed. The
+    returned run carries `recomputed` (bool, not a database field). Raises
     AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for a bad sensitivity.
     """
     if timeframe not in Timeframe.values:
@@ -193,6 +195,15 @@ def series_analyze(
         is_default=params == params_for(None),
         fingerprint=fingerprint,
         duration_ms=duration_ms,
+    )
+    transaction.on_commit(
+        lambda: series_analysed.send_robust(
+            sender=AnalysisRun,
+            run_id=run.pk,
+            stock_id=stock.pk,
+            timeframe=timeframe,
+            is_default=run.is_default,
+        )
     )
     logger.info(
         "Analysed %s %s: %d bars, %d patterns in %.1f ms",

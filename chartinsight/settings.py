@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "marketdata",
     "analysis",
     "labeling",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,23 @@ KIWOOM_TIMEOUT_SECONDS = env.float("KIWOOM_TIMEOUT_SECONDS", default=10.0)
 KIWOOM_REAL_HOSTS = ("api.kiwoom.com", "mockapi.kiwoom.com")
 # The "simulated market data" badge shows unless the base URL points at a Kiwoom host.
 KIWOOM_IS_SIMULATOR = urlparse(KIWOOM_BASE_URL).hostname not in KIWOOM_REAL_HOSTS
+
+# --- Alerts: e-mail and webhooks -----------------------------------------------------------
+# E-mail goes to the console unless EMAIL_URL names a server, e.g.
+# smtp+tls://user:password@smtp.example.com:587 (django-environ's email URL schemes).
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ChartInsight Studio <alerts@localhost>")
+# The public address of the site, for links in e-mails and webhook bodies.
+SITE_URL = env.str("SITE_URL", default="") or "http://127.0.0.1:8000"
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Empty = DEBUG. Off in production: a webhook URL resolving to a loopback/private/reserved
+# address is refused (users must not make the server call its own network).
+WEBHOOK_ALLOW_PRIVATE_HOSTS = (
+    env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=DEBUG)
+    if env.str("WEBHOOK_ALLOW_PRIVATE_HOSTS", default="")
+    else DEBUG
+)
 
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -34,4 +34,5 @@ urlpatterns = [
     path("", include("marketdata.urls")),
     path("", include("analysis.urls")),
     path("labels/", include("labeling.urls")),
+    path("", include("alerts.urls")),
 ]

@@ -1,0 +1,511 @@
+"""Watchlists, alert rules and the notifications they produce, with their deliveries.
+
+- `Watchlist` / `WatchlistItem`: each user has one default list (created on first use) and any
+  number of named lists, in the user's order; a stock appears at most once per list.
+- `AlertRule`: what a user wants to hear about, on a watchlist or on one stock, on chosen
+  timeframes — a pattern reaching a status, the close crossing a price level, or the trend
+  state changing. Sets of choices (timeframes, pattern types, statuses, trend states) are
+  stored as bit masks (`FlagsField`, bits in the `*_FLAGS` tables below, append-only) so the
+  evaluation selects the rules an event concerns in one indexed query.
+- `Notification`: one event for one rule (unique per rule and event key), shown in-app.
+- `NotificationSettings`: per user, e-mail and webhook delivery (with the webhook's HMAC secret).
+- `Delivery` / `DeliveryAttempt`: one outgoing e-mail or webhook POST of a notification and
+  each try to send it (status, error), so failures are visible to the user.
+- `EvaluatedSeries`: per series, the newest bar the evaluation has seen (its causality cursor).
+
+Instants are aware UTC in the database and shown in Asia/Seoul; prices are KRW.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Lookup
+from django.urls import reverse
+from django.utils import timezone
+
+from analysis.models import PatternType, TrendState
+from marketdata.models import Stock, Timeframe
+
+WEBHOOK_SECRET_BYTES = 32
+
+
+class Flags:
+    """A set of choice values stored in one integer, one bit per value (`bits` is append-only:
+    a stored mask keeps its meaning only while every value keeps its bit)."""
+
+    def __init__(self, bits: dict[str, int]):
+        self.bits = bits
+
+    def mask(self, values) -> int:
+        """The integer for `values` (unknown values raise KeyError)."""
+        out = 0
+        for value in values:
+            out |= self.bits[value]
+        return out
+
+    def values(self, mask: int) -> list[str]:
+        """The values whose bit is set in `mask`, in table order."""
+        return [value for value, bit in self.bits.items() if mask & bit]
+
+
+class FlagsField(models.PositiveIntegerField):
+    """A `Flags` mask. Lookup `has_any`: `timeframes__has_any=mask` is true when the stored mask
+    shares at least one bit with `mask` (SQL `(col & mask) <> 0`, PostgreSQL and SQLite)."""
+
+
+@FlagsField.register_lookup
+class HasAnyFlag(Lookup):
+    lookup_name = "has_any"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"({lhs} & {rhs}) <> 0", [*lhs_params, *rhs_params]
+
+
+class RuleKind(models.TextChoices):
+    PATTERN = "pattern", "Pattern status"
+    PRICE = "price", "Price crosses a level"
+    TREND = "trend", "Trend state change"
+
+
+class AlertPatternStatus(models.TextChoices):
+    """What can happen to a detected pattern (the engine's statuses plus its outcome)."""
+
+    FORMING = "forming", "Forming"
+    COMPLETED = "completed", "Completed (confirmed)"
+    TARGET_REACHED = "target_reached", "Target reached"
+    FAILED = "failed", "Failed"
+
+
+class CrossDirection(models.TextChoices):
+    UP = "up", "Crosses up"
+    DOWN = "down", "Crosses down"
+    ANY = "any", "Crosses either way"
+
+
+TIMEFRAME_FLAGS = Flags(
+    {
+        Timeframe.M5: 1,
+        Timeframe.M30: 2,
+        Timeframe.H1: 4,
+        Timeframe.D1: 8,
+        Timeframe.W1: 16,
+        Timeframe.MO1: 32,
+    }
+)
+PATTERN_TYPE_FLAGS = Flags(
+    {PatternType.DT: 1, PatternType.DB: 2, PatternType.HS: 4, PatternType.IHS: 8}
+)
+PATTERN_STATUS_FLAGS = Flags(
+    {
+        AlertPatternStatus.FORMING: 1,
+        AlertPatternStatus.COMPLETED: 2,
+        AlertPatternStatus.TARGET_REACHED: 4,
+        AlertPatternStatus.FAILED: 8,
+    }
+)
+TREND_STATE_FLAGS = Flags({TrendState.UP: 1, TrendState.DOWN: 2, TrendState.SIDEWAYS: 4})
+
+
+class WatchlistQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """Watchlists whose owner is `user`, in the user's order."""
+        return self.filter(owner=user).order_by("position", "id")
+
+
+class Watchlist(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlists"
+    )
+    name = models.CharField(max_length=60)
+    position = models.PositiveIntegerField(default=0, help_text="Order among the owner's lists")
+    is_default = models.BooleanField(
+        default=False, help_text="The list the Radar's star adds to (one per user)"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WatchlistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["owner", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="watchlist_unique_name"),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=models.Q(is_default=True),
+                name="watchlist_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('alerts:watchlists')}#watchlist-{self.pk}"
+
+
+class WatchlistItem(models.Model):
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="items")
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="watchlist_items")
+    position = models.PositiveIntegerField(default=0, help_text="Order within the list")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["watchlist", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["watchlist", "stock"], name="watchlistitem_unique")
+        ]
+        indexes = [
+            # The evaluation: "which watchlists hold this stock?"
+            models.Index(fields=["stock", "watchlist"], name="watchlistitem_stock"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.watchlist_id}: {self.stock_id}"
+
+
+class AlertRuleQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """Rules whose owner is `user`, newest first."""
+        return self.filter(owner=user).order_by("-created_at", "-id")
+
+    def for_series(self, *, stock_id: int, timeframe: str):
+        """Active rules that watch (stock, timeframe): on the stock itself or on a watchlist
+        holding it, with `timeframe` among their timeframes. Served by the (stock, is_active)
+        and (watchlist, is_active) indexes and the watchlist items' (stock, watchlist) index."""
+        held_by = WatchlistItem.objects.filter(stock_id=stock_id).values("watchlist_id")
+        return self.filter(
+            models.Q(stock_id=stock_id) | models.Q(watchlist_id__in=held_by),
+            is_active=True,
+            timeframes__has_any=TIMEFRAME_FLAGS.mask([timeframe]),
+        )
+
+
+class AlertRule(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_rules"
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="Optional; described if empty")
+    kind = models.CharField(max_length=7, choices=RuleKind.choices)
+    watchlist = models.ForeignKey(
+        Watchlist, on_delete=models.CASCADE, null=True, blank=True, related_name="rules"
+    )
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules"
+    )
+    timeframes = FlagsField(help_text="TIMEFRAME_FLAGS mask")
+    pattern_types = FlagsField(default=0, help_text="PATTERN_TYPE_FLAGS mask (pattern rules)")
+    pattern_statuses = FlagsField(default=0, help_text="PATTERN_STATUS_FLAGS mask (pattern rules)")
+    pattern_start_ts = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Pins the rule to the one pattern starting at this bar (the Radar's "
+        '"alert me on its neckline break")',
+    )
+    level = models.FloatField(null=True, blank=True, help_text="KRW (price rules)")
+    direction = models.CharField(
+        max_length=4, choices=CrossDirection.choices, blank=True, help_text="Price rules"
+    )
+    trend_states = FlagsField(default=0, help_text="TREND_STATE_FLAGS mask (trend rules)")
+    once = models.BooleanField(
+        default=False, help_text="Switch the rule off after its first notification"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AlertRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=RuleKind.values), name="alertrule_kind_valid"
+            ),
+            # Exactly one scope: a watchlist or a stock.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(watchlist__isnull=False, stock__isnull=True)
+                    | models.Q(watchlist__isnull=True, stock__isnull=False)
+                ),
+                name="alertrule_one_scope",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(timeframes__gt=0), name="alertrule_has_timeframes"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=RuleKind.PATTERN)
+                | models.Q(pattern_types__gt=0, pattern_statuses__gt=0),
+                name="alertrule_pattern_complete",
+            ),
+            # A price level belongs to one stock.
+            models.CheckConstraint(
+                condition=~models.Q(kind=RuleKind.PRICE)
+                | models.Q(
+                    level__isnull=False,
+                    level__gt=0,
+                    direction__in=CrossDirection.values,
+                    stock__isnull=False,
+                ),
+                name="alertrule_price_complete",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=RuleKind.TREND) | models.Q(trend_states__gt=0),
+                name="alertrule_trend_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stock", "is_active"], name="alertrule_stock_active"),
+            models.Index(fields=["watchlist", "is_active"], name="alertrule_watchlist_active"),
+            models.Index(fields=["owner", "-created_at"], name="alertrule_owner_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.describe()
+
+    def get_absolute_url(self) -> str:
+        return reverse("alerts:rule_edit", args=[self.pk])
+
+    @property
+    def timeframe_list(self) -> list[str]:
+        return TIMEFRAME_FLAGS.values(self.timeframes)
+
+    @property
+    def pattern_type_list(self) -> list[str]:
+        return PATTERN_TYPE_FLAGS.values(self.pattern_types)
+
+    @property
+    def pattern_status_list(self) -> list[str]:
+        return PATTERN_STATUS_FLAGS.values(self.pattern_statuses)
+
+    @property
+    def trend_state_list(self) -> list[str]:
+        return TREND_STATE_FLAGS.values(self.trend_states)
+
+    def scope_label(self) -> str:
+        """'watchlist Semis' or '005930 삼성전자' (reads the related row)."""
+        if self.watchlist_id is not None:
+            return f"watchlist {self.watchlist.name}"
+        return f"{self.stock.code} {self.stock.name}"
+
+    def describe(self) -> str:
+        """A sentence for lists and e-mails, e.g. 'Double top completed on 005930 삼성전자 (1d)'."""
+        frames = ", ".join(self.timeframe_list)
+        where = f"on {self.scope_label()} ({frames})"
+        if self.kind == RuleKind.PATTERN:
+            kinds = " / ".join(PatternType(t).label for t in self.pattern_type_list)
+            states = " / ".join(
+                AlertPatternStatus(s).label.lower() for s in self.pattern_status_list
+            )
+            pinned = " (one pattern)" if self.pattern_start_ts else ""
+            return f"{kinds}{pinned} {states} {where}"
+        if self.kind == RuleKind.PRICE:
+            verb = CrossDirection(self.direction).label.lower() if self.direction else "crosses"
+            return f"Close {verb} {self.level:,.0f} KRW {where}"
+        states = " / ".join(TrendState(s).label.lower() for s in self.trend_state_list)
+        return f"Trend turns {states} {where}"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """Notifications of `user`, newest first."""
+        return self.filter(owner=user).order_by("-created_at", "-id")
+
+    def unread(self):
+        """Not yet marked read (served by the partial index `notification_unread`)."""
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    rule = models.ForeignKey(
+        AlertRule,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        help_text="Kept when the rule is deleted",
+    )
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    kind = models.CharField(max_length=7, choices=RuleKind.choices)
+    event_key = models.CharField(
+        max_length=200, help_text="The event, unique per rule: series, kind, bars involved"
+    )
+    bar_ts = models.DateTimeField(help_text="Bar at which the event happened")
+    focus_start_ts = models.DateTimeField(
+        null=True, blank=True, help_text="First bar the Radar link shows (a pattern's start)"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="The event's figures (KRW)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one notification per rule and event (redelivered tasks, re-evaluation).
+            models.UniqueConstraint(
+                fields=["rule", "event_key"], name="notification_unique_rule_event"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="notification_owner_created"),
+            models.Index(
+                fields=["owner"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("alerts:notification_open", args=[self.pk])
+
+    def radar_url(self) -> str:
+        """The Radar at the event's bar: `/radar/?symbol=…&tf=…&focus_start=…&focus_end=…`."""
+        start = self.focus_start_ts or self.bar_ts
+        query = urlencode(
+            {
+                "symbol": self.stock.code,
+                "tf": self.timeframe,
+                "focus_start": timezone.localtime(start).isoformat(),
+                "focus_end": timezone.localtime(self.bar_ts).isoformat(),
+            }
+        )
+        return f"{reverse('radar')}?{query}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+
+
+class NotificationSettings(models.Model):
+    """How one user's notifications leave the site besides the in-app list."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email_enabled = models.BooleanField(default=False)
+    email = models.EmailField(blank=True, help_text="Where e-mails go")
+    webhook_enabled = models.BooleanField(default=False)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = models.CharField(
+        max_length=100,
+        default=new_webhook_secret,
+        help_text="HMAC-SHA256 key of the X-ChartInsight-Signature header",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(email_enabled=False) | ~models.Q(email=""),
+                name="notificationsettings_email_needs_address",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(webhook_enabled=False) | ~models.Q(webhook_url=""),
+                name="notificationsettings_webhook_needs_url",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Delivery(models.Model):
+    """Sending one notification through one channel; retried with backoff until sent or out of
+    attempts."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=7, choices=Channel.choices)
+    status = models.CharField(
+        max_length=9, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="delivery_unique_channel"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="delivery_status")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} of notification {self.notification_id}: {self.status}"
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    ok = models.BooleanField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="deliveryattempt_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class EvaluatedSeries(models.Model):
+    """The newest bar of a series that the alert evaluation has seen: events at or before it
+    are never notified (so a backfill or a re-analysis fires nothing old)."""
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    last_bar_ts = models.DateTimeField()
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "evaluated series"
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "timeframe"], name="evaluatedseries_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.timeframe} ≤ {self.last_bar_ts:%Y-%m-%d %H:%M}"

@@ -1,0 +1,275 @@
+"""Reads for watchlists, alert rules and notifications, and the inputs of the alert evaluation.
+
+Every selector costs a fixed number of queries, whatever the number of rows (query-count tests
+in `alerts/tests/test_selectors.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db.models import F, OuterRef, Q, Subquery
+
+from analysis.models import AnalysisRun, PatternInstance, TrendPeriod
+from marketdata.models import Candle, Stock, Timeframe
+
+from .events import TAIL_BARS, Event, PatternRow, Tail, TrendRow
+from .models import (
+    PATTERN_STATUS_FLAGS,
+    PATTERN_TYPE_FLAGS,
+    TREND_STATE_FLAGS,
+    AlertRule,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    RuleKind,
+    Watchlist,
+    WatchlistItem,
+)
+
+# --- Watchlists -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistRow:
+    """One symbol of a watchlist with what the page shows about it (KRW, Asia/Seoul)."""
+
+    item_id: int
+    stock: Stock
+    last_close: float | None  # newest daily bar (may still be forming)
+    last_ts: datetime | None
+    change: float | None  # versus the daily bar before it
+    change_pct: float | None
+    trends: dict[str, str]  # timeframe -> up | down | sideways (stored default analysis)
+    latest_pattern: PatternInstance | None  # newest detection on any timeframe
+
+
+def watchlists_of(*, user) -> list[Watchlist]:
+    """The user's watchlists in their order (one query)."""
+    return list(Watchlist.objects.owned_by(user))
+
+
+def _daily_close(offset: int):
+    return Subquery(
+        Candle.objects.filter(stock_id=OuterRef("stock_id"), timeframe=Timeframe.D1)
+        .order_by("-ts")
+        .values("close")[offset : offset + 1]
+    )
+
+
+def watchlist_rows(*, watchlists: list[Watchlist]) -> dict[int, list[WatchlistRow]]:
+    """{watchlist id: rows in the list's order} for the given lists; three queries in all."""
+    ids = [w.pk for w in watchlists]
+    latest_pattern = (
+        PatternInstance.objects.filter(stock_id=OuterRef("stock_id"), run__is_default=True)
+        .order_by("-detected_ts", "-id")
+        .values("id")[:1]
+    )
+    items = list(
+        WatchlistItem.objects.filter(watchlist_id__in=ids)
+        .select_related("stock")
+        .annotate(
+            last_close=_daily_close(0),
+            previous_close=_daily_close(1),
+            last_ts=Subquery(
+                Candle.objects.filter(stock_id=OuterRef("stock_id"), timeframe=Timeframe.D1)
+                .order_by("-ts")
+                .values("ts")[:1]
+            ),
+            latest_pattern_id=Subquery(latest_pattern),
+        )
+        .order_by("watchlist_id", "position", "id")
+    )
+    stock_ids = {item.stock_id for item in items}
+    trends: dict[int, dict[str, str]] = {}
+    for stock_id, timeframe, state in AnalysisRun.objects.filter(
+        stock_id__in=stock_ids, is_default=True
+    ).values_list("stock_id", "timeframe", "trend_state"):
+        trends.setdefault(stock_id, {})[timeframe] = state
+    pattern_ids = [item.latest_pattern_id for item in items if item.latest_pattern_id]
+    patterns = PatternInstance.objects.defer("points", "neckline").in_bulk(pattern_ids)
+    out: dict[int, list[WatchlistRow]] = {pk: [] for pk in ids}
+    for item in items:
+        last, previous = item.last_close, item.previous_close
+        change = last - previous if last is not None and previous else None
+        out[item.watchlist_id].append(
+            WatchlistRow(
+                item_id=item.pk,
+                stock=item.stock,
+                last_close=last,
+                last_ts=item.last_ts,
+                change=change,
+                change_pct=change / previous * 100 if change is not None else None,
+                trends={tf: trends.get(item.stock_id, {}).get(tf, "") for tf in Timeframe.values},
+                latest_pattern=patterns.get(item.latest_pattern_id),
+            )
+        )
+    return out
+
+
+def starred_codes(*, user, codes: list[str]) -> set[str]:
+    """Which of `codes` are on the user's default watchlist (one query)."""
+    return set(
+        WatchlistItem.objects.filter(
+            watchlist__owner=user, watchlist__is_default=True, stock__code__in=codes
+        ).values_list("stock__code", flat=True)
+    )
+
+
+# --- Rules and notifications ----------------------------------------------------------------
+
+
+def rules_of(*, user) -> list[AlertRule]:
+    """The user's rules, newest first, with their watchlist and stock (one query)."""
+    return list(AlertRule.objects.owned_by(user).select_related("watchlist", "stock"))
+
+
+def notifications_of(*, user, unread_only: bool = False):
+    """The user's notifications, newest first, with stock and rule (a QuerySet to paginate)."""
+    qs = Notification.objects.owned_by(user)
+    if unread_only:
+        qs = qs.unread()
+    return qs.select_related("stock", "rule").prefetch_related("deliveries")
+
+
+def troubled_deliveries(*, user, limit: int) -> list[Delivery]:
+    """The user's newest e-mail/webhook deliveries that failed or are waiting for a retry, with
+    their notification and stock (one query)."""
+    return list(
+        Delivery.objects.filter(
+            notification__owner=user, status__in=[DeliveryStatus.FAILED, DeliveryStatus.PENDING]
+        )
+        .exclude(last_error="")
+        .select_related("notification__stock")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def unread_count(*, user) -> int:
+    """How many of the user's notifications are unread (one COUNT on a partial index)."""
+    return Notification.objects.filter(owner=user).unread().count()
+
+
+# --- Evaluation inputs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRun:
+    run_id: int
+    last_bar_ts: datetime
+    code: str
+    name: str
+
+
+def series_run(*, stock_id: int, timeframe: str) -> SeriesRun | None:
+    """The stored default-parameter run of a series, without its result JSON (one query)."""
+    row = (
+        AnalysisRun.objects.filter(stock_id=stock_id, timeframe=timeframe, is_default=True)
+        .exclude(last_bar_ts=None)
+        .values_list("pk", "last_bar_ts", "stock__code", "stock__name")
+        .first()
+    )
+    return None if row is None else SeriesRun(*row)
+
+
+def series_tail(*, stock_id: int, timeframe: str, until: datetime) -> Tail:
+    """The newest `TAIL_BARS` final bars at or before `until`, oldest first (one query)."""
+    rows = list(
+        Candle.objects.filter(stock_id=stock_id, timeframe=timeframe, is_final=True, ts__lte=until)
+        .order_by("-ts")
+        .values_list("ts", "high", "low", "close")[:TAIL_BARS]
+    )
+    rows.reverse()
+    if not rows:
+        return Tail([], np.empty(0), np.empty(0), np.empty(0))
+    ts, high, low, close = zip(*rows, strict=True)
+    return Tail(list(ts), np.array(high), np.array(low), np.array(close))
+
+
+def series_patterns(*, run_id: int, since: datetime) -> list[PatternRow]:
+    """Patterns of a run that end at or after `since` (forming ones end at the last bar)."""
+    rows = PatternInstance.objects.filter(run_id=run_id, end_ts__gte=since).values_list(
+        "pattern_type",
+        "status",
+        "start_ts",
+        "detected_ts",
+        "end_ts",
+        "target",
+        "neckline_price",
+        "points",
+    )
+    return [
+        PatternRow(
+            type=kind,
+            status=status,
+            start_ts=start,
+            detected_ts=detected,
+            end_ts=end,
+            target=target,
+            neckline_price=neckline,
+            point_prices=tuple(float(p["price"]) for p in points.values()),
+        )
+        for kind, status, start, detected, end, target, neckline, points in rows
+    ]
+
+
+def series_trend_periods(*, run_id: int, since: datetime) -> list[TrendRow]:
+    """Trend periods of a run that end at or after `since` (ongoing ones end at the last bar)."""
+    rows = TrendPeriod.objects.filter(run_id=run_id, end_ts__gte=since).values_list(
+        "direction", "start_ts", "end_ts", "ongoing"
+    )
+    return [TrendRow(*row) for row in rows]
+
+
+RULE_FIELDS = (
+    "id",
+    "owner_id",
+    "name",
+    "kind",
+    "pattern_types",
+    "pattern_statuses",
+    "pattern_start_ts",
+    "level",
+    "direction",
+    "trend_states",
+    "once",
+)
+
+
+def series_rules(
+    *,
+    stock_id: int,
+    timeframe: str,
+    events: list[Event],
+    close_range: tuple[float, float] | None,
+) -> list[dict]:
+    """Active rules on (stock, timeframe) that one of `events` or a close within `close_range`
+    (KRW) may concern, with their owner's delivery switches; one query however many rules
+    exist. The database narrows by event (pattern type and status, pinned pattern, trend
+    state, price level); the caller matches each rule to its events exactly."""
+    wanted = Q(pk__in=[])
+    for event in events:
+        if event.kind == RuleKind.PATTERN:
+            wanted |= Q(
+                Q(pattern_start_ts=None) | Q(pattern_start_ts=event.pattern_start_ts),
+                kind=RuleKind.PATTERN,
+                pattern_types__has_any=PATTERN_TYPE_FLAGS.mask([event.pattern_type]),
+                pattern_statuses__has_any=PATTERN_STATUS_FLAGS.mask([event.status]),
+            )
+        else:
+            wanted |= Q(
+                kind=RuleKind.TREND,
+                trend_states__has_any=TREND_STATE_FLAGS.mask([event.trend_state]),
+            )
+    if close_range is not None:
+        wanted |= Q(kind=RuleKind.PRICE, level__gte=close_range[0], level__lte=close_range[1])
+    rules = AlertRule.objects.for_series(stock_id=stock_id, timeframe=timeframe).filter(wanted)
+    return list(
+        rules.values(
+            *RULE_FIELDS,
+            email_enabled=F("owner__notification_settings__email_enabled"),
+            webhook_enabled=F("owner__notification_settings__webhook_enabled"),
+        )
+    )
