@@ -5,10 +5,17 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import URLValidator
 
-from analysis.models import PatternType, TrendState
 from marketdata.models import Stock, Timeframe
 
-from .models import AlertPatternStatus, AlertRule, CrossDirection, RuleKind, Watchlist
+from .models import (
+    AlertPatternStatus,
+    AlertRule,
+    CrossDirection,
+    PatternType,
+    RuleKind,
+    TrendState,
+    Watchlist,
+)
 from .services import RuleSpec
 
 UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}: no stock with that code."

@@ -27,6 +27,7 @@ from django.db.models import Lookup
 from django.urls import reverse
 from django.utils import timezone
 
+# The analysis vocabulary, imported here once for the whole app.
 from analysis.models import PatternType, TrendState
 from marketdata.models import Stock, Timeframe
 

@@ -32,7 +32,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analysis.figures import bar_label
-from analysis.models import PatternType, TrendState
 from marketdata.models import Stock
 
 from . import events as ev
@@ -52,7 +51,9 @@ from .models import (
     EvaluatedSeries,
     Notification,
     NotificationSettings,
+    PatternType,
     RuleKind,
+    TrendState,
     Watchlist,
     WatchlistItem,
     new_webhook_secret,

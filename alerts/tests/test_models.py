@@ -11,11 +11,12 @@ from alerts.models import (
     AlertPatternStatus,
     AlertRule,
     NotificationSettings,
+    PatternType,
     RuleKind,
+    TrendState,
     Watchlist,
 )
 from alerts.tests.factories import make_rule, make_stock, make_watchlist
-from analysis.models import PatternType, TrendState
 from marketdata.models import Timeframe
 
 
