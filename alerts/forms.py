@@ -11,7 +11,7 @@ from .models import (
     AlertPatternStatus,
     AlertRule,
     CrossDirection,
-    PatternType,
+    DetectedPatternType,
     RuleKind,
     TrendState,
     Watchlist,
@@ -79,7 +79,7 @@ class AlertRuleForm(forms.Form):
         choices=Timeframe.choices, widget=_checkboxes, initial=[Timeframe.D1]
     )
     pattern_types = forms.MultipleChoiceField(
-        choices=PatternType.choices, required=False, widget=_checkboxes, label="Patterns"
+        choices=DetectedPatternType.choices, required=False, widget=_checkboxes, label="Patterns"
     )
     pattern_statuses = forms.MultipleChoiceField(
         choices=AlertPatternStatus.choices,
@@ -166,7 +166,7 @@ class NecklineAlertForm(forms.Form):
 
     symbol = forms.CharField(max_length=12)
     tf = forms.ChoiceField(choices=Timeframe.choices)
-    pattern_type = forms.ChoiceField(choices=PatternType.choices)
+    pattern_type = forms.ChoiceField(choices=DetectedPatternType.choices)
     start_ts = forms.DateTimeField(help_text="The pattern's first bar (ISO 8601)")
 
     def clean(self):

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 # The analysis vocabulary, imported here once for the whole app.
-from analysis.models import PatternType, TrendState
+from analysis.models import DetectedPatternType, TrendState
 from marketdata.models import Stock, Timeframe
 
 WEBHOOK_SECRET_BYTES = 32
@@ -100,7 +100,12 @@ TIMEFRAME_FLAGS = Flags(
     }
 )
 PATTERN_TYPE_FLAGS = Flags(
-    {PatternType.DT: 1, PatternType.DB: 2, PatternType.HS: 4, PatternType.IHS: 8}
+    {
+        DetectedPatternType.DT: 1,
+        DetectedPatternType.DB: 2,
+        DetectedPatternType.HS: 4,
+        DetectedPatternType.IHS: 8,
+    }
 )
 PATTERN_STATUS_FLAGS = Flags(
     {
@@ -299,7 +304,7 @@ class AlertRule(models.Model):
         frames = ", ".join(self.timeframe_list)
         where = f"on {self.scope_label()} ({frames})"
         if self.kind == RuleKind.PATTERN:
-            kinds = " / ".join(PatternType(t).label for t in self.pattern_type_list)
+            kinds = " / ".join(DetectedPatternType(t).label for t in self.pattern_type_list)
             states = " / ".join(
                 AlertPatternStatus(s).label.lower() for s in self.pattern_status_list
             )
@@ -386,7 +391,7 @@ class Notification(models.Model):
                 "focus_end": timezone.localtime(self.bar_ts).isoformat(),
             }
         )
-        return f"{reverse('radar')}?{query}"
+        return f"{reverse('analysis:radar')}?{query}"
 
     @property
     def is_read(self) -> bool:

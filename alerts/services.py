@@ -48,10 +48,10 @@ from .models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    DetectedPatternType,
     EvaluatedSeries,
     Notification,
     NotificationSettings,
-    PatternType,
     RuleKind,
     TrendState,
     Watchlist,
@@ -260,7 +260,7 @@ def neckline_alert_create(
         pattern_statuses=[AlertPatternStatus.COMPLETED],
         pattern_start_ts=pattern_start_ts,
         once=True,
-        name=f"{PatternType(pattern_type).label} neckline break, {stock.code} {timeframe}",
+        name=f"{DetectedPatternType(pattern_type).label} neckline break, {stock.code} {timeframe}",
     )
     fields = _rule_fields(spec, user)
     with transaction.atomic():
@@ -380,7 +380,7 @@ def _event_text(event: ev.Event, run: selectors.SeriesRun, timeframe: str) -> tu
     detail = event.detail
     if event.kind == RuleKind.PATTERN:
         what = (
-            f"{PatternType(event.pattern_type).label} "
+            f"{DetectedPatternType(event.pattern_type).label} "
             f"{AlertPatternStatus(event.status).label.lower()}"
         )
         lines = [f"Neckline {detail['neckline']:,.0f} KRW, target {detail['target']:,.0f} KRW."]

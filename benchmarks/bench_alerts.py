@@ -28,6 +28,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from marketdata.krx_calendar import KST
+
 STOCKS = 2_500
 BARS = 400
 USERS = 1_000
@@ -43,7 +45,7 @@ def _walk(n: int, seed: int) -> pd.DataFrame:
     open_ = np.concatenate([[close[0]], close[:-1]])
     high = np.maximum(open_, close) + 50 * rng.integers(0, 5, n)
     low = np.minimum(open_, close) - 50 * rng.integers(0, 5, n)
-    index = pd.bdate_range("2024-01-01", periods=n, tz="Asia/Seoul")
+    index = pd.bdate_range("2024-01-01", periods=n, tz=KST)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": 1e5}, index=index
     )
@@ -119,7 +121,7 @@ def _rules(stocks: list, frames: dict) -> int:
         Watchlist,
         WatchlistItem,
     )
-    from analysis.models import PatternType, TrendState
+    from analysis.models import DetectedPatternType, TrendState
 
     rng = random.Random(16)
     users = get_user_model().objects.bulk_create(
@@ -144,7 +146,7 @@ def _rules(stocks: list, frames: dict) -> int:
     by_owner = {}
     for watchlist in lists:
         by_owner.setdefault(watchlist.owner_id, []).append(watchlist)
-    types, statuses = PatternType.values, AlertPatternStatus.values
+    types, statuses = DetectedPatternType.values, AlertPatternStatus.values
     daily = TIMEFRAME_FLAGS.mask(["1d"])
     rules = []
     for user in users:

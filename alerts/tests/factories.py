@@ -16,10 +16,9 @@ from django.utils import timezone
 from alerts.models import TIMEFRAME_FLAGS, AlertRule, Watchlist, WatchlistItem
 from analysis.models import AnalysisRun, PatternInstance, TrendPeriod
 from analysis.services import params_for, params_hash
+from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 from marketdata.tests.factories import make_stock
-
-KST = "Asia/Seoul"
 
 
 def daily_instants(n: int, start: str = "2025-01-02") -> list[datetime]:

@@ -10,8 +10,8 @@ from alerts.models import (
     TREND_STATE_FLAGS,
     AlertPatternStatus,
     AlertRule,
+    DetectedPatternType,
     NotificationSettings,
-    PatternType,
     RuleKind,
     TrendState,
     Watchlist,
@@ -33,7 +33,7 @@ def test_every_choice_has_its_own_bit_and_the_bits_never_move():
     assert TREND_STATE_FLAGS.bits == {"up": 1, "down": 2, "sideways": 4}
     for flags, choices in [
         (TIMEFRAME_FLAGS, Timeframe),
-        (PATTERN_TYPE_FLAGS, PatternType),
+        (PATTERN_TYPE_FLAGS, DetectedPatternType),
         (PATTERN_STATUS_FLAGS, AlertPatternStatus),
         (TREND_STATE_FLAGS, TrendState),
     ]:
