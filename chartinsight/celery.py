@@ -38,8 +38,10 @@ app.conf.update(
 app.autodiscover_tasks()
 
 
-# name -> (task, schedule, kwargs, description). Times are Asia/Seoul; every collection task
-# checks the KRX trading calendar itself, so holidays are skipped even on a weekday crontab.
+# name -> (task, schedule, kwargs, description). Times are Asia/Seoul. The crontabs cover every
+# tick a session might need (weekdays; 09:00 to 16:55 for the 10:00–16:30 수능 session); each
+# collection task checks the KRX calendar (marketdata/krx_calendar.py) and skips the ticks
+# outside that day's session, so holidays, late opens and late closes need no schedule of their own.
 PERIODIC_TASKS: dict[str, tuple[str, crontab, dict, str]] = {
     "Heartbeat (worker liveness, every minute)": (
         "chartinsight.heartbeat",
@@ -47,35 +49,38 @@ PERIODIC_TASKS: dict[str, tuple[str, crontab, dict, str]] = {
         {},
         "Proves beat and a worker are alive; the result shows in Flower.",
     ),
-    # Market data (marketdata/tasks.py). Crontabs are weekdays; the tasks skip KRX holidays.
-    # 5m bars: every 5 minutes while the session runs (09:00-15:55 ticks; the bar that closed
-    # is stored final and the forming one is refreshed). Analysis targets only.
+    # Market data (marketdata/tasks.py).
+    # 5m bars: every 5 minutes while the session runs (the bar that closed is stored final and
+    # the forming one is refreshed). Analysis targets only.
     "Collect 5m bars (every 5 minutes, session)": (
         "marketdata.collect_timeframe",
-        crontab(minute="*/5", hour="9-15", day_of_week="mon-fri"),
+        crontab(minute="*/5", hour="9-16", day_of_week="mon-fri"),
         {"timeframe": "5m"},
-        "Every 5 minutes 09:00-15:55 KST on trading days; analysis targets.",
+        "Every 5 minutes from the open to the close (09:00-15:30 KST on most days) on trading "
+        "days; analysis targets.",
     ),
-    # 30m bars close at :00 and :30; 09:30…15:30.
+    # 30m bars close at :00 and :30.
     "Collect 30m bars (at each 30m close)": (
         "marketdata.collect_timeframe",
-        crontab(minute="0,30", hour="9-15", day_of_week="mon-fri"),
+        crontab(minute="0,30", hour="9-16", day_of_week="mon-fri"),
         {"timeframe": "30m"},
-        "At :00 and :30 09:00-15:30 KST on trading days; analysis targets.",
+        "At :00 and :30 from the open to the close on trading days; analysis targets.",
     ),
-    # 1h bars close on the hour 10:00…15:00; the 15:00-15:30 bar is closed by the sweep.
+    # 1h bars close on the hour; the last, half-hour bar is closed by the sweep.
     "Collect 1h bars (at each hourly close)": (
         "marketdata.collect_timeframe",
-        crontab(minute="0", hour="10-15", day_of_week="mon-fri"),
+        crontab(minute="0", hour="10-16", day_of_week="mon-fri"),
         {"timeframe": "1h"},
-        "On the hour 10:00-15:00 KST on trading days; analysis targets.",
+        "On the hour from the open to the close on trading days; analysis targets.",
     ),
-    # 15:40, after the 15:30 close: the session's last minute bars become final.
-    "Sweep minute bars after the close (15:40)": (
+    # 15:40 after a 15:30 close, 16:40 after a 16:30 수능 close (the task runs at the first of
+    # the two after the day's close): the session's last minute bars become final.
+    "Sweep minute bars after the close (15:40 / 16:40)": (
         "marketdata.sweep_after_close",
-        crontab(minute="40", hour="15", day_of_week="mon-fri"),
+        crontab(minute="40", hour="15-16", day_of_week="mon-fri"),
         {},
-        "15:40 KST on trading days: re-collects 5m/30m/1h so the last bars are final.",
+        "10 minutes after the day's close (15:40 KST, 16:40 on a 수능 day): re-collects "
+        "5m/30m/1h so the last bars are final.",
     ),
     # 18:10, after after-hours trading (until 18:00) so daily volumes are complete.
     "Collect daily, weekly, monthly bars (18:10)": (

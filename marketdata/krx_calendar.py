@@ -1,23 +1,26 @@
-"""The KRX (Korea Exchange) trading calendar: holidays, sessions and the bar grid per timeframe.
+"""The KRX (Korea Exchange) trading calendar: sessions, their hours and the bar grid per timeframe.
 
 The one home of the project's time-and-timeframe vocabulary: `KST`, the timeframe codes
 (`TIMEFRAMES`, `INTRADAY_MINUTES`, `INTRADAY_TIMEFRAMES`, `PERIOD_TIMEFRAMES`), the bar-period
 start (`period_start`), the bar grid (`bar_starts`, `bar_start_for`, `bar_end`) and the trading
 days and sessions. Every other module imports these names from here.
 
+Sessions come from the XKRX calendar of `exchange-calendars` (computed, nothing is downloaded):
+trading days, holidays, and each day's open and close — 09:00–15:30 KST since 2016-08-01,
+09:00–15:00 before; the first trading day of each year opens at 10:00; on the college entrance
+exam day (수능) the market opens at 10:00 and closes an hour late. `OVERRIDES` below corrects
+what the library does not have yet, each entry with its source (`manage.py calendar --year Y`
+lists a year's closures and special sessions). The library is asked once per process, for all of
+`FIRST_YEAR`–`LAST_YEAR` (its lunar holiday rules cost about a second or two, most of it fixed);
+each year's lookups are then cached, so every function here is a dict lookup or a bisect.
+Outside those years there is no calendar: the functions raise `OutsideCalendar`.
+
 Pure Python, no Django. Dates are KST calendar dates; instants are aware datetimes in `KST`.
 
-The regular session runs 09:00–15:30 KST on every weekday that is not a KRX holiday. The holiday
-table below covers 2010–2027 with the real closures: public holidays (신정, 설날, 삼일절, 어린이날,
-부처님오신날, 현충일, 광복절, 추석, 개천절, 한글날 from 2013, 성탄절), 대체공휴일, election days,
-one-off 임시공휴일, 근로자의 날/노동절 (May 1, a KRX closure; a public holiday from 2026, as is
-제헌절 again) and the year-end
-closure (연말 휴장: Dec 31, or the last weekday of the year when Dec 31 falls on a weekend).
-Outside the table only weekends and the fixed-date closures are known (lunar holidays are not).
-
 Bar-start convention (what `Candle.ts` stores):
-- 5m, 30m, 1h: the bar's start instant in KST; 09:00 opens the session, so the 5m bars are
-  09:00…15:25, the 30m bars 09:00…15:00 and the 1h bars 09:00…15:00 (the 15:00 bar lasts 30 min);
+- 5m, 30m, 1h: the bar's start instant in KST; the session's open starts the first bar and the
+  bars follow every 5/30/60 minutes until the close (a regular day: 5m 09:00…15:25, 30m and 1h
+  09:00…15:00, the 15:00 1h bar lasting 30 minutes; a 10:00–16:30 수능 day: 5m 10:00…16:25);
 - 1d: 00:00 KST of the trading date;
 - 1w: 00:00 KST of the Monday of the week (even when that Monday is a holiday);
 - 1mo: 00:00 KST of the 1st of the month.
@@ -26,14 +29,15 @@ Bar-start convention (what `Candle.ts` stores):
 from __future__ import annotations
 
 import bisect
+import functools
+import threading
+import warnings
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 KST = ZoneInfo("Asia/Seoul")
-SESSION_OPEN = time(9, 0)
-SESSION_CLOSE = time(15, 30)
-SESSION_MINUTES = 390
 
 # Timeframe codes, shortest first (`marketdata.models.Timeframe` holds the same values).
 TIMEFRAMES = ("5m", "30m", "1h", "1d", "1w", "1mo")
@@ -43,501 +47,346 @@ INTRADAY_TIMEFRAMES = tuple(INTRADAY_MINUTES)
 # Daily-type timeframes: one bar per trading date, week or month.
 PERIOD_TIMEFRAMES = ("1d", "1w", "1mo")
 
-CALENDAR_FIRST_YEAR = 2010
-CALENDAR_LAST_YEAR = 2027
+# The years the calendar covers: from the first year the project stores to the last year the
+# library computes (its bound is 2050).
+FIRST_YEAR = 2010
+LAST_YEAR = 2050
 
 UNKNOWN_TIMEFRAME = "unknown timeframe {timeframe!r}; expected one of 5m, 30m, 1h, 1d, 1w, 1mo"
+OUTSIDE_CALENDAR = "{day} is outside the KRX calendar ({first}–{last})"
+
+SOURCE_LIBRARY = "exchange-calendars XKRX"
+SOURCE_OVERRIDE = "override"
 
 
-def _d(text: str) -> date:
-    return date.fromisoformat(text)
+class OutsideCalendar(ValueError):
+    """A date outside FIRST_YEAR–LAST_YEAR, where no session is known."""
 
 
-# Weekday closures only matter; weekend dates are listed where the holiday itself fell on one so
-# the table reads as the official calendar. Names use the KRX notice wording.
-_HOLIDAYS_BY_YEAR: dict[int, dict[str, str]] = {
-    2010: {
-        "2010-01-01": "신정",
-        "2010-02-13": "설날 연휴",
-        "2010-02-14": "설날",
-        "2010-02-15": "설날 연휴",
-        "2010-03-01": "삼일절",
-        "2010-05-05": "어린이날",
-        "2010-05-21": "부처님오신날",
-        "2010-06-02": "제5회 전국동시지방선거",
-        "2010-06-06": "현충일",
-        "2010-08-15": "광복절",
-        "2010-09-21": "추석 연휴",
-        "2010-09-22": "추석",
-        "2010-09-23": "추석 연휴",
-        "2010-10-03": "개천절",
-        "2010-12-25": "성탄절",
-        "2010-12-31": "연말 휴장",
-    },
-    2011: {
-        "2011-01-01": "신정",
-        "2011-02-02": "설날 연휴",
-        "2011-02-03": "설날",
-        "2011-02-04": "설날 연휴",
-        "2011-03-01": "삼일절",
-        "2011-05-05": "어린이날",
-        "2011-05-10": "부처님오신날",
-        "2011-06-06": "현충일",
-        "2011-08-15": "광복절",
-        "2011-09-11": "추석 연휴",
-        "2011-09-12": "추석",
-        "2011-09-13": "추석 연휴",
-        "2011-10-03": "개천절",
-        "2011-12-25": "성탄절",
-        "2011-12-30": "연말 휴장",
-    },
-    2012: {
-        "2012-01-01": "신정",
-        "2012-01-22": "설날 연휴",
-        "2012-01-23": "설날",
-        "2012-01-24": "설날 연휴",
-        "2012-03-01": "삼일절",
-        "2012-04-11": "제19대 국회의원선거",
-        "2012-05-05": "어린이날",
-        "2012-05-28": "부처님오신날",
-        "2012-06-06": "현충일",
-        "2012-08-15": "광복절",
-        "2012-09-29": "추석 연휴",
-        "2012-09-30": "추석",
-        "2012-10-01": "추석 연휴",
-        "2012-10-03": "개천절",
-        "2012-12-19": "제18대 대통령선거",
-        "2012-12-25": "성탄절",
-        "2012-12-31": "연말 휴장",
-    },
-    2013: {
-        "2013-01-01": "신정",
-        "2013-02-09": "설날 연휴",
-        "2013-02-10": "설날",
-        "2013-02-11": "설날 연휴",
-        "2013-03-01": "삼일절",
-        "2013-05-05": "어린이날",
-        "2013-05-17": "부처님오신날",
-        "2013-06-06": "현충일",
-        "2013-08-15": "광복절",
-        "2013-09-18": "추석 연휴",
-        "2013-09-19": "추석",
-        "2013-09-20": "추석 연휴",
-        "2013-10-03": "개천절",
-        "2013-10-09": "한글날",
-        "2013-12-25": "성탄절",
-        "2013-12-31": "연말 휴장",
-    },
-    2014: {
-        "2014-01-01": "신정",
-        "2014-01-30": "설날 연휴",
-        "2014-01-31": "설날",
-        "2014-02-01": "설날 연휴",
-        "2014-03-01": "삼일절",
-        "2014-05-05": "어린이날",
-        "2014-05-06": "부처님오신날",
-        "2014-06-04": "제6회 전국동시지방선거",
-        "2014-06-06": "현충일",
-        "2014-08-15": "광복절",
-        "2014-09-07": "추석 연휴",
-        "2014-09-08": "추석",
-        "2014-09-09": "추석 연휴",
-        "2014-09-10": "대체공휴일(추석)",
-        "2014-10-03": "개천절",
-        "2014-10-09": "한글날",
-        "2014-12-25": "성탄절",
-        "2014-12-31": "연말 휴장",
-    },
-    2015: {
-        "2015-01-01": "신정",
-        "2015-02-18": "설날 연휴",
-        "2015-02-19": "설날",
-        "2015-02-20": "설날 연휴",
-        "2015-03-01": "삼일절",
-        "2015-05-05": "어린이날",
-        "2015-05-25": "부처님오신날",
-        "2015-06-06": "현충일",
-        "2015-08-14": "임시공휴일(광복 70주년)",
-        "2015-08-15": "광복절",
-        "2015-09-26": "추석 연휴",
-        "2015-09-27": "추석",
-        "2015-09-28": "추석 연휴",
-        "2015-09-29": "대체공휴일(추석)",
-        "2015-10-03": "개천절",
-        "2015-10-09": "한글날",
-        "2015-12-25": "성탄절",
-        "2015-12-31": "연말 휴장",
-    },
-    2016: {
-        "2016-01-01": "신정",
-        "2016-02-07": "설날 연휴",
-        "2016-02-08": "설날",
-        "2016-02-09": "설날 연휴",
-        "2016-02-10": "대체공휴일(설날)",
-        "2016-03-01": "삼일절",
-        "2016-04-13": "제20대 국회의원선거",
-        "2016-05-05": "어린이날",
-        "2016-05-06": "임시공휴일",
-        "2016-05-14": "부처님오신날",
-        "2016-06-06": "현충일",
-        "2016-08-15": "광복절",
-        "2016-09-14": "추석 연휴",
-        "2016-09-15": "추석",
-        "2016-09-16": "추석 연휴",
-        "2016-10-03": "개천절",
-        "2016-10-09": "한글날",
-        "2016-12-25": "성탄절",
-        "2016-12-30": "연말 휴장",
-    },
-    2017: {
-        "2017-01-01": "신정",
-        "2017-01-27": "설날 연휴",
-        "2017-01-28": "설날",
-        "2017-01-29": "설날 연휴",
-        "2017-01-30": "대체공휴일(설날)",
-        "2017-03-01": "삼일절",
-        "2017-05-03": "부처님오신날",
-        "2017-05-05": "어린이날",
-        "2017-05-09": "제19대 대통령선거",
-        "2017-06-06": "현충일",
-        "2017-08-15": "광복절",
-        "2017-10-02": "임시공휴일",
-        "2017-10-03": "개천절·추석 연휴",
-        "2017-10-04": "추석",
-        "2017-10-05": "추석 연휴",
-        "2017-10-06": "대체공휴일(추석)",
-        "2017-10-09": "한글날",
-        "2017-12-25": "성탄절",
-        "2017-12-29": "연말 휴장",
-    },
-    2018: {
-        "2018-01-01": "신정",
-        "2018-02-15": "설날 연휴",
-        "2018-02-16": "설날",
-        "2018-02-17": "설날 연휴",
-        "2018-03-01": "삼일절",
-        "2018-05-05": "어린이날",
-        "2018-05-07": "대체공휴일(어린이날)",
-        "2018-05-22": "부처님오신날",
-        "2018-06-06": "현충일",
-        "2018-06-13": "제7회 전국동시지방선거",
-        "2018-08-15": "광복절",
-        "2018-09-23": "추석 연휴",
-        "2018-09-24": "추석",
-        "2018-09-25": "추석 연휴",
-        "2018-09-26": "대체공휴일(추석)",
-        "2018-10-03": "개천절",
-        "2018-10-09": "한글날",
-        "2018-12-25": "성탄절",
-        "2018-12-31": "연말 휴장",
-    },
-    2019: {
-        "2019-01-01": "신정",
-        "2019-02-04": "설날 연휴",
-        "2019-02-05": "설날",
-        "2019-02-06": "설날 연휴",
-        "2019-03-01": "삼일절",
-        "2019-05-05": "어린이날",
-        "2019-05-06": "대체공휴일(어린이날)",
-        "2019-05-12": "부처님오신날",
-        "2019-06-06": "현충일",
-        "2019-08-15": "광복절",
-        "2019-09-12": "추석 연휴",
-        "2019-09-13": "추석",
-        "2019-09-14": "추석 연휴",
-        "2019-10-03": "개천절",
-        "2019-10-09": "한글날",
-        "2019-12-25": "성탄절",
-        "2019-12-31": "연말 휴장",
-    },
-    2020: {
-        "2020-01-01": "신정",
-        "2020-01-24": "설날 연휴",
-        "2020-01-25": "설날",
-        "2020-01-26": "설날 연휴",
-        "2020-01-27": "대체공휴일(설날)",
-        "2020-03-01": "삼일절",
-        "2020-04-15": "제21대 국회의원선거",
-        "2020-04-30": "부처님오신날",
-        "2020-05-05": "어린이날",
-        "2020-06-06": "현충일",
-        "2020-08-15": "광복절",
-        "2020-08-17": "임시공휴일",
-        "2020-09-30": "추석 연휴",
-        "2020-10-01": "추석",
-        "2020-10-02": "추석 연휴",
-        "2020-10-03": "개천절",
-        "2020-10-09": "한글날",
-        "2020-12-25": "성탄절",
-        "2020-12-31": "연말 휴장",
-    },
-    2021: {
-        "2021-01-01": "신정",
-        "2021-02-11": "설날 연휴",
-        "2021-02-12": "설날",
-        "2021-02-13": "설날 연휴",
-        "2021-03-01": "삼일절",
-        "2021-05-05": "어린이날",
-        "2021-05-19": "부처님오신날",
-        "2021-06-06": "현충일",
-        "2021-08-15": "광복절",
-        "2021-08-16": "대체공휴일(광복절)",
-        "2021-09-20": "추석 연휴",
-        "2021-09-21": "추석",
-        "2021-09-22": "추석 연휴",
-        "2021-10-03": "개천절",
-        "2021-10-04": "대체공휴일(개천절)",
-        "2021-10-09": "한글날",
-        "2021-10-11": "대체공휴일(한글날)",
-        "2021-12-25": "성탄절",
-        "2021-12-31": "연말 휴장",
-    },
-    2022: {
-        "2022-01-01": "신정",
-        "2022-01-31": "설날 연휴",
-        "2022-02-01": "설날",
-        "2022-02-02": "설날 연휴",
-        "2022-03-01": "삼일절",
-        "2022-03-09": "제20대 대통령선거",
-        "2022-05-05": "어린이날",
-        "2022-05-08": "부처님오신날",
-        "2022-06-01": "제8회 전국동시지방선거",
-        "2022-06-06": "현충일",
-        "2022-08-15": "광복절",
-        "2022-09-09": "추석 연휴",
-        "2022-09-10": "추석",
-        "2022-09-11": "추석 연휴",
-        "2022-09-12": "대체공휴일(추석)",
-        "2022-10-03": "개천절",
-        "2022-10-09": "한글날",
-        "2022-10-10": "대체공휴일(한글날)",
-        "2022-12-25": "성탄절",
-        "2022-12-30": "연말 휴장",
-    },
-    2023: {
-        "2023-01-01": "신정",
-        "2023-01-21": "설날 연휴",
-        "2023-01-22": "설날",
-        "2023-01-23": "설날 연휴",
-        "2023-01-24": "대체공휴일(설날)",
-        "2023-03-01": "삼일절",
-        "2023-05-05": "어린이날",
-        "2023-05-27": "부처님오신날",
-        "2023-05-29": "대체공휴일(부처님오신날)",
-        "2023-06-06": "현충일",
-        "2023-08-15": "광복절",
-        "2023-09-28": "추석 연휴",
-        "2023-09-29": "추석",
-        "2023-09-30": "추석 연휴",
-        "2023-10-02": "임시공휴일",
-        "2023-10-03": "개천절",
-        "2023-10-09": "한글날",
-        "2023-12-25": "성탄절",
-        "2023-12-29": "연말 휴장",
-    },
-    2024: {
-        "2024-01-01": "신정",
-        "2024-02-09": "설날 연휴",
-        "2024-02-10": "설날",
-        "2024-02-11": "설날 연휴",
-        "2024-02-12": "대체공휴일(설날)",
-        "2024-03-01": "삼일절",
-        "2024-04-10": "제22대 국회의원선거",
-        "2024-05-05": "어린이날",
-        "2024-05-06": "대체공휴일(어린이날)",
-        "2024-05-15": "부처님오신날",
-        "2024-06-06": "현충일",
-        "2024-08-15": "광복절",
-        "2024-09-16": "추석 연휴",
-        "2024-09-17": "추석",
-        "2024-09-18": "추석 연휴",
-        "2024-10-01": "임시공휴일(국군의 날)",
-        "2024-10-03": "개천절",
-        "2024-10-09": "한글날",
-        "2024-12-25": "성탄절",
-        "2024-12-31": "연말 휴장",
-    },
-    2025: {
-        "2025-01-01": "신정",
-        "2025-01-27": "임시공휴일",
-        "2025-01-28": "설날 연휴",
-        "2025-01-29": "설날",
-        "2025-01-30": "설날 연휴",
-        "2025-03-01": "삼일절",
-        "2025-03-03": "대체공휴일(삼일절)",
-        "2025-05-05": "어린이날·부처님오신날",
-        "2025-05-06": "대체공휴일(부처님오신날)",
-        "2025-06-03": "제21대 대통령선거",
-        "2025-06-06": "현충일",
-        "2025-08-15": "광복절",
-        "2025-10-03": "개천절",
-        "2025-10-05": "추석 연휴",
-        "2025-10-06": "추석",
-        "2025-10-07": "추석 연휴",
-        "2025-10-08": "대체공휴일(추석)",
-        "2025-10-09": "한글날",
-        "2025-12-25": "성탄절",
-        "2025-12-31": "연말 휴장",
-    },
-    2026: {
-        "2026-01-01": "신정",
-        "2026-02-16": "설날 연휴",
-        "2026-02-17": "설날",
-        "2026-02-18": "설날 연휴",
-        "2026-03-01": "삼일절",
-        "2026-03-02": "대체공휴일(삼일절)",
-        "2026-05-01": "노동절",
-        "2026-05-05": "어린이날",
-        "2026-05-24": "부처님오신날",
-        "2026-05-25": "대체공휴일(부처님오신날)",
-        "2026-06-03": "제9회 전국동시지방선거",
-        "2026-06-06": "현충일",
-        "2026-07-17": "제헌절",
-        "2026-08-15": "광복절",
-        "2026-08-17": "대체공휴일(광복절)",
-        "2026-09-24": "추석 연휴",
-        "2026-09-25": "추석",
-        "2026-09-26": "추석 연휴",
-        "2026-10-03": "개천절",
-        "2026-10-05": "대체공휴일(개천절)",
-        "2026-10-09": "한글날",
-        "2026-12-25": "성탄절",
-        "2026-12-31": "연말 휴장",
-    },
-    2027: {
-        "2027-01-01": "신정",
-        "2027-02-06": "설날 연휴",
-        "2027-02-07": "설날",
-        "2027-02-08": "설날 연휴",
-        "2027-02-09": "대체공휴일(설날)",
-        "2027-03-01": "삼일절",
-        "2027-05-01": "노동절",
-        "2027-05-03": "대체공휴일(노동절)",
-        "2027-05-05": "어린이날",
-        "2027-05-13": "부처님오신날",
-        "2027-06-06": "현충일",
-        "2027-07-17": "제헌절",
-        "2027-07-19": "대체공휴일(제헌절)",
-        "2027-08-15": "광복절",
-        "2027-08-16": "대체공휴일(광복절)",
-        "2027-09-14": "추석 연휴",
-        "2027-09-15": "추석",
-        "2027-09-16": "추석 연휴",
-        "2027-10-03": "개천절",
-        "2027-10-04": "대체공휴일(개천절)",
-        "2027-10-09": "한글날",
-        "2027-10-11": "대체공휴일(한글날)",
-        "2027-12-25": "성탄절",
-        "2027-12-27": "대체공휴일(성탄절)",
-        "2027-12-31": "연말 휴장",
-    },
-}
+@dataclass(frozen=True)
+class Override:
+    """A correction of the library's calendar for one date: a closure (`open`/`close` None) or
+    a session with other hours (KST). `source` says where the fact comes from."""
 
-# 근로자의 날 (May 1) closes KRX every year; until 2025 it was not a public holiday (since 2026
-# it is, as 노동절, together with 제헌절, both with substitute holidays).
-for _year, _days in _HOLIDAYS_BY_YEAR.items():
-    _days.setdefault(f"{_year}-05-01", "근로자의 날")
+    day: date
+    name: str
+    source: str
+    open: time | None = None
+    close: time | None = None
 
-KRX_HOLIDAYS: dict[date, str] = {
-    _d(day): name for days in _HOLIDAYS_BY_YEAR.values() for day, name in days.items()
-}
-
-# Fixed-date closures assumed for years outside the table (lunar holidays cannot be known).
-_FIXED_CLOSURES = {
-    (1, 1): "신정",
-    (3, 1): "삼일절",
-    (5, 1): "근로자의 날",
-    (5, 5): "어린이날",
-    (6, 6): "현충일",
-    (7, 17): "제헌절",
-    (8, 15): "광복절",
-    (10, 3): "개천절",
-    (10, 9): "한글날",
-    (12, 25): "성탄절",
-}
+    @property
+    def closed(self) -> bool:
+        return self.open is None
 
 
-def holiday_name(d: date) -> str | None:
-    """The KRX closure name for a weekday `d`, or None when `d` is not a holiday.
+_PUBLIC_HOLIDAY = (
+    "KRX closes on public holidays (유가증권시장 업무규정 §5 휴장일); {what} "
+    "(관공서의 공휴일에 관한 규정)"
+)
+_CSAT = (
+    "KRX notice for the {year} 수능 day: the securities and derivatives markets open and "
+    "close one hour late (10:00–16:30 KST); XKRX lists exam-day sessions only up to 2020-12-03"
+)
 
-    Weekends return None unless the table names them (they are closed either way).
-    """
-    if CALENDAR_FIRST_YEAR <= d.year <= CALENDAR_LAST_YEAR:
-        return KRX_HOLIDAYS.get(d)
-    name = _FIXED_CLOSURES.get((d.month, d.day))
-    if name and (name != "제헌절" or d.year >= 2026):
-        return name
-    if d.month == 12 and d == _last_weekday_of_year(d.year):
-        return "연말 휴장"
-    return None
+# What exchange-calendars 4.13.2 does not have yet. To add one: an entry here with its source;
+# the comparison test (test_krx_calendar.py) then expects exactly this difference from XKRX.
+OVERRIDES: tuple[Override, ...] = (
+    Override(
+        date(2026, 6, 3),
+        "제9회 전국동시지방선거",
+        _PUBLIC_HOLIDAY.format(what="election days of nationwide elections are public holidays"),
+    ),
+    Override(
+        date(2026, 7, 17),
+        "제헌절",
+        _PUBLIC_HOLIDAY.format(what="제헌절 is a public holiday again from 2026"),
+    ),
+    Override(
+        date(2027, 5, 3),
+        "대체공휴일(노동절)",
+        _PUBLIC_HOLIDAY.format(
+            what="노동절 (May 1) is a public holiday from 2026; 2027-05-01 is a Saturday, so the "
+            "Monday after is the substitute holiday"
+        ),
+    ),
+    Override(
+        date(2027, 7, 19),
+        "대체공휴일(제헌절)",
+        _PUBLIC_HOLIDAY.format(
+            what="2027-07-17 (제헌절) is a Saturday, so the Monday after is the substitute holiday"
+        ),
+    ),
+    *(
+        Override(
+            day, "수능 (college entrance exam)", _CSAT.format(year=day.year), time(10), time(16, 30)
+        )
+        for day in (
+            date(2021, 11, 18),
+            date(2022, 11, 17),
+            date(2023, 11, 16),
+            date(2024, 11, 14),
+            date(2025, 11, 13),
+            date(2026, 11, 19),
+        )
+    ),
+)
+OVERRIDES_BY_DAY: dict[date, Override] = {o.day: o for o in OVERRIDES}
 
 
-def _last_weekday_of_year(year: int) -> date:
-    d = date(year, 12, 31)
-    while d.weekday() >= 5:
-        d -= timedelta(days=1)
-    return d
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One trading day: its open and close (aware KST) and where they come from."""
+
+    day: date
+    open: datetime
+    close: datetime
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Special:
+    """A session with other hours than `regular_hours`, and why."""
+
+    day: date
+    open: datetime
+    close: datetime
+    name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """A weekday without a session, and why."""
+
+    day: date
+    name: str
+    source: str
+
+
+# --- the library, asked once per process ---------------------------------------------------
+
+_library_lock = threading.Lock()
+_library_sessions: dict[date, tuple[time, time]] = {}
+
+
+def library_sessions() -> dict[date, tuple[time, time]]:
+    """{date: (open, close) KST} of every XKRX session in FIRST_YEAR–LAST_YEAR, without the
+    overrides. Computed on first use (about a second or two), then kept."""
+    with _library_lock:
+        if not _library_sessions:
+            _library_sessions.update(_compute_library_sessions())
+        return _library_sessions
+
+
+def _compute_library_sessions() -> dict[date, tuple[time, time]]:
+    # Imported here: the library and pandas load only when a calendar function first runs.
+    import pandas as pd
+    from exchange_calendars.exchange_calendar import HolidayCalendar
+    from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
+    from exchange_calendars.xkrx_holidays import krx_regular_holiday_rules
+    from pandas.tseries.offsets import CustomBusinessDay
+
+    first = pd.Timestamp(FIRST_YEAR, 1, 1)
+    last = pd.Timestamp(LAST_YEAR, 12, 31)
+
+    class CoveredXKRX(XKRXExchangeCalendar):
+        # XKRX's own `day` evaluates its lunar holiday rules for 1956–2050 (many seconds);
+        # the same rules over the covered years give the same sessions (the comparison test
+        # checks this against the plain calendar).
+        @functools.cached_property
+        def day(self):
+            regular = HolidayCalendar(krx_regular_holiday_rules).holidays(first, last)
+            return CustomBusinessDay(
+                holidays=pd.DatetimeIndex(self.adhoc_holidays).union(regular),
+                weekmask=self.weekmask,
+            )
+
+    with warnings.catch_warnings():
+        # pandas 3.1 deprecations inside the library's schedule building; nothing to act on here.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        schedule = CoveredXKRX(start=first, end=last).schedule
+    opens = schedule["open"].dt.tz_convert(KST)
+    closes = schedule["close"].dt.tz_convert(KST)
+    return {
+        label.date(): (opened.time(), closed.time())
+        for label, opened, closed in zip(schedule.index, opens, closes, strict=True)
+    }
+
+
+# --- one year ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Year:
+    days: tuple[date, ...]  # trading dates, ascending
+    sessions: dict[date, Session]
+
+
+def _check_year(year: int, day: date) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise OutsideCalendar(OUTSIDE_CALENDAR.format(day=day, first=FIRST_YEAR, last=LAST_YEAR))
+
+
+@functools.cache
+def _year(year: int) -> _Year:
+    _check_year(year, date(year, 1, 1))
+    sessions: dict[date, Session] = {}
+    for day, (opened, closed) in library_sessions().items():
+        if day.year == year:
+            sessions[day] = Session(day, _at(day, opened), _at(day, closed), SOURCE_LIBRARY)
+    for override in OVERRIDES:
+        if override.day.year != year:
+            continue
+        if override.closed:
+            sessions.pop(override.day, None)
+        else:
+            sessions[override.day] = Session(
+                override.day,
+                _at(override.day, override.open),
+                _at(override.day, override.close),
+                SOURCE_OVERRIDE,
+            )
+    days = tuple(sorted(sessions))
+    return _Year(days, {day: sessions[day] for day in days})
+
+
+def _at(day: date, clock: time) -> datetime:
+    return datetime.combine(day, clock, tzinfo=KST)
+
+
+def session(d: date) -> Session | None:
+    """The session held on KST date `d`, or None when KRX does not trade that day."""
+    if isinstance(d, datetime):
+        raise TypeError("session takes a date, not a datetime")
+    return _year(d.year).sessions.get(d)
 
 
 def is_trading_day(d: date) -> bool:
-    """True when KRX holds its regular session on the KST calendar date `d`."""
-    if isinstance(d, datetime):
-        raise TypeError("is_trading_day takes a date, not a datetime")
-    return d.weekday() < 5 and holiday_name(d) is None
-
-
-@lru_cache(maxsize=64)
-def _trading_days_of_year(year: int) -> tuple[date, ...]:
-    d = date(year, 1, 1)
-    days = []
-    while d.year == year:
-        if is_trading_day(d):
-            days.append(d)
-        d += timedelta(days=1)
-    return tuple(days)
+    """True when KRX holds a session on the KST calendar date `d`."""
+    return session(d) is not None
 
 
 def trading_days(start: date, end: date) -> list[date]:
     """All trading dates in [start, end] (both inclusive), ascending; empty when start > end."""
     result: list[date] = []
     for year in range(start.year, end.year + 1):
-        days = _trading_days_of_year(year)
-        lo = bisect.bisect_left(days, start)
-        hi = bisect.bisect_right(days, end)
-        result.extend(days[lo:hi])
+        days = _year(year).days
+        result.extend(days[bisect.bisect_left(days, start) : bisect.bisect_right(days, end)])
     return result
 
 
 def previous_trading_day(d: date) -> date:
     """The last trading date strictly before `d`."""
-    d -= timedelta(days=1)
-    while not is_trading_day(d):
-        d -= timedelta(days=1)
-    return d
+    year = d.year
+    while True:
+        days = _year(year).days
+        i = bisect.bisect_left(days, d)
+        if i:
+            return days[i - 1]
+        year -= 1
 
 
 def next_trading_day(d: date) -> date:
     """The first trading date strictly after `d`."""
-    d += timedelta(days=1)
-    while not is_trading_day(d):
-        d += timedelta(days=1)
-    return d
+    year = d.year
+    while True:
+        days = _year(year).days
+        i = bisect.bisect_right(days, d)
+        if i < len(days):
+            return days[i]
+        year += 1
 
 
 def session_open(d: date) -> datetime:
-    """09:00 KST on date `d` (aware)."""
-    return datetime.combine(d, SESSION_OPEN, tzinfo=KST)
+    """When the session of trading date `d` opens (aware KST); ValueError on a closed day."""
+    return _session_of(d).open
 
 
 def session_close(d: date) -> datetime:
-    """15:30 KST on date `d` (aware)."""
-    return datetime.combine(d, SESSION_CLOSE, tzinfo=KST)
+    """When the session of trading date `d` closes (aware KST); ValueError on a closed day."""
+    return _session_of(d).close
 
 
-def intraday_offsets(timeframe: str) -> list[int]:
-    """Minutes after 09:00 at which the intraday bars of `timeframe` start (5m: 0, 5, …, 385)."""
-    step = INTRADAY_MINUTES[timeframe]
-    return list(range(0, SESSION_MINUTES, step))
+def _session_of(d: date) -> Session:
+    found = session(d)
+    if found is None:
+        raise ValueError(f"KRX does not trade on {d}")
+    return found
+
+
+def closures(year: int) -> list[Closure]:
+    """The weekdays of `year` without a session, with their names (the library's English
+    holiday names, or the override's) and sources. Slower than the rest (the library evaluates
+    its holiday rules again for the names): for `manage.py calendar`, not for hot paths."""
+    _check_year(year, date(year, 1, 1))
+    sessions = _year(year).sessions
+    names = _library_holiday_names(year)
+    result = []
+    d = date(year, 1, 1)
+    while d.year == year:
+        if d.weekday() < 5 and d not in sessions:
+            override = OVERRIDES_BY_DAY.get(d)
+            if override:
+                result.append(Closure(d, override.name, f"{SOURCE_OVERRIDE}: {override.source}"))
+            else:
+                name = names.get(d, "holiday (the library's precomputed list)")
+                result.append(Closure(d, name, SOURCE_LIBRARY))
+        d += timedelta(days=1)
+    return result
+
+
+def _library_holiday_names(year: int) -> dict[date, str]:
+    import pandas as pd
+    from exchange_calendars.exchange_calendar import HolidayCalendar
+    from exchange_calendars.xkrx_holidays import krx_regular_holiday_rules
+
+    named = HolidayCalendar(krx_regular_holiday_rules).holidays(
+        pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31), return_name=True
+    )
+    names: dict[date, str] = {}
+    for day, name in named.items():
+        names.setdefault(day.date(), name)
+    return names
+
+
+def library_version() -> str:
+    """The installed exchange-calendars version (requirements.txt pins it)."""
+    from importlib.metadata import version
+
+    return version("exchange-calendars")
+
+
+def regular_hours(d: date) -> tuple[time, time]:
+    """The ordinary session hours (KST) of the era of `d`: 09:00–15:30 from 2016-08-01,
+    09:00–15:00 before."""
+    return (time(9), time(15, 30)) if d >= date(2016, 8, 1) else (time(9), time(15))
+
+
+def special_sessions(year: int) -> list[Special]:
+    """The sessions of `year` whose hours differ from `regular_hours` (late opens, 수능 days),
+    with the reason and source."""
+    from exchange_calendars.xkrx_holidays import precomputed_csat_days
+
+    exam_days = {d.date() for d in precomputed_csat_days}
+    days = _year(year).days
+    result = []
+    for s in _year(year).sessions.values():
+        if (s.open.time(), s.close.time()) == regular_hours(s.day):
+            continue
+        if s.source == SOURCE_OVERRIDE:
+            override = OVERRIDES_BY_DAY[s.day]
+            name, source = override.name, f"{SOURCE_OVERRIDE}: {override.source}"
+        elif s.day in exam_days:
+            name, source = "수능 (college entrance exam): 1 h late", SOURCE_LIBRARY
+        elif s.day == days[0]:
+            name, source = "first trading day of the year: opens 1 h late", SOURCE_LIBRARY
+        else:
+            name, source = "other hours", SOURCE_LIBRARY
+        result.append(Special(s.day, s.open, s.close, name, source))
+    return result
+
+
+# --- the bar grid ---------------------------------------------------------------------------
 
 
 def _monday(d: date) -> date:
@@ -555,6 +404,47 @@ def period_start(timeframe: str, d: date) -> date:
     raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
 
 
+def session_bar_starts(timeframe: str, d: date) -> list[datetime]:
+    """The intraday bar starts (aware KST) of `timeframe` in the session of date `d` (empty on
+    a closed day): from the open, every bar width, while before the close."""
+    return list(_day_bars(timeframe, d))
+
+
+@lru_cache(maxsize=4096)
+def _day_bars(timeframe: str, d: date) -> tuple[datetime, ...]:
+    found = session(d)
+    if found is None:
+        return ()
+    step = timedelta(minutes=INTRADAY_MINUTES[timeframe])
+    bars = []
+    start = found.open
+    while start < found.close:
+        bars.append(start)
+        start += step
+    return tuple(bars)
+
+
+@lru_cache(maxsize=128)
+def _year_bars(timeframe: str, year: int) -> tuple[tuple[datetime, ...], tuple[date, ...]]:
+    """Every bar start of `timeframe` in `year` and, aligned with it, the date of each bar."""
+    starts: list[datetime] = []
+    days: list[date] = []
+    if timeframe in INTRADAY_MINUTES:
+        for d in _year(year).days:
+            bars = _day_bars(timeframe, d)
+            starts.extend(bars)
+            days.extend([d] * len(bars))
+    else:
+        keys: list[date] = []
+        for d in _year(year).days:
+            key = period_start(timeframe, d)
+            if not keys or keys[-1] != key:
+                keys.append(key)
+                days.append(d)
+        starts = [datetime.combine(k, time(0), tzinfo=KST) for k in keys]
+    return tuple(starts), tuple(days)
+
+
 def bar_starts(timeframe: str, start: date, end: date) -> list[datetime]:
     """The aware KST bar-start instants of `timeframe` for the trading dates in [start, end].
 
@@ -562,48 +452,65 @@ def bar_starts(timeframe: str, start: date, end: date) -> list[datetime]:
     date; 1w and 1mo bars are those whose week/month holds at least one trading date in
     [start, end] — so the first one may start before `start` (a Monday or a 1st). Ascending.
     """
-    days = trading_days(start, end)
-    if timeframe in INTRADAY_MINUTES:
-        offsets = [timedelta(minutes=m) for m in intraday_offsets(timeframe)]
-        return [session_open(d) + off for d in days for off in offsets]
-    if timeframe not in PERIOD_TIMEFRAMES:
+    if timeframe not in INTRADAY_MINUTES and timeframe not in PERIOD_TIMEFRAMES:
         raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
-    keys = sorted({period_start(timeframe, d) for d in days})
+    if start > end:
+        return []
+    if timeframe in INTRADAY_MINUTES or timeframe == "1d":
+        result: list[datetime] = []
+        for year in range(start.year, end.year + 1):
+            starts, days = _year_bars(timeframe, year)
+            lo = bisect.bisect_left(days, start)
+            hi = bisect.bisect_right(days, end)
+            result.extend(starts[lo:hi])
+        return result
+    # A week or month holding trading dates in [start, end]: keyed by its first trading date's
+    # period start; weeks can straddle a year, so duplicates are dropped.
+    keys: list[date] = []
+    for d in trading_days(start, end):
+        key = period_start(timeframe, d)
+        if not keys or keys[-1] != key:
+            keys.append(key)
     return [datetime.combine(k, time(0), tzinfo=KST) for k in keys]
 
 
 def bar_start_for(timeframe: str, instant: datetime) -> datetime | None:
     """The start of the `timeframe` bar that contains the aware `instant`, or None when the
-    instant is outside every bar (intraday: outside a session; 1d/1w/1mo: a non-trading period).
-
-    Daily-type bars contain the whole period (a 1d bar contains all of its trading date).
+    instant is outside every bar (intraday: outside that day's session, or outside the
+    calendar's years; 1d/1w/1mo: never — daily-type bars contain their whole date, week or month).
     """
     local = instant.astimezone(KST)
     d = local.date()
     if timeframe in INTRADAY_MINUTES:
-        if not is_trading_day(d):
+        if not FIRST_YEAR <= d.year <= LAST_YEAR:
             return None
-        minutes = (local - session_open(d)).total_seconds() / 60
-        if minutes < 0 or minutes >= SESSION_MINUTES:
+        found = session(d)
+        if found is None or not found.open <= local < found.close:
             return None
-        step = INTRADAY_MINUTES[timeframe]
-        return session_open(d) + timedelta(minutes=int(minutes // step) * step)
+        step = INTRADAY_MINUTES[timeframe] * 60
+        elapsed = int((local - found.open).total_seconds()) // step * step
+        return found.open + timedelta(seconds=elapsed)
     key = period_start(timeframe, d)
     return datetime.combine(key, time(0), tzinfo=KST)
 
 
 def bar_end(timeframe: str, bar_start: datetime) -> datetime:
-    """When the bar starting at `bar_start` stops changing (aware KST).
+    """When the bar starting at `bar_start` stops changing (aware KST): its day's real close
+    bounds it.
 
-    Intraday: start + width, capped at 15:30; 1d: 15:30 of that date; 1w/1mo: 15:30 of the last
-    trading date of the week/month (the period's end when it has none).
+    Intraday: start + width, capped at that day's close; 1d: the close of that date; 1w/1mo: the
+    close of the last trading date of the week/month (when it has none, the end of its last
+    day).
     """
     local = bar_start.astimezone(KST)
     d = local.date()
     if timeframe in INTRADAY_MINUTES:
-        return min(local + timedelta(minutes=INTRADAY_MINUTES[timeframe]), session_close(d))
+        end = local + timedelta(minutes=INTRADAY_MINUTES[timeframe])
+        found = session(d)
+        return min(end, found.close) if found else end
     if timeframe == "1d":
-        return session_close(d)
+        found = session(d)
+        return found.close if found else _at(d + timedelta(days=1), time(0))
     if timeframe == "1w":
         last = d + timedelta(days=6)
     elif timeframe == "1mo":
@@ -611,4 +518,4 @@ def bar_end(timeframe: str, bar_start: datetime) -> datetime:
     else:
         raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
     days = trading_days(d, last)
-    return session_close(days[-1] if days else last)
+    return session_close(days[-1]) if days else _at(last + timedelta(days=1), time(0))

@@ -70,6 +70,9 @@ ERROR_UNKNOWN_TIMEFRAME = "Unknown timeframe {timeframe!r}; use one of 5m, 30m, 
 ERROR_UNKNOWN_CODE = "Unknown stock code {code!r}: not in the stock master (run sync_stocks)"
 ERROR_EMPTY_MASTER = "Kiwoom returned no stocks for KOSPI and KOSDAQ; nothing was changed"
 ERROR_SINCE_AFTER_UNTIL = "--since {since} is after --until {until}"
+ERROR_OUTSIDE_CALENDAR = (
+    "{day} is outside the KRX calendar ({first}–{last}): no sessions are known there"
+)
 
 
 class IngestionError(Exception):
@@ -477,6 +480,13 @@ def series_backfill(
     _check_timeframe(timeframe)
     if until is not None and since > until:
         raise IngestionError(ERROR_SINCE_AFTER_UNTIL.format(since=since, until=until))
+    for day in (since, until or _now(now).astimezone(KST).date()):
+        if not krx_calendar.FIRST_YEAR <= day.year <= krx_calendar.LAST_YEAR:
+            raise IngestionError(
+                ERROR_OUTSIDE_CALENDAR.format(
+                    day=day, first=krx_calendar.FIRST_YEAR, last=krx_calendar.LAST_YEAR
+                )
+            )
     since_ts = kst_midnight(since)
     until_ts = kst_midnight(until + dt.timedelta(days=1)) if until else None
 
@@ -578,10 +588,13 @@ def series_gaps(
     now: dt.datetime | None = None,
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Missing bars of one series between KST dates `start` and `end` (inclusive), compared with
-    the KRX calendar's bar grid; bars that have not started by `now` are not missing. Returns
-    (first missing bar start, last missing bar start) per run of consecutive missing bars."""
+    the KRX calendar's bar grid (each day's real session); bars that have not started by `now`
+    are not missing, nor are dates outside the calendar's years. Returns (first missing bar
+    start, last missing bar start) per run of consecutive missing bars."""
     _check_timeframe(timeframe)
     now = _now(now)
+    start = max(start, dt.date(krx_calendar.FIRST_YEAR, 1, 1))
+    end = min(end, dt.date(krx_calendar.LAST_YEAR, 12, 31))
     expected = [ts for ts in krx_calendar.bar_starts(timeframe, start, end) if ts <= now]
     if not expected:
         return []

@@ -1,7 +1,10 @@
 """Celery tasks for market data: thin wrappers over `marketdata.services`.
 
-Arguments are primitives (codes, timeframe codes, run ids). The collection tasks skip days on
-which KRX does not trade (the beat crontabs are weekday-only; holidays are checked here).
+Arguments are primitives (codes, timeframe codes, run ids). The beat crontabs are wide
+(weekdays, every tick a session might need); the tasks check the KRX calendar themselves: no run
+on a day without a session, intraday collection only while that day's session is open (a late
+open starts collecting at its open, a 16:30 수능 close keeps it going), the sweep at the first
+tick after that day's close.
 Every Kiwoom request goes through the shared Redis rate limiter, so any number of workers can
 run these tasks without exceeding `KIWOOM_MAX_RPS`.
 """
@@ -26,6 +29,15 @@ from .models import IngestionRun, Stock
 logger = logging.getLogger(__name__)
 
 SKIPPED_HOLIDAY = "skipped: {day} is not a KRX trading day"
+SKIPPED_OUTSIDE_SESSION = (
+    "skipped: {now:%H:%M} is outside the session of {day} ({open:%H:%M}–{close:%H:%M} KST)"
+)
+SKIPPED_NOT_AFTER_CLOSE = (
+    "skipped: the sweep runs at the first tick after the close of {day} ({close:%H:%M} KST)"
+)
+# The sweep's crontab ticks an hour apart (15:40, 16:40): the one within this much after the
+# day's close runs.
+SWEEP_WINDOW = dt.timedelta(hours=1)
 UNAVAILABLE_RETRY_SECONDS = 60
 UNAVAILABLE_MAX_RETRIES = 3
 SERIES_LOCK_SECONDS = 15 * 60
@@ -39,6 +51,33 @@ def holiday_skip(now: dt.datetime | None = None) -> str | None:
     if krx_calendar.is_trading_day(day):
         return None
     return SKIPPED_HOLIDAY.format(day=day)
+
+
+def session_skip(now: dt.datetime | None = None) -> str | None:
+    """The message an intraday collection tick returns instead of running outside the day's
+    session (before a late open, after the close, or on a day without one), or None while the
+    session is open (its open and close included)."""
+    now = (now or timezone.now()).astimezone(KST)
+    session = krx_calendar.session(now.date())
+    if session is None:
+        return SKIPPED_HOLIDAY.format(day=now.date())
+    if session.open <= now <= session.close:
+        return None
+    return SKIPPED_OUTSIDE_SESSION.format(
+        now=now, day=now.date(), open=session.open, close=session.close
+    )
+
+
+def sweep_skip(now: dt.datetime | None = None) -> str | None:
+    """The message the after-close sweep returns unless `now` is within SWEEP_WINDOW after the
+    day's close (15:30 KST, 16:30 on a 수능 day), or None when it should run."""
+    now = (now or timezone.now()).astimezone(KST)
+    session = krx_calendar.session(now.date())
+    if session is None:
+        return SKIPPED_HOLIDAY.format(day=now.date())
+    if session.close <= now < session.close + SWEEP_WINDOW:
+        return None
+    return SKIPPED_NOT_AFTER_CLOSE.format(day=now.date(), close=session.close)
 
 
 def collection_codes(*, timeframe: str) -> list[str]:
@@ -125,9 +164,10 @@ def _kiwoom_failures(task, *, run_id: int | None, label: str, retry_kwargs: dict
 
 @shared_task(name="marketdata.collect_timeframe")
 def collect_timeframe(timeframe: str, force: bool = False) -> str:
-    """Fans out `marketdata.collect_series` for every series of `timeframe` (trading days only
-    unless `force`)."""
-    if not force and (skip := holiday_skip()):
+    """Fans out `marketdata.collect_series` for every series of `timeframe`. Unless `force`:
+    intraday timeframes only while the day's session is open, daily-type ones on trading days."""
+    skip = session_skip() if timeframe in INTRADAY_TIMEFRAMES else holiday_skip()
+    if not force and skip:
         return skip
     run, queued = _fan_out(kind=IngestionRun.Kind.COLLECT, timeframe=timeframe, task=collect_series)
     return f"{timeframe}: {queued} series queued (run {run.pk})"
@@ -149,8 +189,9 @@ def _fan_out(*, kind: str, timeframe: str, task) -> tuple[IngestionRun, int]:
 
 @shared_task(name="marketdata.sweep_after_close")
 def sweep_after_close(force: bool = False) -> str:
-    """After the close: re-collects the minute series so the session's last bars are final."""
-    if not force and (skip := holiday_skip()):
+    """After the close: re-collects the minute series so the session's last bars are final.
+    Unless `force`, only at the first tick after the day's close (see `sweep_skip`)."""
+    if not force and (skip := sweep_skip()):
         return skip
     return "; ".join(collect_timeframe(timeframe, force=True) for timeframe in INTRADAY_TIMEFRAMES)
 

@@ -19,7 +19,9 @@ The model, per stock (seeded by its code; the same output on every run):
   extends an earlier one (high only rises, low only falls, volume only grows). The forming 30m,
   1h, daily, weekly and monthly bars aggregate the forming 5m bar with the completed ones.
 
-Bar starts follow `marketdata.krx_calendar` (5m/30m/1h: KST start; 1d: 00:00 KST of the date;
+Sessions and bar starts follow `marketdata.krx_calendar`: each day's own open and close (late
+opens on the first trading day of a year and on 수능 days, 16:30 closes on 수능 days, 15:00 closes
+before 2016-08-01), intraday bars from the open (5m/30m/1h: KST start; 1d: 00:00 KST of the date;
 1w: Monday 00:00 KST; 1mo: the 1st 00:00 KST). Prices are KRW (adjusted: the model has no
 corporate actions), volume is shares, traded value is KRW.
 """
@@ -31,6 +33,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -43,7 +46,9 @@ from marketdata.simulator.universe import ANCHOR_DATE, UNIVERSE, UNIVERSE_BY_COD
 HISTORY_START = date(2012, 1, 2)
 HISTORY_END = date(2030, 12, 31)
 DEFAULT_MINUTE_HISTORY_DAYS = 400
-BARS_PER_SESSION = cal.SESSION_MINUTES // cal.INTRADAY_MINUTES["5m"]  # 5m bars, 09:00–15:25
+# The longest session has 78 5-minute bars (6 h 30 min: 09:00–15:30, or 10:00–16:30 on a 수능
+# day); shorter ones (late opens, 15:00 closes before 2016-08-01) use the first bars of a row.
+MAX_BARS_PER_SESSION = 78
 
 UNKNOWN_CODE = "unknown stock code {code!r}"
 
@@ -52,8 +57,7 @@ _TICK_SIZES = np.array([1, 5, 10, 50, 100, 500, 1_000], dtype=np.float64)
 _DAILY_LIMIT = 0.30
 
 _EPOCH_DAY = np.datetime64("1970-01-01", "D")
-_KST_OFFSET_S = int(KST.utcoffset(datetime(2020, 1, 1)).total_seconds())  # +09:00, no DST
-_SESSION_OPEN_S = cal.SESSION_OPEN.hour * 3600 + cal.SESSION_OPEN.minute * 60
+KST_OFFSET_S = int(KST.utcoffset(datetime(2020, 1, 1)).total_seconds())  # +09:00, no DST
 
 
 # --- ticks -----------------------------------------------------------------------------------
@@ -166,7 +170,26 @@ _FIELDS = ("start_s", "key_day", "open", "high", "low", "close", "volume", "valu
 
 def _day_start_s(days: np.ndarray) -> np.ndarray:
     """00:00 KST of each datetime64[D] day as Unix seconds."""
-    return (days - _EPOCH_DAY).astype(np.int64) * 86_400 - _KST_OFFSET_S
+    return (days - _EPOCH_DAY).astype(np.int64) * 86_400 - KST_OFFSET_S
+
+
+def _sessions_s(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The open and close (Unix seconds) of the session of each datetime64[D] trading day."""
+    unique, inverse = np.unique(days, return_inverse=True)
+    bounds = np.array(
+        [
+            (cal.session_open(d).timestamp(), cal.session_close(d).timestamp())
+            for d in unique.astype(date).tolist()
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    return bounds[inverse, 0], bounds[inverse, 1]
+
+
+def _bars_per_session(days: np.ndarray) -> np.ndarray:
+    """How many 5-minute bars the session of each datetime64[D] trading day holds."""
+    opens, closes = _sessions_s(days)
+    return (closes - opens) // 300
 
 
 def _aggregate(series: Series, group: np.ndarray, start_s: np.ndarray) -> Series:
@@ -398,21 +421,26 @@ def _generate_daily(spec: StockSpec) -> _Daily:
 
 # --- one stock's 5-minute bars -----------------------------------------------------------------
 
-_K = np.arange(BARS_PER_SESSION + 1)
-# Intraday activity: busy open, quiet lunch, busy close (the closing auction lands at 15:25).
-_PROFILE = 1.0 + 2.2 * np.exp(-np.arange(BARS_PER_SESSION) / 5.0)
-_PROFILE += 1.3 * np.exp(-(BARS_PER_SESSION - 1 - np.arange(BARS_PER_SESSION)) / 6.0)
-_PROFILE[0] += 2.5
-_PROFILE[-1] += 3.0
-_STEP_SD = np.sqrt(_PROFILE / _PROFILE.sum())
+
+@lru_cache(maxsize=8)
+def _activity(bars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Intraday activity over a session of `bars` 5m bars — busy open, quiet lunch, busy close
+    (the closing auction lands on the last bar) — and the per-bar step size of the price path."""
+    profile = 1.0 + 2.2 * np.exp(-np.arange(bars) / 5.0)
+    profile += 1.3 * np.exp(-(bars - 1 - np.arange(bars)) / 6.0)
+    profile[0] += 2.5
+    profile[-1] += 3.0
+    return profile, np.sqrt(profile / profile.sum())
 
 
 @dataclass
 class _Intraday:
-    """Full-day 5m bars for some trading days, shape (days, 78) per field, plus the fixed path
-    each bar takes (open → first extreme at `frac_a` → second extreme at `frac_b` → close)."""
+    """Full-day 5m bars for some trading days, shape (days, MAX_BARS_PER_SESSION) per field
+    (day i uses its first `bars[i]` columns), plus the fixed path each bar takes (open → first
+    extreme at `frac_a` → second extreme at `frac_b` → close)."""
 
     days: np.ndarray
+    bars: np.ndarray
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -425,8 +453,35 @@ class _Intraday:
 
 
 def _generate_intraday(code: str, daily: _Daily, index: np.ndarray) -> _Intraday:
-    """5m bars for the daily rows `index`, built inside each day's O/H/L/C, volume and value."""
-    nd, nb = len(index), BARS_PER_SESSION
+    """5m bars for the daily rows `index`, built inside each day's O/H/L/C, volume and value;
+    each day has as many bars as its session holds."""
+    bars = _bars_per_session(daily.days[index])
+    shape = (len(index), MAX_BARS_PER_SESSION)
+    fields = {
+        "open": np.zeros(shape),
+        "high": np.zeros(shape),
+        "low": np.zeros(shape),
+        "close": np.zeros(shape),
+        "volume": np.zeros(shape, dtype=np.int64),
+        "value": np.zeros(shape, dtype=np.int64),
+        "high_first": np.zeros(shape, dtype=bool),
+        "frac_a": np.zeros(shape),
+        "frac_b": np.zeros(shape),
+    }
+    for nb in np.unique(bars).tolist():
+        rows = np.flatnonzero(bars == nb)
+        block = _generate_sessions(code, daily, index[rows], nb)
+        for name, target in fields.items():
+            target[rows, :nb] = block[name]
+    return _Intraday(daily.days[index], bars, **fields)
+
+
+def _generate_sessions(code: str, daily: _Daily, index: np.ndarray, nb: int) -> dict:
+    """`_generate_intraday` for daily rows whose sessions all hold `nb` 5m bars: each field as
+    an array of shape (days, nb)."""
+    nd = len(index)
+    profile, step_sd = _activity(nb)
+    steps = np.arange(nb + 1)
     o, h, lo, c = (getattr(daily, f)[index][:, None] for f in ("open", "high", "low", "close"))
     v, val = daily.volume[index], daily.value[index]
     draws = np.empty((nd, 8, nb))
@@ -435,9 +490,9 @@ def _generate_intraday(code: str, daily: _Daily, index: np.ndarray) -> _Intraday
 
     # Close path: a Brownian bridge from open to close, scaled so it nearly touches high/low.
     z = _normal_from_uniform(draws[:, 0])
-    walk = np.concatenate([np.zeros((nd, 1)), np.cumsum(z * _STEP_SD, axis=1)], axis=1)
-    bridge = walk - (_K / nb) * walk[:, -1:]
-    line = o + (c - o) * (_K / nb)
+    walk = np.concatenate([np.zeros((nd, 1)), np.cumsum(z * step_sd, axis=1)], axis=1)
+    bridge = walk - (steps / nb) * walk[:, -1:]
+    line = o + (c - o) * (steps / nb)
     top, bottom = np.maximum(o, c), np.minimum(o, c)
     cap = h - draws[:, 1, :1] * 0.35 * (h - top)
     floor = lo + draws[:, 2, :1] * 0.35 * (bottom - lo)
@@ -452,7 +507,7 @@ def _generate_intraday(code: str, daily: _Daily, index: np.ndarray) -> _Intraday
     bar_open, bar_close = path[:, :-1], path[:, 1:]
 
     # Wicks: small excursions beyond each bar's body, then the day's extremes are placed.
-    bar_sd = (h - lo) / 4.0 * _STEP_SD
+    bar_sd = (h - lo) / 4.0 * step_sd
     body_top, body_bottom = np.maximum(bar_open, bar_close), np.minimum(bar_open, bar_close)
     wick_up = -np.log1p(-draws[:, 3]) * bar_sd * 0.5
     wick_down = -np.log1p(-draws[:, 4]) * bar_sd * 0.5
@@ -463,7 +518,7 @@ def _generate_intraday(code: str, daily: _Daily, index: np.ndarray) -> _Intraday
     bar_low[rows, np.argmin(bar_low, axis=1)] = lo[:, 0]
 
     # Volume and traded value: U-shaped weights, integer shares summing to the day exactly.
-    weights = _PROFILE * np.exp(0.35 * _normal_from_uniform(draws[:, 5]))
+    weights = profile * np.exp(0.35 * _normal_from_uniform(draws[:, 5]))
     volume = _allocate(v, weights)
     typical = (bar_open + bar_high + bar_low + bar_close) / 4.0
     value = _allocate(val, volume * typical + 1e-9)
@@ -473,18 +528,17 @@ def _generate_intraday(code: str, daily: _Daily, index: np.ndarray) -> _Intraday
     high_first = np.where(rising, draws[:, 6] < 0.3, draws[:, 6] < 0.7)
     frac_a = 0.1 + 0.35 * draws[:, 7]
     frac_b = 0.55 + 0.35 * draws[:, 7][:, ::-1]
-    return _Intraday(
-        daily.days[index],
-        bar_open,
-        bar_high,
-        bar_low,
-        bar_close,
-        volume,
-        value,
-        high_first,
-        frac_a,
-        frac_b,
-    )
+    return {
+        "open": bar_open,
+        "high": bar_high,
+        "low": bar_low,
+        "close": bar_close,
+        "volume": volume,
+        "value": value,
+        "high_first": high_first,
+        "frac_a": frac_a,
+        "frac_b": frac_b,
+    }
 
 
 def _normal_from_uniform(u: np.ndarray) -> np.ndarray:
@@ -621,7 +675,7 @@ class SimulatedMarket:
 
     def minute_series(self, code: str, minutes: int, *, now: datetime | None = None) -> Series:
         """Intraday bars of any width that divides into 5-minute steps (5, 10, 15, 30, 45, 60…),
-        each session's grid starting at 09:00. Shared like `series`."""
+        each session's grid starting at its open. Shared like `series`."""
         if minutes % 5 or minutes <= 0:
             raise ValueError("minute bars must be a positive multiple of 5 minutes")
         now = (now or self.now()).astimezone(KST)
@@ -681,8 +735,10 @@ class SimulatedMarket:
                 cache.intraday_months[key] = block
             return block
 
-    def _window(self, code: str, lo: int, hi: int) -> tuple[Series, list[tuple[_Intraday, int]]]:
-        """All 5m bars (final) of daily rows lo..hi-1, and each day's (month block, row)."""
+    def _window(
+        self, code: str, lo: int, hi: int
+    ) -> tuple[Series, list[tuple[_Intraday, int, int]]]:
+        """All 5m bars (final) of daily rows lo..hi-1, and each bar's (month block, row, column)."""
         cache = self._cache(code)
         key = ("window", lo, hi)
         hit = cache.intraday_months.get(key)
@@ -695,17 +751,21 @@ class SimulatedMarket:
             block = self._month(code, year, month)
             rows = np.flatnonzero((block.days >= days[0]) & (block.days <= days[-1]))
             parts.append((block, rows))
-            where.extend((block, int(r)) for r in rows)
+            where.extend(
+                (block, int(r), col) for r in rows.tolist() for col in range(block.bars[r])
+            )
+        used = np.concatenate(
+            [np.arange(MAX_BARS_PER_SESSION) < b.bars[rows, None] for b, rows in parts]
+        )
         fields = {
-            f: np.concatenate([getattr(b, f)[rows] for b, rows in parts]).ravel()
+            f: np.concatenate([getattr(b, f)[rows] for b, rows in parts])[used]
             for f in ("open", "high", "low", "close", "volume", "value")
         }
-        start_s = (
-            _day_start_s(days)[:, None] + _SESSION_OPEN_S + 300 * np.arange(BARS_PER_SESSION)
-        ).ravel()
+        opens, _ = _sessions_s(days)
+        start_s = (opens[:, None] + 300 * np.arange(MAX_BARS_PER_SESSION))[used]
         full = Series(
             start_s=start_s,
-            key_day=np.repeat(days, BARS_PER_SESSION),
+            key_day=np.repeat(days, used.sum(axis=1)),
             **fields,
             final=np.ones(start_s.shape, dtype=bool),
         )
@@ -738,11 +798,11 @@ class SimulatedMarket:
         completed = full.take(slice(0, done))
         forming = None
         if done < len(full) and full.start_s[done] < now_s:
-            block, row = where[done // BARS_PER_SESSION]
+            block, row, col = where[done]
             forming = _partial_bar(
                 block,
                 row,
-                done % BARS_PER_SESSION,
+                col,
                 (now_s - full.start_s[done]) / 300.0,
                 int(full.start_s[done]),
                 full.key_day[done],
@@ -754,13 +814,14 @@ class SimulatedMarket:
         five = Series.concat([completed, forming] if forming is not None else [completed])
         if minutes == 5 or not len(five):
             return five
-        offset = (five.start_s + _KST_OFFSET_S) % 86_400 - _SESSION_OPEN_S
-        bucket = offset // (minutes * 60)
-        day = (five.start_s + _KST_OFFSET_S) // 86_400
+        # Bars of every width count from the day's open.
+        opens, closes = _sessions_s(five.key_day)
+        bucket = (five.start_s - opens) // (minutes * 60)
+        day = (five.start_s + KST_OFFSET_S) // 86_400
         group = day * 1_000 + bucket
-        starts = day * 86_400 - _KST_OFFSET_S + _SESSION_OPEN_S + bucket * minutes * 60
-        out = _aggregate(five, group, starts)
-        ends = np.minimum(out.start_s + minutes * 60, _session_close_s(out.start_s))
+        out = _aggregate(five, group, opens + bucket * minutes * 60)
+        _, out_closes = _sessions_s(out.key_day)
+        ends = np.minimum(out.start_s + minutes * 60, out_closes)
         out.final = ends <= now.timestamp()
         return out
 
@@ -772,8 +833,8 @@ class SimulatedMarket:
         past = full.take(slice(0, before))
         if before >= len(full) or full.key_day[before] != today:
             return past
-        open_s = full.start_s[before] + _SESSION_OPEN_S
-        close_s = open_s + cal.SESSION_MINUTES * 60
+        open_s = cal.session_open(now.date()).timestamp()
+        close_s = cal.session_close(now.date()).timestamp()
         now_s = now.timestamp()
         if now_s <= open_s:
             return past
@@ -805,11 +866,6 @@ class SimulatedMarket:
         newest = datetime.fromtimestamp(int(out.start_s[-1]), KST)
         out.final[-1] = cal.bar_end(timeframe, newest) <= now
         return out
-
-
-def _session_close_s(start_s: np.ndarray) -> np.ndarray:
-    day = (start_s + _KST_OFFSET_S) // 86_400
-    return day * 86_400 - _KST_OFFSET_S + _SESSION_OPEN_S + cal.SESSION_MINUTES * 60
 
 
 def _partial_bar(

@@ -81,9 +81,11 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from marketdata import krx_calendar
 from marketdata.krx_calendar import KST
 from marketdata.simulator.market import (
     DEFAULT_MINUTE_HISTORY_DAYS,
+    KST_OFFSET_S,
     Series,
     SimulatedMarket,
     price_limits,
@@ -637,7 +639,7 @@ class KiwoomSimulator:
         previous_by_day = {d: self.market.previous_close(spec.code, d) for d in set(day_list)}
         previous = np.array([previous_by_day[d] for d in day_list], dtype=np.float64)
         stamps = np.datetime_as_string(
-            (page.start_s + 9 * 3600).astype("datetime64[s]"), unit="s"
+            (page.start_s + KST_OFFSET_S).astype("datetime64[s]"), unit="s"
         ).tolist()
         columns = zip(
             _signed_prices(page.close, previous),
@@ -940,6 +942,9 @@ class SimulatorServer:
             self.market.first_day(spec.code)
 
     def start(self) -> SimulatorServer:
+        """Serves in a background thread once the trading calendar is loaded (its first use
+        takes a second or more, which the first request should not wait for)."""
+        krx_calendar.library_sessions()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="kiwoom-simulator", daemon=True
         )

@@ -10,38 +10,41 @@ from marketdata import krx_calendar as cal
 from marketdata.krx_calendar import KST
 from marketdata.models import Timeframe
 
-DATES = st.dates(min_value=date(2010, 1, 1), max_value=date(2027, 12, 31))
+DATES = st.dates(min_value=date(2010, 1, 8), max_value=date(2050, 12, 20))
 
 
 @pytest.mark.parametrize(
-    ("day", "name_part"),
+    "day",
     [
-        (date(2024, 2, 9), "설날"),  # Friday before 설날
-        (date(2024, 2, 12), "대체공휴일"),  # 설날 fell on a Saturday/Sunday
-        (date(2023, 10, 2), "임시공휴일"),
-        (date(2024, 10, 1), "국군의 날"),
-        (date(2025, 1, 27), "임시공휴일"),
-        (date(2025, 6, 3), "대통령선거"),
-        (date(2024, 4, 10), "국회의원선거"),
-        (date(2022, 6, 1), "지방선거"),
-        (date(2026, 6, 3), "지방선거"),
-        (date(2017, 10, 6), "대체공휴일(추석)"),
-        (date(2025, 10, 8), "대체공휴일(추석)"),
-        (date(2025, 5, 6), "부처님오신날"),
-        (date(2023, 5, 1), "근로자의 날"),
-        (date(2021, 10, 11), "한글날"),
-        (date(2013, 10, 9), "한글날"),
-        (date(2026, 7, 17), "제헌절"),
-        (date(2022, 12, 30), "연말 휴장"),  # Dec 31 was a Saturday
-        (date(2023, 12, 29), "연말 휴장"),
-        (date(2024, 12, 31), "연말 휴장"),
-        (date(2011, 12, 30), "연말 휴장"),
+        date(2024, 2, 9),  # Friday before 설날
+        date(2024, 2, 12),  # 대체공휴일: 설날 fell on a Saturday/Sunday
+        date(2023, 10, 2),  # 임시공휴일
+        date(2024, 10, 1),  # 임시공휴일 (국군의 날)
+        date(2025, 1, 27),  # 임시공휴일
+        date(2025, 6, 3),  # 대통령선거
+        date(2024, 4, 10),  # 국회의원선거
+        date(2022, 6, 1),  # 지방선거
+        date(2017, 10, 6),  # 대체공휴일(추석)
+        date(2025, 10, 8),  # 대체공휴일(추석)
+        date(2025, 5, 6),  # 부처님오신날's substitute
+        date(2023, 5, 1),  # 근로자의 날
+        date(2021, 10, 11),  # 한글날's substitute
+        date(2013, 10, 9),  # 한글날, a holiday again from 2013
+        date(2022, 12, 30),  # 연말 휴장: Dec 31 was a Saturday
+        date(2023, 12, 29),
+        date(2024, 12, 31),
+        date(2011, 12, 30),
+        # The overrides: closures exchange-calendars does not have yet.
+        date(2026, 6, 3),  # 제9회 전국동시지방선거
+        date(2026, 7, 17),  # 제헌절
+        date(2027, 5, 3),  # 대체공휴일(노동절)
+        date(2027, 7, 19),  # 대체공휴일(제헌절)
     ],
 )
-def test_known_closures(day, name_part):
+def test_known_closures(day):
     assert day.weekday() < 5
     assert not cal.is_trading_day(day)
-    assert name_part in cal.holiday_name(day)
+    assert cal.session(day) is None
 
 
 @pytest.mark.parametrize(
@@ -59,11 +62,10 @@ def test_known_closures(day, name_part):
 )
 def test_known_sessions(day):
     assert cal.is_trading_day(day)
-    assert cal.holiday_name(day) is None
 
 
 def test_every_year_has_a_plausible_number_of_sessions():
-    for year in range(cal.CALENDAR_FIRST_YEAR, cal.CALENDAR_LAST_YEAR + 1):
+    for year in range(cal.FIRST_YEAR, cal.LAST_YEAR + 1):
         sessions = cal.trading_days(date(year, 1, 1), date(year, 12, 31))
         assert 240 <= len(sessions) <= 251, (year, len(sessions))
         assert sessions[0].month == 1 and sessions[0].day in range(2, 6)
@@ -73,21 +75,79 @@ def test_year_2024_session_count_matches_krx():
     assert len(cal.trading_days(date(2024, 1, 1), date(2024, 12, 31))) == 244
 
 
-def test_lunar_holidays_span_three_days_around_the_day_itself():
-    for year in range(cal.CALENDAR_FIRST_YEAR, cal.CALENDAR_LAST_YEAR + 1):
-        seollal = [d for d, n in cal.KRX_HOLIDAYS.items() if d.year == year and n == "설날"]
-        chuseok = [d for d, n in cal.KRX_HOLIDAYS.items() if d.year == year and n == "추석"]
-        assert len(seollal) == 1 and len(chuseok) == 1, year
-        for day in seollal + chuseok:
-            for neighbour in (day - timedelta(days=1), day + timedelta(days=1)):
-                assert cal.holiday_name(neighbour), neighbour
+@pytest.mark.parametrize(
+    ("day", "opens", "closes"),
+    [
+        (date(2026, 3, 4), time(9), time(15, 30)),  # a regular day
+        (date(2026, 1, 2), time(10), time(15, 30)),  # the first trading day of the year
+        (date(2027, 1, 4), time(10), time(15, 30)),
+        (date(2016, 7, 29), time(9), time(15)),  # before 2016-08-01 the market closed at 15:00
+        (date(2016, 8, 1), time(9), time(15, 30)),
+        (date(2015, 1, 2), time(10), time(15)),  # a late open in the 15:00 era
+        (date(2015, 11, 12), time(10), time(16)),  # 수능 in the 15:00 era: one hour late
+        (date(2020, 12, 3), time(10), time(16, 30)),  # 수능, from the library
+        (date(2024, 11, 14), time(10), time(16, 30)),  # 수능, an override
+        (date(2026, 11, 19), time(10), time(16, 30)),
+    ],
+)
+def test_each_day_has_its_own_hours(day, opens, closes):
+    assert cal.session_open(day) == datetime.combine(day, opens, tzinfo=KST)
+    assert cal.session_close(day) == datetime.combine(day, closes, tzinfo=KST)
 
 
-def test_outside_the_table_weekends_and_fixed_closures_still_apply():
-    assert not cal.is_trading_day(date(2028, 3, 1))
-    assert not cal.is_trading_day(date(2028, 12, 29))  # Dec 31 2028 is a Sunday, 29 a Friday
-    assert cal.is_trading_day(date(2028, 3, 2))
-    assert not cal.is_trading_day(date(2009, 1, 3))
+def test_special_sessions_and_closures_name_their_source():
+    special = {s.day: s for s in cal.special_sessions(2024)}
+    assert set(special) == {date(2024, 1, 2), date(2024, 11, 14)}
+    assert special[date(2024, 1, 2)].source == cal.SOURCE_LIBRARY
+    assert special[date(2024, 11, 14)].source.startswith(cal.SOURCE_OVERRIDE)
+    assert "수능" in special[date(2024, 11, 14)].name
+    closures = {c.day: c for c in cal.closures(2026)}
+    assert closures[date(2026, 6, 3)].name == "제9회 전국동시지방선거"
+    assert closures[date(2026, 6, 3)].source.startswith(cal.SOURCE_OVERRIDE)
+    assert closures[date(2026, 12, 31)].source == cal.SOURCE_LIBRARY
+
+
+def test_every_override_has_a_source_and_changes_the_library():
+    library = cal.library_sessions()
+    for override in cal.OVERRIDES:
+        assert override.name and override.source
+        if override.closed:
+            assert override.day in library and not cal.is_trading_day(override.day)
+        else:
+            assert library[override.day] != (override.open, override.close)
+            assert cal.session_open(override.day).time() == override.open
+
+
+def test_the_calendar_is_plain_xkrx_but_for_the_documented_overrides():
+    """Every session 2010–2030 of the plain exchange-calendars XKRX calendar (built the
+    library's own way, which takes a while) against this calendar: the differences are exactly
+    the overrides."""
+    import exchange_calendars
+
+    xkrx = exchange_calendars.get_calendar("XKRX", start="2010-01-01", end="2030-12-31")
+    plain = {
+        label.date(): (opened.tz_convert(KST).time(), closed.tz_convert(KST).time())
+        for label, opened, closed in zip(
+            xkrx.schedule.index, xkrx.schedule["open"], xkrx.schedule["close"], strict=True
+        )
+    }
+    ours = {
+        d: (cal.session_open(d).time(), cal.session_close(d).time())
+        for d in cal.trading_days(date(2010, 1, 1), date(2030, 12, 31))
+    }
+    differences = {d: ours.get(d) for d in set(plain) | set(ours) if plain.get(d) != ours.get(d)}
+    expected = {
+        o.day: None if o.closed else (o.open, o.close) for o in cal.OVERRIDES if o.day.year <= 2030
+    }
+    assert differences == expected
+
+
+def test_outside_the_calendar_nothing_is_known():
+    with pytest.raises(cal.OutsideCalendar, match="outside the KRX calendar"):
+        cal.is_trading_day(date(2009, 12, 30))
+    with pytest.raises(cal.OutsideCalendar):
+        cal.bar_starts("1d", date(2051, 1, 1), date(2051, 1, 31))
+    assert cal.bar_start_for("5m", datetime(2009, 6, 1, 10, tzinfo=KST)) is None
 
 
 def test_is_trading_day_rejects_datetimes():
@@ -112,10 +172,10 @@ def test_previous_and_next_are_adjacent_sessions(day):
 
 @given(DATES, st.integers(min_value=0, max_value=400))
 def test_trading_days_is_the_filtered_range(start, span):
-    end = start + timedelta(days=span)
+    end = min(start + timedelta(days=span), date(cal.LAST_YEAR, 12, 31))
     expected = [
         start + timedelta(days=i)
-        for i in range(span + 1)
+        for i in range((end - start).days + 1)
         if cal.is_trading_day(start + timedelta(days=i))
     ]
     assert cal.trading_days(start, end) == expected
@@ -136,6 +196,41 @@ def test_intraday_bar_grid_of_one_session():
     assert thirty[-1] == datetime(2026, 3, 4, 15, 0, tzinfo=KST)
     assert [t.hour for t in hour] == [9, 10, 11, 12, 13, 14, 15]
     assert all(t.tzinfo is KST for t in five)
+
+
+def test_intraday_bar_grid_of_special_sessions():
+    exam = date(2024, 11, 14)  # 수능: 10:00–16:30
+    five = cal.bar_starts("5m", exam, exam)
+    assert len(five) == 78
+    assert five[0] == datetime(2024, 11, 14, 10, 0, tzinfo=KST)
+    assert five[-1] == datetime(2024, 11, 14, 16, 25, tzinfo=KST)
+    assert [t.hour for t in cal.bar_starts("1h", exam, exam)] == [10, 11, 12, 13, 14, 15, 16]
+    late = date(2025, 1, 2)  # the first trading day: 10:00–15:30
+    assert len(cal.bar_starts("5m", late, late)) == 66
+    assert cal.bar_starts("30m", late, late)[0] == datetime(2025, 1, 2, 10, tzinfo=KST)
+    early = date(2016, 7, 29)  # 09:00–15:00
+    assert cal.bar_starts("5m", early, early)[-1] == datetime(2016, 7, 29, 14, 55, tzinfo=KST)
+    assert len(cal.bar_starts("1h", early, early)) == 6
+
+
+def test_on_a_exam_day_the_late_bars_exist_and_the_day_ends_at_16_30():
+    assert cal.bar_start_for("5m", datetime(2024, 11, 14, 16, 27, tzinfo=KST)) == datetime(
+        2024, 11, 14, 16, 25, tzinfo=KST
+    )
+    assert cal.bar_start_for("5m", datetime(2024, 11, 14, 9, 30, tzinfo=KST)) is None
+    assert cal.bar_start_for("1h", datetime(2024, 11, 14, 16, 10, tzinfo=KST)) == datetime(
+        2024, 11, 14, 16, tzinfo=KST
+    )
+    assert cal.bar_end("1d", datetime(2024, 11, 14, tzinfo=KST)) == datetime(
+        2024, 11, 14, 16, 30, tzinfo=KST
+    )
+    assert cal.bar_end("1h", datetime(2024, 11, 14, 16, tzinfo=KST)) == datetime(
+        2024, 11, 14, 16, 30, tzinfo=KST
+    )
+    # The week of the exam ends on its Friday, at 15:30.
+    assert cal.bar_end("1w", datetime(2024, 11, 11, tzinfo=KST)) == datetime(
+        2024, 11, 15, 15, 30, tzinfo=KST
+    )
 
 
 def test_intraday_bars_skip_weekends_and_holidays():

@@ -291,6 +291,64 @@ def test_gaps_are_found_and_repaired(ingest_sim):
         assert again.gaps == [] and again.requests == 0
 
 
+# The first session of 2025 (10:00–15:30), 71 minutes in; 2024-11-14 was the 수능 session
+# (10:00–16:30), a calendar override.
+LATE_OPEN_NOW = dt.datetime(2025, 1, 2, 11, 11, tzinfo=KST)
+EXAM_DAY = dt.date(2024, 11, 14)
+
+
+@pytest.mark.parametrize("timeframe", ["5m", "1h", "1d"])
+def test_backfill_and_gap_repair_over_an_exam_day_and_a_late_open(ingest_sim, timeframe):
+    ingest_sim.set_now(LATE_OPEN_NOW)
+    stock = make_stock()
+    since = dt.date(2024, 11, 12)
+    services.series_backfill(stock=stock, timeframe=timeframe, since=since, now=LATE_OPEN_NOW)
+    stored = stored_frame(stock, timeframe)
+    truth = truth_frame(ingest_sim, "005930", timeframe, start=since, now=LATE_OPEN_NOW)
+    assert_same_bars(stored, truth)  # every bar, every value, every finality flag
+
+    gaps = services.series_gaps(
+        stock=stock, timeframe=timeframe, start=since, end=LATE_OPEN_NOW.date(), now=LATE_OPEN_NOW
+    )
+    assert gaps == []
+    repaired = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=LATE_OPEN_NOW)
+    assert (repaired.gaps, repaired.missing_after, repaired.requests) == ([], 0, 0)
+
+    exam = stored[stored.index.date == EXAM_DAY]
+    today = stored[stored.index.date == LATE_OPEN_NOW.date()]
+    assert exam.is_final.all()
+    assert not today.is_final.iloc[-1] and today.is_final.iloc[:-1].all()
+    if timeframe == "5m":
+        assert (exam.index[0].time(), exam.index[-1].time()) == (dt.time(10), dt.time(16, 25))
+        assert len(exam) == 78
+        assert today.index[0].time() == dt.time(10)
+        assert today.index[-1] == dt.datetime(2025, 1, 2, 11, 10, tzinfo=KST)
+    if timeframe == "1h":
+        assert [t.hour for t in exam.index] == [10, 11, 12, 13, 14, 15, 16]
+
+
+def test_the_daily_bar_of_an_exam_day_is_final_only_after_its_16_30_close(ingest_sim):
+    stock = make_stock()
+    during = dt.datetime(2024, 11, 14, 16, 10, tzinfo=KST)  # after 15:30, before 16:30
+    ingest_sim.set_now(during)
+    services.series_backfill(stock=stock, timeframe="1d", since=dt.date(2024, 11, 4), now=during)
+    bar = Candle.objects.get(stock=stock, timeframe="1d", ts=kst(2024, 11, 14))
+    assert not bar.is_final
+    after = dt.datetime(2024, 11, 14, 16, 31, tzinfo=KST)
+    ingest_sim.set_now(after)
+    services.series_collect(stock=stock, timeframe="1d", now=after)
+    bar.refresh_from_db()
+    assert bar.is_final
+    assert (
+        bar.close == ingest_sim.market.bars("005930", "1d", now=after).loc[kst(2024, 11, 14)].close
+    )
+
+
+def test_backfill_outside_the_calendar_is_refused():
+    with pytest.raises(services.IngestionError, match="outside the KRX calendar"):
+        services.series_backfill(stock=make_stock(), timeframe="1d", since=dt.date(2005, 1, 3))
+
+
 def test_unknown_code_at_kiwoom_is_an_error_recorded_on_the_series(ingest_sim):
     stock = make_stock("999999", "없는회사")
     with pytest.raises(KiwoomUnknownStock):

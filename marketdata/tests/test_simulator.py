@@ -593,10 +593,54 @@ def test_no_bars_on_weekends_holidays_or_outside_the_session(kiwoom_simulator):
     assert all(cal.is_trading_day(ts.date()) for ts in daily.index)
     assert len(daily) == len(cal.trading_days(daily.index[0].date(), SIMULATOR_NOW.date()))
     five = kiwoom_simulator.market.bars("000270", "5m")
-    assert all(cal.is_trading_day(d) for d in set(five.index.date))
-    clock = five.index.hour * 60 + five.index.minute
-    assert clock.min() == 9 * 60 and clock.max() == 15 * 60 + 25
-    assert set(five.index.date) == set(cal.trading_days(five.index[0].date(), SIMULATOR_NOW.date()))
+    days = cal.trading_days(five.index[0].date(), SIMULATOR_NOW.date() - timedelta(days=1))
+    # Every past session's grid exactly (the window holds the 2025-11-13 수능 session and the
+    # 2026-01-02 late open).
+    expected = [ts for day in days for ts in cal.session_bar_starts("5m", day)]
+    past = five[five.index.date < SIMULATOR_NOW.date()]
+    assert list(past.index) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "days"),
+    [
+        # 2015: 15:00 closes; the 수능 session 10:00–16:00, the year's first session 10:00–15:00.
+        (datetime(2016, 1, 5, 12, tzinfo=KST), [date(2015, 11, 12), date(2016, 1, 4)]),
+        # 수능 10:00–16:30 (an override of the library), first session 10:00–15:30.
+        (datetime(2025, 1, 3, 12, tzinfo=KST), [date(2024, 11, 14), date(2025, 1, 2)]),
+    ],
+)
+def test_special_sessions_have_their_own_bars(now, days):
+    market = SimulatedMarket(now=now)
+    for timeframe in ("5m", "30m", "1h"):
+        bars = market.bars("005930", timeframe, start=days[0] - timedelta(days=7))
+        for day in [*days, days[0] - timedelta(days=1)]:
+            on_day = bars[bars.index.date == day]
+            assert list(on_day.index) == cal.session_bar_starts(timeframe, day), (timeframe, day)
+            assert on_day.is_final.all()
+    five, daily = market.bars("005930", "5m"), market.bars("005930", "1d")
+    by_day = _aggregate(five, five.index.normalize())
+    for day in days:
+        key = pd.Timestamp(day, tz=KST)
+        assert by_day.loc[key, COLUMNS].to_dict() == daily.loc[key, COLUMNS].to_dict()
+
+
+def test_the_exam_day_bar_forms_until_16_30():
+    exam = date(2024, 11, 14)
+    market = SimulatedMarket(now=datetime(2024, 11, 14, 16, 7, tzinfo=KST))
+    assert not market.bars("005930", "1d").is_final.iloc[-1]
+    five = market.bars("005930", "5m")
+    assert five.index[-1] == datetime(2024, 11, 14, 16, 5, tzinfo=KST)
+    assert not five.is_final.iloc[-1] and five.is_final.iloc[:-1].all()
+    closed = SimulatedMarket(now=datetime(2024, 11, 14, 16, 30, tzinfo=KST))
+    assert closed.bars("005930", "1d").is_final.iloc[-1]
+    assert closed.bars("005930", "1h").index[-1] == datetime(2024, 11, 14, 16, tzinfo=KST)
+    assert closed.bars("005930", "1h").is_final.iloc[-1]
+    # At 09:30 on a 10:00 late open nothing of the day exists yet.
+    before_open = SimulatedMarket(now=datetime(2025, 1, 2, 9, 30, tzinfo=KST))
+    assert before_open.bars("005930", "1d").index[-1].date() == date(2024, 12, 30)
+    assert before_open.bars("005930", "5m").index[-1] == datetime(2024, 12, 30, 15, 25, tzinfo=KST)
+    assert exam in set(before_open.bars("005930", "5m").index.date)
 
 
 def test_the_bar_containing_now_is_forming_and_nothing_comes_after(kiwoom_simulator):

@@ -9,8 +9,9 @@ from ._series import SeriesRunner, parse_date, parse_list, parse_timeframes, tar
 
 class Command(BaseCommand):
     help = (
-        "Compare stored series with the KRX trading calendar (sessions 09:00-15:30 KST, "
-        "weekends and KRX holidays excluded) and re-fetch the ranges holding missing bars, from "
+        "Compare stored series with the KRX trading calendar (each day's real session: "
+        "09:00-15:30 KST on most days, late opens and 수능 closes included; weekends and KRX "
+        "holidays excluded) and re-fetch the ranges holding missing bars, from "
         "--since (default: each series' oldest stored bar) to now. Reports the bars Kiwoom could "
         "not supply either (e.g. trading halts). Safe to run any number of times."
     )
