@@ -252,3 +252,14 @@ def test_demo_load_does_not_bulk_load_from_the_real_api(settings):
     out, _ = run("demo_load")
     assert "real Kiwoom API" in out
     assert not Stock.objects.exists()
+
+
+def test_calendar_command_lists_closures_and_special_sessions_with_their_source():
+    out, _ = run("calendar", "--year", "2026")
+    assert "KRX 2026: 244 sessions" in out
+    assert "2026-06-03 Wed  제9회 전국동시지방선거  [override: " in out
+    assert "2026-12-31 Thu  End of Year Holiday  [exchange-calendars XKRX]" in out
+    assert "2026-01-02 Fri  10:00–15:30  first trading day of the year" in out
+    assert "2026-11-19 Thu  10:00–16:30  수능" in out
+    with pytest.raises(CommandError, match="--year must be between 2010 and 2050"):
+        run("calendar", "--year", "1999")

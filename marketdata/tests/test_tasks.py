@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from chartinsight.celery import PERIODIC_TASKS, app
+from marketdata import krx_calendar as cal
 from marketdata import selectors, services, tasks
 from marketdata.krx_calendar import KST, TIMEFRAMES
 from marketdata.models import Candle, IngestionRun, Stock
@@ -43,6 +44,44 @@ def test_scheduled_collections_skip_non_trading_days(instant, skipped):
     assert (message is not None) is skipped
     if skipped:
         assert message == tasks.SKIPPED_HOLIDAY.format(day=instant.astimezone(KST).date())
+
+
+@pytest.mark.parametrize(
+    ("instant", "runs"),
+    [
+        (dt.datetime(2026, 3, 4, 9, 0, tzinfo=KST), True),  # the open
+        (dt.datetime(2026, 3, 4, 15, 30, tzinfo=KST), True),  # the close: the last bar is done
+        (dt.datetime(2026, 3, 4, 15, 35, tzinfo=KST), False),
+        (dt.datetime(2026, 3, 4, 8, 55, tzinfo=KST), False),
+        (dt.datetime(2026, 1, 2, 9, 30, tzinfo=KST), False),  # a 10:00 late open
+        (dt.datetime(2026, 1, 2, 10, 0, tzinfo=KST), True),
+        (dt.datetime(2026, 11, 19, 16, 25, tzinfo=KST), True),  # 수능: open until 16:30
+        (dt.datetime(2026, 11, 19, 9, 55, tzinfo=KST), False),
+        (dt.datetime(2026, 3, 2, 10, 0, tzinfo=KST), False),  # 대체공휴일(삼일절)
+    ],
+)
+def test_intraday_ticks_run_only_inside_the_days_session(instant, runs):
+    message = tasks.session_skip(instant)
+    assert (message is None) is runs
+    if not runs and cal.is_trading_day(instant.date()):
+        session = cal.session(instant.date())
+        assert message == tasks.SKIPPED_OUTSIDE_SESSION.format(
+            now=instant, day=instant.date(), open=session.open, close=session.close
+        )
+
+
+@pytest.mark.parametrize(
+    ("instant", "runs"),
+    [
+        (dt.datetime(2026, 3, 4, 15, 40, tzinfo=KST), True),
+        (dt.datetime(2026, 3, 4, 16, 40, tzinfo=KST), False),  # the 15:40 tick already swept
+        (dt.datetime(2026, 11, 19, 15, 40, tzinfo=KST), False),  # 수능: still trading
+        (dt.datetime(2026, 11, 19, 16, 40, tzinfo=KST), True),
+        (dt.datetime(2026, 3, 7, 15, 40, tzinfo=KST), False),  # Saturday
+    ],
+)
+def test_the_sweep_runs_at_the_first_tick_after_the_days_close(instant, runs):
+    assert (tasks.sweep_skip(instant) is None) is runs
 
 
 def test_collect_timeframe_fans_out_per_series_and_closes_the_run(ingest_sim, eager):
@@ -120,7 +159,9 @@ def test_every_schedule_names_a_registered_task_and_syncs_into_beat():
     five = PeriodicTask.objects.get(name="Collect 5m bars (every 5 minutes, session)")
     assert five.task == "marketdata.collect_timeframe" and '"5m"' in five.kwargs
     assert five.crontab.timezone.key == "Asia/Seoul"
-    assert five.crontab.hour == "9-15" and five.crontab.day_of_week == "mon-fri"
+    assert five.crontab.hour == "9-16" and five.crontab.day_of_week == "mon-fri"
+    sweep = PeriodicTask.objects.get(task="marketdata.sweep_after_close")
+    assert (sweep.crontab.minute, sweep.crontab.hour) == ("40", "15-16")
     assert PeriodicTask.objects.filter(task="marketdata.sweep_after_close").exists()
     assert PeriodicTask.objects.filter(task="marketdata.sync_stocks").exists()
 
