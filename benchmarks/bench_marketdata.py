@@ -5,12 +5,17 @@
     backfill does) versus the same rows loaded by a plain `COPY` in the same run.
 (b) API use: a backfill from the Kiwoom simulator with the shared limiter set to R req/s:
     achieved requests/s ÷ R, and the rate-limit errors (HTTP 429 / return code 1700) seen.
+(c) The trading calendar: its first use in a fresh process (CPU seconds, the import of
+    exchange-calendars and its lunar holiday rules included), then µs per call of
+    `bar_start_for`, `bar_end` and `bar_starts` (a year's first `bar_starts` builds its grid).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import subprocess
+import sys
 import time
 
 from django.db import connection, transaction
@@ -161,6 +166,55 @@ def bench_api_use() -> None:
     print(f"  rate-limit errors (429 / 1700):    {limited:12d} (aim 0)")
 
 
+def _per_call_us(call, arguments: list) -> float:
+    started = time.perf_counter()
+    for argument in arguments:
+        call(argument)
+    return (time.perf_counter() - started) / len(arguments) * 1e6
+
+
+def bench_calendar() -> None:
+    from marketdata import krx_calendar as cal
+
+    script = (
+        "import time, datetime; t = time.process_time(); "
+        "from marketdata import krx_calendar as cal; "
+        "cal.is_trading_day(datetime.date(2024, 1, 2)); print(time.process_time() - t)"
+    )
+    first_use = float(
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    cal.is_trading_day(dt.date(2024, 1, 2))
+    instants = [
+        dt.datetime(2024, 3, 4, 9, tzinfo=KST) + dt.timedelta(minutes=7 * i) for i in range(20_000)
+    ]
+    starts = cal.bar_starts("5m", dt.date(2024, 3, 4), dt.date(2024, 6, 28))
+    cal._year_bars.cache_clear()
+    cold = _per_call_us(
+        lambda d: cal.bar_starts("5m", d, d + dt.timedelta(days=90)), [dt.date(2024, 1, 1)]
+    )
+    quarter = _per_call_us(
+        lambda d: cal.bar_starts("5m", d, d + dt.timedelta(days=90)), [dt.date(2024, 1, 1)] * 200
+    )
+    decade = _per_call_us(
+        lambda d: cal.bar_starts("1d", d, d.replace(year=d.year + 10)), [dt.date(2014, 1, 1)] * 200
+    )
+    start_5m = _per_call_us(lambda t: cal.bar_start_for("5m", t), instants)
+    start_1d = _per_call_us(lambda t: cal.bar_start_for("1d", t), instants)
+    end_5m = _per_call_us(lambda t: cal.bar_end("5m", t), starts)
+    print("calendar (exchange-calendars XKRX + overrides):")
+    print(f"  first use in a fresh process:      {first_use:12.2f} s CPU")
+    print(f"  bar_start_for 5m:                  {start_5m:12.2f} µs/call")
+    print(f"  bar_start_for 1d:                  {start_1d:12.2f} µs/call")
+    print(f"  bar_end 5m:                        {end_5m:12.2f} µs/call")
+    print(f"  bar_starts 5m, a quarter:          {quarter:12.1f} µs/call")
+    print(f"  … its year's first call:           {cold:12.0f} µs (builds the year's grid)")
+    print(f"  bar_starts 1d, ten years:          {decade:12.1f} µs/call")
+
+
 def main() -> None:
+    bench_calendar()
     bench_storage()
     bench_api_use()

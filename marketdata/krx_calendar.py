@@ -231,9 +231,13 @@ def _check_year(year: int, day: date) -> None:
 def _year(year: int) -> _Year:
     _check_year(year, date(year, 1, 1))
     sessions: dict[date, Session] = {}
-    for day, (opened, closed) in library_sessions().items():
-        if day.year == year:
+    library = library_sessions()
+    day = date(year, 1, 1)
+    while day.year == year:
+        if day in library:
+            opened, closed = library[day]
             sessions[day] = Session(day, _at(day, opened), _at(day, closed), SOURCE_LIBRARY)
+        day += timedelta(days=1)
     for override in OVERRIDES:
         if override.day.year != year:
             continue
