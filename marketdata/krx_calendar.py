@@ -10,10 +10,11 @@ trading days, holidays, and each day's open and close — 09:00–15:30 KST sinc
 09:00–15:00 before; the first trading day of each year opens at 10:00; on the college entrance
 exam day (수능) the market opens at 10:00 and closes an hour late. `OVERRIDES` below corrects
 what the library does not have yet, each entry with its source (`manage.py calendar --year Y`
-lists a year's closures and special sessions). The library is asked once per process, for all of
-`FIRST_YEAR`–`LAST_YEAR` (its lunar holiday rules cost about a second or two, most of it fixed);
-each year's lookups are then cached, so every function here is a dict lookup or a bisect.
-Outside those years there is no calendar: the functions raise `OutsideCalendar`.
+lists a year's closures and special sessions). The library is asked once per process for the
+years the project stores (2010–2050; its lunar holiday rules cost about a second or two of CPU,
+most of it fixed) and, only if a look-back reaches them, once for 2001–2009; each year's lookups
+are then cached, so every function here is a dict lookup or a bisect. Outside 2001–2050 there is
+no calendar: the functions raise `OutsideCalendar` (`bar_start_for` answers None).
 
 Pure Python, no Django. Dates are KST calendar dates; instants are aware datetimes in `KST`.
 
@@ -47,10 +48,14 @@ INTRADAY_TIMEFRAMES = tuple(INTRADAY_MINUTES)
 # Daily-type timeframes: one bar per trading date, week or month.
 PERIOD_TIMEFRAMES = ("1d", "1w", "1mo")
 
-# The years the calendar covers: from the first year the project stores to the last year the
-# library computes (its bound is 2050).
-FIRST_YEAR = 2010
+# The years the calendar covers: from the first full year of today's continuous session (no
+# lunch break since 2000-05-22, no Saturday session since 1998-12-07) to the library's bound.
+FIRST_YEAR = 2001
 LAST_YEAR = 2050
+# The library is asked in two blocks of years, each once per process when first needed: the
+# years the project stores, and the older ones (only for look-backs that reach them).
+STORED_FIRST_YEAR = 2010
+_BLOCKS = ((FIRST_YEAR, STORED_FIRST_YEAR - 1), (STORED_FIRST_YEAR, LAST_YEAR))
 
 UNKNOWN_TIMEFRAME = "unknown timeframe {timeframe!r}; expected one of 5m, 30m, 1h, 1d, 1w, 1mo"
 OUTSIDE_CALENDAR = "{day} is outside the KRX calendar ({first}–{last})"
@@ -166,19 +171,22 @@ class Closure:
 # --- the library, asked once per process ---------------------------------------------------
 
 _library_lock = threading.Lock()
-_library_sessions: dict[date, tuple[time, time]] = {}
+_library_blocks: dict[tuple[int, int], dict[date, tuple[time, time]]] = {}
 
 
-def library_sessions() -> dict[date, tuple[time, time]]:
-    """{date: (open, close) KST} of every XKRX session in FIRST_YEAR–LAST_YEAR, without the
-    overrides. Computed on first use (about a second or two), then kept."""
+def library_sessions(year: int = STORED_FIRST_YEAR) -> dict[date, tuple[time, time]]:
+    """{date: (open, close) KST} of every XKRX session in the block of years holding `year`
+    (STORED_FIRST_YEAR–LAST_YEAR by default), without the overrides. Computed when first asked
+    (about a second or two of CPU), then kept."""
+    _check_year(year, date(year, 1, 1))
+    block = next(b for b in _BLOCKS if b[0] <= year <= b[1])
     with _library_lock:
-        if not _library_sessions:
-            _library_sessions.update(_compute_library_sessions())
-        return _library_sessions
+        if block not in _library_blocks:
+            _library_blocks[block] = _compute_library_sessions(*block)
+        return _library_blocks[block]
 
 
-def _compute_library_sessions() -> dict[date, tuple[time, time]]:
+def _compute_library_sessions(first_year: int, last_year: int) -> dict[date, tuple[time, time]]:
     # Imported here: the library and pandas load only when a calendar function first runs.
     import pandas as pd
     from exchange_calendars.exchange_calendar import HolidayCalendar
@@ -186,8 +194,8 @@ def _compute_library_sessions() -> dict[date, tuple[time, time]]:
     from exchange_calendars.xkrx_holidays import krx_regular_holiday_rules
     from pandas.tseries.offsets import CustomBusinessDay
 
-    first = pd.Timestamp(FIRST_YEAR, 1, 1)
-    last = pd.Timestamp(LAST_YEAR, 12, 31)
+    first = pd.Timestamp(first_year, 1, 1)
+    last = pd.Timestamp(last_year, 12, 31)
 
     class CoveredXKRX(XKRXExchangeCalendar):
         # XKRX's own `day` evaluates its lunar holiday rules for 1956–2050 (many seconds);
@@ -231,7 +239,7 @@ def _check_year(year: int, day: date) -> None:
 def _year(year: int) -> _Year:
     _check_year(year, date(year, 1, 1))
     sessions: dict[date, Session] = {}
-    library = library_sessions()
+    library = library_sessions(year)
     day = date(year, 1, 1)
     while day.year == year:
         if day in library:

@@ -261,5 +261,5 @@ def test_calendar_command_lists_closures_and_special_sessions_with_their_source(
     assert "2026-12-31 Thu  End of Year Holiday  [exchange-calendars XKRX]" in out
     assert "2026-01-02 Fri  10:00–15:30  first trading day of the year" in out
     assert "2026-11-19 Thu  10:00–16:30  수능" in out
-    with pytest.raises(CommandError, match="--year must be between 2010 and 2050"):
+    with pytest.raises(CommandError, match="--year must be between 2001 and 2050"):
         run("calendar", "--year", "1999")

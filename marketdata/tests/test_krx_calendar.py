@@ -67,7 +67,7 @@ def test_known_sessions(day):
 def test_every_year_has_a_plausible_number_of_sessions():
     for year in range(cal.FIRST_YEAR, cal.LAST_YEAR + 1):
         sessions = cal.trading_days(date(year, 1, 1), date(year, 12, 31))
-        assert 240 <= len(sessions) <= 251, (year, len(sessions))
+        assert 240 <= len(sessions) <= 253, (year, len(sessions))
         assert sessions[0].month == 1 and sessions[0].day in range(2, 6)
 
 
@@ -144,10 +144,13 @@ def test_the_calendar_is_plain_xkrx_but_for_the_documented_overrides():
 
 def test_outside_the_calendar_nothing_is_known():
     with pytest.raises(cal.OutsideCalendar, match="outside the KRX calendar"):
-        cal.is_trading_day(date(2009, 12, 30))
+        cal.is_trading_day(date(2000, 12, 28))
     with pytest.raises(cal.OutsideCalendar):
         cal.bar_starts("1d", date(2051, 1, 1), date(2051, 1, 31))
-    assert cal.bar_start_for("5m", datetime(2009, 6, 1, 10, tzinfo=KST)) is None
+    assert cal.bar_start_for("5m", datetime(2000, 6, 1, 10, tzinfo=KST)) is None
+    # The years before the stored ones come from a second, on-demand block of the library.
+    assert cal.is_trading_day(date(2005, 3, 2)) and not cal.is_trading_day(date(2005, 3, 1))
+    assert cal.previous_trading_day(date(2010, 1, 4)) == date(2009, 12, 30)
 
 
 def test_is_trading_day_rejects_datetimes():

@@ -346,7 +346,7 @@ def test_the_daily_bar_of_an_exam_day_is_final_only_after_its_16_30_close(ingest
 
 def test_backfill_outside_the_calendar_is_refused():
     with pytest.raises(services.IngestionError, match="outside the KRX calendar"):
-        services.series_backfill(stock=make_stock(), timeframe="1d", since=dt.date(2005, 1, 3))
+        services.series_backfill(stock=make_stock(), timeframe="1d", since=dt.date(2000, 1, 4))
 
 
 def test_unknown_code_at_kiwoom_is_an_error_recorded_on_the_series(ingest_sim):
