@@ -13,8 +13,9 @@ what the library does not have yet, each entry with its source (`manage.py calen
 lists a year's closures and special sessions). The library is asked once per process for the
 years the project stores (2010–2050; its lunar holiday rules cost about a second or two of CPU,
 most of it fixed) and, only if a look-back reaches them, once for 2001–2009; each year's lookups
-are then cached, so every function here is a dict lookup or a bisect. Outside 2001–2050 there is
-no calendar: the functions raise `OutsideCalendar` (`bar_start_for` answers None).
+are then cached, so every function here is a dict lookup or a bisect. Outside 2001–2050 no
+session is known: such dates are not trading days and hold no bars, and `previous_trading_day`/
+`next_trading_day` raise `OutsideCalendar` when no trading day is left.
 
 Pure Python, no Django. Dates are KST calendar dates; instants are aware datetimes in `KST`.
 
@@ -267,9 +268,12 @@ def _at(day: date, clock: time) -> datetime:
 
 
 def session(d: date) -> Session | None:
-    """The session held on KST date `d`, or None when KRX does not trade that day."""
+    """The session held on KST date `d`, or None when KRX does not trade that day (or `d` is
+    outside the calendar's years, where no session is known)."""
     if isinstance(d, datetime):
         raise TypeError("session takes a date, not a datetime")
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        return None
     return _year(d.year).sessions.get(d)
 
 
@@ -278,35 +282,39 @@ def is_trading_day(d: date) -> bool:
     return session(d) is not None
 
 
+def _covered_years(start: date, end: date) -> range:
+    """The calendar's years between the dates `start` and `end` (inclusive)."""
+    return range(max(start.year, FIRST_YEAR), min(end.year, LAST_YEAR) + 1)
+
+
 def trading_days(start: date, end: date) -> list[date]:
-    """All trading dates in [start, end] (both inclusive), ascending; empty when start > end."""
+    """All trading dates in [start, end] (both inclusive), ascending; empty when start > end.
+    Dates outside the calendar's years have none."""
     result: list[date] = []
-    for year in range(start.year, end.year + 1):
+    for year in _covered_years(start, end):
         days = _year(year).days
         result.extend(days[bisect.bisect_left(days, start) : bisect.bisect_right(days, end)])
     return result
 
 
 def previous_trading_day(d: date) -> date:
-    """The last trading date strictly before `d`."""
-    year = d.year
-    while True:
+    """The last trading date strictly before `d`; OutsideCalendar when the calendar knows none."""
+    for year in range(min(d.year, LAST_YEAR), FIRST_YEAR - 1, -1):
         days = _year(year).days
         i = bisect.bisect_left(days, d)
         if i:
             return days[i - 1]
-        year -= 1
+    raise OutsideCalendar(OUTSIDE_CALENDAR.format(day=d, first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def next_trading_day(d: date) -> date:
-    """The first trading date strictly after `d`."""
-    year = d.year
-    while True:
+    """The first trading date strictly after `d`; OutsideCalendar when the calendar knows none."""
+    for year in range(max(d.year, FIRST_YEAR), LAST_YEAR + 1):
         days = _year(year).days
         i = bisect.bisect_right(days, d)
         if i < len(days):
             return days[i]
-        year += 1
+    raise OutsideCalendar(OUTSIDE_CALENDAR.format(day=d, first=FIRST_YEAR, last=LAST_YEAR))
 
 
 def session_open(d: date) -> datetime:
@@ -463,6 +471,7 @@ def bar_starts(timeframe: str, start: date, end: date) -> list[datetime]:
     Intraday bars are those of each trading date's session; 1d bars are 00:00 KST of each trading
     date; 1w and 1mo bars are those whose week/month holds at least one trading date in
     [start, end] — so the first one may start before `start` (a Monday or a 1st). Ascending.
+    Dates outside the calendar's years have no bars.
     """
     if timeframe not in INTRADAY_MINUTES and timeframe not in PERIOD_TIMEFRAMES:
         raise ValueError(UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
@@ -470,7 +479,7 @@ def bar_starts(timeframe: str, start: date, end: date) -> list[datetime]:
         return []
     if timeframe in INTRADAY_MINUTES or timeframe == "1d":
         result: list[datetime] = []
-        for year in range(start.year, end.year + 1):
+        for year in _covered_years(start, end):
             starts, days = _year_bars(timeframe, year)
             lo = bisect.bisect_left(days, start)
             hi = bisect.bisect_right(days, end)
@@ -494,8 +503,6 @@ def bar_start_for(timeframe: str, instant: datetime) -> datetime | None:
     local = instant.astimezone(KST)
     d = local.date()
     if timeframe in INTRADAY_MINUTES:
-        if not FIRST_YEAR <= d.year <= LAST_YEAR:
-            return None
         found = session(d)
         if found is None or not found.open <= local < found.close:
             return None

@@ -143,11 +143,16 @@ def test_the_calendar_is_plain_xkrx_but_for_the_documented_overrides():
 
 
 def test_outside_the_calendar_nothing_is_known():
-    with pytest.raises(cal.OutsideCalendar, match="outside the KRX calendar"):
-        cal.is_trading_day(date(2000, 12, 28))
-    with pytest.raises(cal.OutsideCalendar):
-        cal.bar_starts("1d", date(2051, 1, 1), date(2051, 1, 31))
+    assert not cal.is_trading_day(date(2000, 12, 28))
+    assert cal.bar_starts("1d", date(2051, 1, 1), date(2051, 1, 31)) == []
+    assert cal.bar_starts("1d", date(2000, 12, 28), date(2001, 1, 3))[0] == datetime(
+        2001, 1, 2, tzinfo=KST
+    )
     assert cal.bar_start_for("5m", datetime(2000, 6, 1, 10, tzinfo=KST)) is None
+    with pytest.raises(cal.OutsideCalendar, match="outside the KRX calendar"):
+        cal.previous_trading_day(date(2001, 1, 2))
+    with pytest.raises(cal.OutsideCalendar):
+        cal.next_trading_day(date(2050, 12, 30))
     # The years before the stored ones come from a second, on-demand block of the library.
     assert cal.is_trading_day(date(2005, 3, 2)) and not cal.is_trading_day(date(2005, 3, 1))
     assert cal.previous_trading_day(date(2010, 1, 4)) == date(2009, 12, 30)

@@ -293,7 +293,7 @@ def test_gaps_are_found_and_repaired(ingest_sim):
 
 # The first session of 2025 (10:00–15:30), 71 minutes in; 2024-11-14 was the 수능 session
 # (10:00–16:30), a calendar override.
-LATE_OPEN_NOW = dt.datetime(2025, 1, 2, 11, 11, tzinfo=KST)
+LATE_OPEN_NOW = kst(2025, 1, 2, 11, 11)
 EXAM_DAY = dt.date(2024, 11, 14)
 
 
@@ -322,19 +322,19 @@ def test_backfill_and_gap_repair_over_an_exam_day_and_a_late_open(ingest_sim, ti
         assert (exam.index[0].time(), exam.index[-1].time()) == (dt.time(10), dt.time(16, 25))
         assert len(exam) == 78
         assert today.index[0].time() == dt.time(10)
-        assert today.index[-1] == dt.datetime(2025, 1, 2, 11, 10, tzinfo=KST)
+        assert today.index[-1] == kst(2025, 1, 2, 11, 10)
     if timeframe == "1h":
         assert [t.hour for t in exam.index] == [10, 11, 12, 13, 14, 15, 16]
 
 
 def test_the_daily_bar_of_an_exam_day_is_final_only_after_its_16_30_close(ingest_sim):
     stock = make_stock()
-    during = dt.datetime(2024, 11, 14, 16, 10, tzinfo=KST)  # after 15:30, before 16:30
+    during = kst(2024, 11, 14, 16, 10)  # after 15:30, before 16:30
     ingest_sim.set_now(during)
     services.series_backfill(stock=stock, timeframe="1d", since=dt.date(2024, 11, 4), now=during)
     bar = Candle.objects.get(stock=stock, timeframe="1d", ts=kst(2024, 11, 14))
     assert not bar.is_final
-    after = dt.datetime(2024, 11, 14, 16, 31, tzinfo=KST)
+    after = kst(2024, 11, 14, 16, 31)
     ingest_sim.set_now(after)
     services.series_collect(stock=stock, timeframe="1d", now=after)
     bar.refresh_from_db()
