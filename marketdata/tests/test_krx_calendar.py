@@ -1,5 +1,7 @@
 """The KRX calendar: real closures, the session grid per timeframe, and its invariants."""
 
+import subprocess
+import sys
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from marketdata import krx_calendar as cal
 from marketdata.krx_calendar import KST
 from marketdata.models import Timeframe
+from marketdata.tests.factories import ROOT
 
 DATES = st.dates(min_value=date(2010, 1, 8), max_value=date(2050, 12, 20))
 
@@ -318,3 +321,21 @@ def test_the_timeframe_vocabulary_is_the_models_choices():
     assert tuple(Timeframe.values) == cal.TIMEFRAMES
     assert cal.INTRADAY_TIMEFRAMES + cal.PERIOD_TIMEFRAMES == cal.TIMEFRAMES
     assert set(cal.INTRADAY_MINUTES) == set(cal.INTRADAY_TIMEFRAMES)
+
+
+def test_the_library_computes_the_calendar_without_the_network():
+    """exchange-calendars computes its sessions; nothing is downloaded (a fresh process whose
+    sockets all fail still builds the calendar)."""
+    script = (
+        "import socket, datetime\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise OSError('no network in this test')\n"
+        "socket.socket = socket.create_connection = socket.getaddrinfo = refuse\n"
+        "from marketdata import krx_calendar as cal\n"
+        "print(len(cal.trading_days(datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "244"
