@@ -90,9 +90,16 @@ _PUBLIC_HOLIDAY = (
     "(관공서의 공휴일에 관한 규정)"
 )
 _CSAT = (
-    "KRX notice for the {year} 수능 day: the securities and derivatives markets open and "
-    "close one hour late (10:00–16:30 KST); XKRX lists exam-day sessions only up to 2020-12-03"
+    "KRX notice for the {year} 수능 day (the regular market opens and closes one hour late, "
+    "10:00–16:30 KST){report}; XKRX lists exam-day sessions only up to 2020-12-03"
 )
+# Press reports of each year's notice, where one was at hand.
+_CSAT_REPORTS = {
+    2021: "https://www.donga.com/news/amp/all/20211104/110076830/1",
+    2022: "https://m.khan.co.kr/economy/finance/article/202211161242001",
+    2024: "https://m.khan.co.kr/article/202410311029001",
+    2025: "https://www.edaily.co.kr/News/Read?newsId=05520246642365064&mediaCodeNo=257",
+}
 
 # What exchange-calendars 4.13.2 does not have yet. To add one: an entry here with its source;
 # the comparison test (test_krx_calendar.py) then expects exactly this difference from XKRX.
@@ -124,7 +131,16 @@ OVERRIDES: tuple[Override, ...] = (
     ),
     *(
         Override(
-            day, "수능 (college entrance exam)", _CSAT.format(year=day.year), time(10), time(16, 30)
+            day,
+            "수능 (college entrance exam)",
+            _CSAT.format(
+                year=day.year,
+                report=f", reported at {_CSAT_REPORTS[day.year]}"
+                if day.year in _CSAT_REPORTS
+                else "",
+            ),
+            time(10),
+            time(16, 30),
         )
         for day in (
             date(2021, 11, 18),
