@@ -15,11 +15,11 @@ from django.core.paginator import Page, Paginator
 from django.db.models import ExpressionWrapper, F, FloatField, Q
 from django.db.models.functions import Abs, NullIf
 
+from analysis import radar_extensions
 from analysis.engine import indicators as compute_indicators
 from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_status_at
 from analysis.models import PatternInstance
 from analysis.selectors import radar_analysis, trading_days_cutoff
-from labeling.selectors import label_overlays
 from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 from marketdata.selectors import candles_frame
@@ -187,7 +187,7 @@ def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stor
         "bars_stored": series["total"],
         "candles": _candles_json(window),
         "analysis": series["analysis"],
-        "labels": label_overlays(
+        "labels": radar_extensions.overlays(
             user=user,
             stock=stock,
             timeframe=timeframe,
@@ -199,7 +199,7 @@ def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stor
 
 def _stored_pattern_ids(*, stock: Stock, timeframe: str, analysis: dict) -> dict:
     """{(type, start ISO, detected ISO): PatternInstance id} for the shown patterns that are
-    stored (the labeling app's accept/reject needs the stored id). A window computed on the
+    stored (a Radar extension's decisions are about stored patterns). A window computed on the
     fly (during the session, when the last bar is still forming) matches the stored patterns
     by type, start and detection instant: the engine is causal, so a pattern found on final
     bars is the same in both runs. One query."""
@@ -230,11 +230,15 @@ def radar_page_data(
     hidden: list[str],
     asof: int | None = None,
     focus: tuple[datetime, datetime] | None = None,
+    pattern_rows: bool = True,
 ) -> dict:
     """Everything the Radar page shows: the figure dict, the info line and the pattern list.
 
     `asof` is a bar position in the shown window (replay). `focus` an instant range to zoom to
-    (the window grows to include it, up to MAX_BARS).
+    (the window grows to include it, up to MAX_BARS). Each pattern row carries its stored `id`
+    (None when computed on the fly) and `cells`, one {"template", "decision"} per Radar extension
+    column (`decision_columns`), fetched in bulk. Without `pattern_rows` (the figure endpoint)
+    the pattern list is empty and costs no query.
     """
     if focus is not None:
         needed = bars_since(stock=stock, timeframe=timeframe, start=focus[0]) + 20
@@ -246,7 +250,7 @@ def radar_page_data(
     n = len(window)
     if asof is not None and not 0 <= asof < n:
         raise RadarError(400, f"Replay bar must be between 0 and {n - 1}.")
-    labels = label_overlays(
+    labels = radar_extensions.overlays(
         user=user, stock=stock, timeframe=timeframe, start=window.index[0], end=window.index[-1]
     )
     focus_bars = None
@@ -278,6 +282,31 @@ def radar_page_data(
     trend_since = (
         bar_label(pd.Timestamp(state["since_ts"]), timeframe) if state.get("since_ts") else None
     )
+    patterns, decision_columns = [], []
+    if pattern_rows:
+        patterns, decision_columns = _pattern_rows(
+            user=user, stock=stock, timeframe=timeframe, analysis=analysis, asof=asof
+        )
+    return {
+        "figure": figure,
+        "bars": n,
+        "bars_stored": series["total"],
+        "last_ts": window.index[-1],
+        "last_close": last_close,
+        "change": change,
+        "change_pct": (change / prev_close * 100) if change is not None else None,
+        "trend_state": state.get("state"),
+        "trend_since": trend_since,
+        "patterns": patterns,
+        "decision_columns": decision_columns,
+        "labels": labels,
+    }
+
+
+def _pattern_rows(
+    *, user, stock: Stock, timeframe: str, analysis: dict, asof: int | None
+) -> tuple[list[dict], list[str]]:
+    """The pattern list of the Radar page, newest end first, and its extension columns."""
     stored_ids = _stored_pattern_ids(stock=stock, timeframe=timeframe, analysis=analysis)
     patterns = [
         {
@@ -296,19 +325,15 @@ def radar_page_data(
         )
         if pattern_status_at(pattern, asof) is not None  # replay: known by then
     ]
-    return {
-        "figure": figure,
-        "bars": n,
-        "bars_stored": series["total"],
-        "last_ts": window.index[-1],
-        "last_close": last_close,
-        "change": change,
-        "change_pct": (change / prev_close * 100) if change is not None else None,
-        "trend_state": state.get("state"),
-        "trend_since": trend_since,
-        "patterns": patterns,
-        "labels": labels,
-    }
+    cells = radar_extensions.decision_cells(
+        user=user, pattern_ids=[p["id"] for p in patterns if p["id"] is not None]
+    )
+    for pattern in patterns:
+        pattern["cells"] = [
+            {"template": extension.decision_template, "decision": found.get(pattern["id"])}
+            for extension, found in cells
+        ]
+    return patterns, [extension.decision_column for extension, _ in cells]
 
 
 SCANNER_PAGE_SIZE = 50

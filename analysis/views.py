@@ -5,11 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
 from analysis import radar as radar_reads
+from analysis import radar_extensions
 from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
 from analysis.forms import (
     LAYERS_SENTINEL,
@@ -24,16 +23,6 @@ from analysis.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from marketdata.models import Timeframe
 
 LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
-DETECTION_ACTIONS_TEMPLATE = "labeling/partials/_detection_actions.html"
-
-
-def _detection_actions_template() -> str | None:
-    """The labeling app's accept/reject partial, when it is installed."""
-    try:
-        get_template(DETECTION_ACTIONS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return DETECTION_ACTIONS_TEMPLATE
 
 
 def _bad_request_page(request, message: str):
@@ -65,6 +54,7 @@ def radar(request):
         "layers_sentinel": LAYERS_SENTINEL,
         "tf": params["tf"],
         "default_bars": DEFAULT_BARS,
+        "extensions": radar_extensions.page_assets(),
     }
     if not request.GET.get("symbol"):
         # The landing page (after login): the default stock, or the first one when it is absent.
@@ -105,7 +95,6 @@ def radar(request):
     context.update(
         data=data,
         more_bars=min(MORE_BARS_STEP, data["bars_stored"] - data["bars"]),
-        detection_actions=_detection_actions_template(),
     )
     return render(request, "analysis/radar.html", context)
 
@@ -131,6 +120,7 @@ def radar_figure(request):
             hidden=form.hidden_layers(),
             asof=params["asof"],
             focus=focus,
+            pattern_rows=False,
         )
     except RadarError as error:
         return JsonResponse({"error": error.message}, status=error.status)

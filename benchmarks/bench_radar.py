@@ -25,7 +25,7 @@ from analysis.models import AnalysisRun, PatternInstance
 from analysis.radar import HISTORY_BARS
 from analysis.selectors import trading_days_cutoff
 from analysis.services import series_analyze
-from analysis.tests.radar_data import swing_series
+from analysis.tests.factories import swing_series
 from marketdata.models import Candle, Stock
 from marketdata.tests.factories import make_candles
 

@@ -17,7 +17,7 @@ from marketdata.krx_calendar import KST
 from marketdata.selectors import candles_frame
 
 from .models import Label, LabelPatternType, Source
-from .selectors import label_context_bounds
+from .selectors.ranges import label_context_bounds
 
 CSV_COLUMNS = [
     "id",

@@ -11,7 +11,7 @@ from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 from marketdata.models import Stock, Timeframe
 
 from .models import Direction, LabelPatternType, Outcome, Source
-from .selectors import END_BEFORE_START
+from .selectors.ranges import END_BEFORE_START
 
 UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
 DETECTION_GONE = (

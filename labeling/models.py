@@ -66,6 +66,24 @@ class Source(models.TextChoices):
     REJECTED = "rejected_detection", "Rejected detection"
 
 
+# The sources of an accept/reject label: the user's decision on one detected pattern.
+DECISION_SOURCES = (Source.ACCEPTED, Source.REJECTED)
+# A decision answers a detection by its series, pattern type and bar range, not by its row id: a
+# re-analysis replaces the pattern rows, and the decision stays with the same detection.
+DETECTION_KEY_FIELDS = ("stock_id", "timeframe", "pattern_type", "start_ts", "end_ts")
+
+
+def detection_key(obj) -> tuple:
+    """The DETECTION_KEY_FIELDS values of a label or an `analysis.PatternInstance`."""
+    return tuple(getattr(obj, field) for field in DETECTION_KEY_FIELDS)
+
+
+def detection_key_filter(obj) -> dict:
+    """Keyword filters matching the rows with the same DETECTION_KEY_FIELDS as `obj` (works on
+    labels and on `analysis.PatternInstance`)."""
+    return dict(zip(DETECTION_KEY_FIELDS, detection_key(obj), strict=True))
+
+
 def _in_choices(field: str, choices: type[models.TextChoices]) -> models.Q:
     return models.Q(**{f"{field}__in": choices.values})
 
@@ -86,6 +104,37 @@ class LabelQuerySet(models.QuerySet):
     def visible_to(self, user):
         """What `user` may see outside the admin: staff see everyone's, others their own."""
         return self if user.is_staff else self.filter(owner=user)
+
+    def decisions(self):
+        """Accept/reject labels (answers to detected patterns), not manual ones."""
+        return self.filter(source__in=DECISION_SOURCES)
+
+    def answering(self, pattern):
+        """Decisions on detected `pattern` (an `analysis.PatternInstance`), by its series,
+        type and bar range (`DETECTION_KEY_FIELDS`). One query when evaluated."""
+        return self.decisions().filter(**detection_key_filter(pattern))
+
+    def decisions_by_key(self, patterns) -> dict[tuple, "Label"]:
+        """{detection_key: the newest decision in this queryset} for the detected `patterns`.
+
+        One query whatever the number of patterns: it reads the decisions on their stocks,
+        timeframes, types and start bars and keeps those whose whole key matches."""
+        patterns = list(patterns)
+        if not patterns:
+            return {}
+        candidates = self.decisions().filter(
+            stock_id__in={p.stock_id for p in patterns},
+            timeframe__in={p.timeframe for p in patterns},
+            pattern_type__in={p.pattern_type for p in patterns},
+            start_ts__in={p.start_ts for p in patterns},
+        )
+        wanted = {detection_key(p) for p in patterns}
+        found: dict[tuple, Label] = {}
+        for label in candidates.order_by("id"):
+            key = detection_key(label)
+            if key in wanted:
+                found[key] = label  # ordered by id: the newest decision wins
+        return found
 
     def overlapping(self, *, start=None, end=None):
         """Labels whose [start_ts, end_ts] intersects [start, end] (either bound may be None)."""

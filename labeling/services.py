@@ -9,7 +9,8 @@ from django.utils import timezone
 from marketdata.krx_calendar import KST
 
 from .models import TYPICAL_DIRECTION, Direction, Label, LabelRevision, Outcome, Source
-from .selectors import detection_label, detection_snapshot, label_range_resolve
+from .selectors.detections import detection_decision
+from .selectors.ranges import label_range_resolve
 
 NOT_OWNER = "Only the owner can change this label."
 ALREADY_DELETED = "This label is already deleted."
@@ -76,6 +77,18 @@ def _revision_write(*, label: Label, actor, action: str, previous: dict | None) 
     )
 
 
+def _detection_snapshot(pattern) -> dict:
+    """What a label keeps of the detection it answers (survives re-analysis of the series)."""
+    return {
+        "id": pattern.pk,
+        "pattern_type": pattern.pattern_type,
+        "status": pattern.status,
+        "start_ts": pattern.start_ts.astimezone(KST).isoformat(),
+        "end_ts": pattern.end_ts.astimezone(KST).isoformat(),
+        "score": pattern.score,
+    }
+
+
 def _clean_tags(tags) -> list[str]:
     seen: list[str] = []
     for tag in tags:
@@ -110,8 +123,9 @@ def label_create(
 ) -> Label:
     """Creates a label on the stored bars of (stock, timeframe) and its first revision.
 
-    The range and key points snap to stored bars (`selectors.label_range_resolve`, which raises
-    ValidationError keyed by field). An empty `direction` takes the pattern type's usual one.
+    The range and key points snap to stored bars (`selectors.ranges.label_range_resolve`, which
+    raises ValidationError keyed by field). An empty `direction` takes the pattern type's usual
+    one.
     """
     resolved = label_range_resolve(
         stock=stock, timeframe=timeframe, start=start, end=end, key_points=key_points
@@ -188,36 +202,30 @@ def label_update(
     return label
 
 
+def _deleted_set(*, label: Label, actor, deleted: bool) -> Label:
+    """Soft-deletes (`deleted`) or restores a label for its owner, with a revision."""
+    _require_owner(label=label, actor=actor)
+    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
+    if label.is_deleted == deleted:
+        raise ValidationError(ALREADY_DELETED if deleted else NOT_DELETED)
+    previous = label_snapshot(label)
+    label.deleted_at = timezone.now() if deleted else None
+    label.save(update_fields=["deleted_at", "updated_at"])
+    action = LabelRevision.Action.DELETED if deleted else LabelRevision.Action.RESTORED
+    _revision_write(label=label, actor=actor, action=action, previous=previous)
+    return label
+
+
 @transaction.atomic
 def label_delete(*, label: Label, actor) -> Label:
     """Soft-deletes a label (owner only); `label_restore` undoes it."""
-    _require_owner(label=label, actor=actor)
-    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
-    if label.deleted_at is not None:
-        raise ValidationError(ALREADY_DELETED)
-    previous = label_snapshot(label)
-    label.deleted_at = timezone.now()
-    label.save(update_fields=["deleted_at", "updated_at"])
-    _revision_write(
-        label=label, actor=actor, action=LabelRevision.Action.DELETED, previous=previous
-    )
-    return label
+    return _deleted_set(label=label, actor=actor, deleted=True)
 
 
 @transaction.atomic
 def label_restore(*, label: Label, actor) -> Label:
     """Brings back a soft-deleted label (owner only)."""
-    _require_owner(label=label, actor=actor)
-    label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
-    if label.deleted_at is None:
-        raise ValidationError(NOT_DELETED)
-    previous = label_snapshot(label)
-    label.deleted_at = None
-    label.save(update_fields=["deleted_at", "updated_at"])
-    _revision_write(
-        label=label, actor=actor, action=LabelRevision.Action.RESTORED, previous=previous
-    )
-    return label
+    return _deleted_set(label=label, actor=actor, deleted=False)
 
 
 @transaction.atomic
@@ -229,7 +237,7 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
     same detection changes the existing label's source (with a revision), never adds a label.
     """
     source = SOURCE_OF_DECISION[decision]
-    existing = detection_label(user=user, pattern=pattern)
+    existing = detection_decision(user=user, pattern=pattern)
     if existing is not None:
         label = Label.objects.select_for_update().select_related("stock").get(pk=existing.pk)
         if label.source != source:
@@ -248,6 +256,6 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
         start=pattern.start_ts,
         end=pattern.end_ts,
         source=source,
-        detection_ref=detection_snapshot(pattern),
+        detection_ref=_detection_snapshot(pattern),
         detected_pattern=pattern,
     )

@@ -7,11 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import export, selectors, services
+from . import export, services
 from .forms import (
     DetectionDecisionForm,
     ExportOptionsForm,
@@ -21,6 +20,12 @@ from .forms import (
     label_form_initial,
 )
 from .models import Label, Outcome
+from .selectors.charts import label_figure
+from .selectors.detections import current_detection
+from .selectors.detector_review import review_report
+from .selectors.labels import label_history as label_revisions
+from .selectors.labels import label_list as labels_filtered
+from .selectors.labels import radar_url
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
@@ -48,7 +53,7 @@ def _filter_form(request) -> LabelFilterForm:
 
 def _filtered_labels(request, form: LabelFilterForm):
     filters = form.cleaned_data if form.is_bound else {}
-    return selectors.label_list(user=request.user, **filters)
+    return labels_filtered(user=request.user, **filters)
 
 
 @require_GET
@@ -148,8 +153,8 @@ def label_detail(request, pk: int):
         {
             "label": label,
             "is_owner": label.owner_id == request.user.pk,
-            "figure": selectors.label_figure(label=label),
-            "radar_url": selectors.radar_url(
+            "figure": label_figure(label=label),
+            "radar_url": radar_url(
                 symbol=label.stock.code,
                 timeframe=label.timeframe,
                 start=label.start_ts,
@@ -218,7 +223,7 @@ def label_history(request, pk: int):
         "labeling/label_history.html",
         {
             "label": label,
-            "revisions": selectors.label_history(label=label),
+            "revisions": label_revisions(label=label),
             "nav": "labels",
             "page_title": f"History of label #{label.pk}",
         },
@@ -290,7 +295,7 @@ def label_review(request):
         report, status = None, 400
     else:
         filters = form.cleaned_data if form.is_bound else {}
-        report, status = selectors.review_report(user=request.user, **filters), 200
+        report, status = review_report(user=request.user, **filters), 200
     return render(
         request,
         "labeling/review.html",
@@ -299,20 +304,30 @@ def label_review(request):
     )
 
 
+DETECTION_ACTIONS = "labeling/partials/_detection_actions.html"
+DETECTION_GONE_AFTER_UNDO = "Undone; the detection is no longer stored."
+
+
 def _actions_response(request, *, pattern, decision=None, error: str = "", status: int = 200):
+    """The accept/reject fragment of one detection (HTMX), announcing changed labels."""
     response = render(
         request,
-        "labeling/partials/_detection_actions.html",
-        {
-            "pattern": pattern,
-            "error": error,
-            "label_decisions": {pattern.pk: decision} if pattern is not None else None,
-        },
+        DETECTION_ACTIONS,
+        {"pattern": pattern, "decision": decision, "error": error},
         status=status,
     )
     if not error:
         response["HX-Trigger"] = LABELS_CHANGED_EVENT
     return response
+
+
+def _decision_error_page(request, error: str):
+    return render(
+        request,
+        "labeling/detection_error.html",
+        {"error": error, "back": _safe_next(request, "/"), "nav": "radar"},
+        status=400,
+    )
 
 
 @require_POST
@@ -323,18 +338,13 @@ def detection_decide(request):
         error = _first_error(form.errors)
         if request.htmx:
             pid = request.POST.get("detection", "")
-            anchor = f' id="detection-actions-{pid}"' if pid.isdigit() else ""
-            return HttpResponse(
-                f'<span class="detection-actions"{anchor}><span class="error">'
-                f"{escape(error)}</span></span>",
+            return render(
+                request,
+                f"{DETECTION_ACTIONS}#message",
+                {"pid": pid if pid.isdigit() else "", "error": error},
                 status=400,
             )
-        return render(
-            request,
-            "labeling/detection_error.html",
-            {"error": error, "back": _safe_next(request, "/"), "nav": "radar"},
-            status=400,
-        )
+        return _decision_error_page(request, error)
     pattern = form.cleaned_data["detection"]
     try:
         label = services.detection_decide(
@@ -344,12 +354,7 @@ def detection_decide(request):
         error = " ".join(exc.messages)
         if request.htmx:
             return _actions_response(request, pattern=pattern, error=error, status=400)
-        return render(
-            request,
-            "labeling/detection_error.html",
-            {"error": error, "back": _safe_next(request, "/"), "nav": "radar"},
-            status=400,
-        )
+        return _decision_error_page(request, error)
     if request.htmx:
         return _actions_response(request, pattern=pattern, decision=label)
     return redirect(_safe_next(request, label.get_absolute_url()))
@@ -361,16 +366,16 @@ def detection_undo(request, pk: int):
     label = get_object_or_404(
         Label.objects.owned_by(request.user)
         .alive()
-        .filter(source__in=selectors.DECISION_SOURCES)
+        .decisions()
         .select_related("stock", "detected_pattern"),
         pk=pk,
     )
     services.label_delete(label=label, actor=request.user)
     if request.htmx:
-        pattern = label.detected_pattern or selectors.current_detection(label=label)
+        pattern = label.detected_pattern or current_detection(label=label)
         if pattern is None:
-            response = HttpResponse(
-                '<span class="detection-actions">Undone; the detection is no longer stored.</span>'
+            response = render(
+                request, f"{DETECTION_ACTIONS}#message", {"message": DETECTION_GONE_AFTER_UNDO}
             )
             response["HX-Trigger"] = LABELS_CHANGED_EVENT
             return response

@@ -1,29 +1,17 @@
 """`GET /api/radar`: bars and their analysis as JSON, and its JSON errors."""
 
-from datetime import date
-
 import pytest
 from django.urls import reverse
 
 from analysis.engine import analyze
 from analysis.radar import NO_DATA
 from analysis.services import series_analyze
-from analysis.tests.radar_data import swing_series
 from analysis.views import LOGIN_REQUIRED
-from labeling.services import label_create
-from marketdata.tests.factories import make_candles, make_stock
+from marketdata.tests.factories import make_stock
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/radar"
-
-
-@pytest.fixture
-def samsung():
-    stock = make_stock("005930", "삼성전자")
-    frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))  # 704 bars
-    make_candles(stock, "1d", frame)
-    return stock, frame
 
 
 def test_url_name():
@@ -91,29 +79,6 @@ def test_on_the_fly_and_stored_give_the_same_answer(user_client, samsung):
 def test_bars_larger_than_stored_returns_everything(user_client, samsung):
     body = user_client.get(URL, {"symbol": "005930", "bars": 5000}).json()
     assert body["bars"] == 704 and len(body["candles"]) == 704
-
-
-def test_labels_are_the_users_own(user_client, user, other_user, samsung):
-    stock, frame = samsung
-    mine = label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DB",
-        start=frame.index[-40].to_pydatetime(),
-        end=frame.index[-20].to_pydatetime(),
-    )
-    label_create(
-        owner=other_user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DT",
-        start=frame.index[-30].to_pydatetime(),
-        end=frame.index[-10].to_pydatetime(),
-    )
-    labels = user_client.get(URL, {"symbol": "005930"}).json()["labels"]
-    assert [(label["id"], label["pattern_type"]) for label in labels] == [(mine.pk, "DB")]
-    assert labels[0]["start_ts"] == frame.index[-40].isoformat()
 
 
 def test_unknown_symbol_is_404_json(user_client, samsung):

@@ -9,7 +9,7 @@ from analysis.detection import BAD_SENSITIVITY
 from analysis.management.commands import analyze as command
 from analysis.models import AnalysisRun, PatternInstance
 from analysis.services import NO_CANDLES
-from analysis.tests.test_services import walk
+from analysis.tests.factories import walk
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from analysis.detection import (
     check_sensitivity,
 )
 from analysis.engine import analyze
-from analysis.tests.helpers import bars, closes_frame, frame
+from analysis.tests.factories import bars, closes_frame, frame
 from analysis.trend import DOWN, SIDEWAYS, UP, trend_periods
 from analysis.zigzag import FILL, build_zigzag
 from marketdata.krx_calendar import KST

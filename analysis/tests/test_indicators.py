@@ -7,7 +7,7 @@ import pytest
 
 from analysis import indicators as ind
 from analysis.engine import indicators
-from analysis.tests.helpers import frame
+from analysis.tests.factories import frame
 
 CLOSES = [10.0, 11.0, 12.0, 11.0, 13.0, 14.0]
 

@@ -1,12 +1,13 @@
 """Garbage in any query parameter of the Radar, its JSON endpoints and the Scanner: 200/400/404,
 never a 500."""
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from analysis.tests.radar_data import swing_series
-from marketdata.tests.factories import make_candles, make_stock
+from analysis.selectors import trading_days_cutoff
+from analysis.tests.factories import make_pattern, make_run
+from marketdata.tests.factories import make_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +47,6 @@ PARAMS = {
 }
 
 
-@pytest.fixture
-def samsung():
-    stock = make_stock("005930", "삼성전자")
-    make_candles(stock, "1d", swing_series("1d", date(2025, 1, 2), date(2025, 11, 20)))
-    return stock
-
-
 @pytest.mark.parametrize("path", list(PARAMS))
 def test_garbage_parameters_never_500(user_client, samsung, path):
     failures = []
@@ -68,10 +62,9 @@ def test_garbage_parameters_never_500(user_client, samsung, path):
 
 
 def test_scanner_with_a_zero_last_close_shows_no_distance(user_client):
-    from analysis.tests.test_scanner import make_pattern, make_run
-
     halted = make_run(make_stock("123450", "정지종목"), last_close=0.0)
-    make_pattern(halted, "DB", "completed", days_ago=1)
+    end = trading_days_cutoff(1)
+    make_pattern(halted, "DB", start=end - timedelta(days=30), end=end)
     response = user_client.get("/scanner/")
     assert response.status_code == 200
     assert "정지종목" in response.content.decode()

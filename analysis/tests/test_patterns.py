@@ -13,7 +13,7 @@ from analysis.patterns import (
     INVALIDATED,
     detect_patterns,
 )
-from analysis.tests.helpers import bars, mirror_rows
+from analysis.tests.factories import bars, mirror_rows
 
 # Double top: straight valley 95 at bar 1, P1 = 110 at bar 3 confirmed at bar 5 (bearish),
 # pullback to 98 (bar 6), retest by body at bar 8 (P2 = 109.8), completion at bar 9.

@@ -2,38 +2,14 @@
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.detection import MAJOR, PEAK
 from analysis.engine import analyze
 from analysis.patterns import FORMING
+from analysis.tests.factories import SETTINGS, ohlcv
 from marketdata.krx_calendar import KST
-
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@st.composite
-def ohlcv(draw, min_size=2, max_size=160):
-    """Integer-tick random walks (with flat stretches and jumps) as an OHLCV frame."""
-    n = draw(st.integers(min_size, max_size))
-    steps = draw(st.lists(st.integers(-8, 8), min_size=n, max_size=n))
-    wicks = draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=n, max_size=n))
-    close = 1000 + np.cumsum(steps).astype(float)
-    open_ = np.concatenate([[close[0]], close[:-1]])
-    high = np.maximum(open_, close) + [w[0] for w in wicks]
-    low = np.minimum(open_, close) - [w[1] for w in wicks]
-    spike = draw(st.none() | st.tuples(st.integers(0, n - 1), st.booleans()))
-    if spike is not None:  # a single huge wick up (x10) or down (to a tenth)
-        at, up = spike
-        if up:
-            high[at] *= 10
-        else:
-            low[at] /= 10
-    index = pd.date_range("2023-01-02 09:00", periods=n, freq="30min", tz=KST)
-    return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "volume": 100.0}, index=index
-    )
 
 
 def _extreme_keys(result):

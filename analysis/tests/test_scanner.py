@@ -7,12 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from analysis.engine import ENGINE_VERSION
-from analysis.models import AnalysisRun, PatternInstance
+from analysis.models import AnalysisRun
 from analysis.radar import SCANNER_PAGE_SIZE
 from analysis.selectors import trading_days_cutoff
 from analysis.services import series_analyze
-from analysis.tests.radar_data import swing_series
+from analysis.tests.factories import make_pattern, make_run, swing_series
 from marketdata.models import Market
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -21,44 +20,17 @@ pytestmark = pytest.mark.django_db
 URL = "/scanner/"
 
 
-def make_run(stock, timeframe="1d", *, last_close=10000.0, trend="up", is_default=True):
-    now = timezone.now()
-    return AnalysisRun.objects.create(
-        stock=stock,
-        timeframe=timeframe,
-        params_hash=f"{'default' if is_default else 'custom'}-{timeframe}",
-        params={},
-        is_default=is_default,
-        engine_version=ENGINE_VERSION,
-        bars=500,
-        first_bar_ts=now - timedelta(days=700),
-        last_bar_ts=now,
-        bars_fingerprint="x",
-        last_close=last_close,
-        trend_state=trend,
-        trend_since_ts=now - timedelta(days=20),
-        result={},
-        analysed_at=now,
-        duration_ms=1.0,
-    )
-
-
-def make_pattern(run, kind="DB", status="completed", *, days_ago=1, score=0.5, target=11000.0):
+def recent_pattern(run, kind="DB", status="completed", *, days_ago=1, score=0.5, target=11000.0):
+    """A 30-day pattern of `run` ending an hour into the trading day `days_ago` sessions back."""
     end = trading_days_cutoff(days_ago) + timedelta(hours=1)
-    return PatternInstance.objects.create(
-        run=run,
-        stock=run.stock,
-        timeframe=run.timeframe,
-        pattern_type=kind,
+    return make_pattern(
+        run,
+        kind,
+        start=end - timedelta(days=30),
+        end=end,
         status=status,
-        start_ts=end - timedelta(days=30),
-        end_ts=end,
-        detected_ts=end,
-        points={},
-        neckline={"level": 10500.0},
-        neckline_price=10500.0,
-        target=target,
         score=score,
+        target=target,
     )
 
 
@@ -70,16 +42,20 @@ def market():
         make_stock("035720", "카카오", market=Market.KOSDAQ), last_close=5000.0, trend="sideways"
     )
     rows = {
-        "samsung_db": make_pattern(samsung, "DB", "completed", days_ago=1, score=0.9, target=11000),
-        "samsung_hs": make_pattern(samsung, "HS", "forming", days_ago=2, score=0.4, target=9000),
-        "hynix_dt": make_pattern(hynix, "DT", "completed", days_ago=3, score=0.7, target=19000),
-        "kakao_ihs": make_pattern(kakao, "IHS", "invalidated", days_ago=4, score=0.6, target=5100),
-        "old_db": make_pattern(samsung, "DB", "completed", days_ago=40, score=0.95, target=12000),
+        "samsung_db": recent_pattern(
+            samsung, "DB", "completed", days_ago=1, score=0.9, target=11000
+        ),
+        "samsung_hs": recent_pattern(samsung, "HS", "forming", days_ago=2, score=0.4, target=9000),
+        "hynix_dt": recent_pattern(hynix, "DT", "completed", days_ago=3, score=0.7, target=19000),
+        "kakao_ihs": recent_pattern(
+            kakao, "IHS", "invalidated", days_ago=4, score=0.6, target=5100
+        ),
+        "old_db": recent_pattern(samsung, "DB", "completed", days_ago=40, score=0.95, target=12000),
     }
     custom = make_run(samsung.stock, is_default=False)
-    make_pattern(custom, "DB", "completed", days_ago=1, score=0.99)  # non-default parameters
+    recent_pattern(custom, "DB", "completed", days_ago=1, score=0.99)  # non-default parameters
     weekly = make_run(samsung.stock, "1w")
-    rows["weekly"] = make_pattern(weekly, "DT", "completed", days_ago=1)
+    rows["weekly"] = recent_pattern(weekly, "DT", "completed", days_ago=1)
     return rows
 
 
@@ -169,7 +145,7 @@ def test_row_opens_the_radar_focused_on_the_pattern(user_client, market):
 def test_pagination_in_the_database(user_client, market):
     run = AnalysisRun.objects.get(stock__code="000660")
     for i in range(SCANNER_PAGE_SIZE + 10):
-        make_pattern(run, "DB", "completed", days_ago=5, score=i / 100)
+        recent_pattern(run, "DB", "completed", days_ago=5, score=i / 100)
     with CaptureQueriesContext(connection) as queries:
         response = user_client.get(URL, {"type": "DB", "sort": "score", "page": 2})
     page = response.context["page"]

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 from django.db import connection
@@ -12,6 +11,7 @@ from analysis.engine import analyze
 from analysis.models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
 from analysis.selectors import pattern_scan, radar_analysis, trading_days_cutoff
 from analysis.services import NO_CANDLES, UNKNOWN_TIMEFRAME, AnalysisError, series_analyze
+from analysis.tests.factories import walk
 from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Market
 from marketdata.selectors import candles_frame
@@ -20,34 +20,21 @@ from marketdata.tests.factories import make_candles, make_stock
 pytestmark = pytest.mark.django_db
 
 
-def walk(n=400, seed=7, start="2023-01-02"):
-    """A daily random walk in KRW with every pattern type in 700 bars (seed 7)."""
-    rng = np.random.default_rng(seed)
-    close = 50_000 + 100 * np.cumsum(rng.integers(-8, 9, n)).astype(float)
-    open_ = np.concatenate([[close[0]], close[:-1]])
-    high = np.maximum(open_, close) + 100 * rng.integers(0, 5, n)
-    low = np.minimum(open_, close) - 100 * rng.integers(0, 5, n)
-    index = pd.bdate_range(start, periods=n, tz=KST)
-    return pd.DataFrame(
-        {"open": open_, "high": high, "low": low, "close": close, "volume": 1e6}, index=index
-    )
-
-
 @pytest.fixture
-def samsung():
+def walk_stock():
     stock = make_stock("005930", "삼성전자")
     make_candles(stock, "1d", walk(700))
     return stock
 
 
-def test_series_analyze_stores_the_run_and_its_rows(samsung):
-    run = series_analyze(stock=samsung, timeframe="1d")
+def test_series_analyze_stores_the_run_and_its_rows(walk_stock):
+    run = series_analyze(stock=walk_stock, timeframe="1d")
     assert run.recomputed is True
-    expected = analyze(candles_frame(stock=samsung, timeframe="1d")).to_dict()
+    expected = analyze(candles_frame(stock=walk_stock, timeframe="1d")).to_dict()
     run.refresh_from_db()
     assert run.bars == 700 and run.is_default
     assert run.result["extremes"] == expected["extremes"]
-    assert run.last_bar_ts == candles_frame(stock=samsung, timeframe="1d").index[-1]
+    assert run.last_bar_ts == candles_frame(stock=walk_stock, timeframe="1d").index[-1]
     assert run.trend_state == expected["trend_state"]["state"]
     assert SwingPoint.objects.filter(run=run).count() == len(expected["extremes"])
     assert TrendPeriod.objects.filter(run=run).count() == len(expected["trend_periods"])
@@ -61,38 +48,38 @@ def test_series_analyze_stores_the_run_and_its_rows(samsung):
     assert row.target == first["target"] and row.score == first["score"]
 
 
-def test_unchanged_bars_are_not_reanalysed_but_changed_bars_are(samsung):
-    first = series_analyze(stock=samsung, timeframe="1d")
-    again = series_analyze(stock=samsung, timeframe="1d")
+def test_unchanged_bars_are_not_reanalysed_but_changed_bars_are(walk_stock):
+    first = series_analyze(stock=walk_stock, timeframe="1d")
+    again = series_analyze(stock=walk_stock, timeframe="1d")
     assert again.recomputed is False and again.analysed_at == first.analysed_at
-    last = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+    last = Candle.objects.filter(stock=walk_stock, timeframe="1d").latest("ts")
     last.close = last.low
     last.save()
-    changed = series_analyze(stock=samsung, timeframe="1d")
+    changed = series_analyze(stock=walk_stock, timeframe="1d")
     assert changed.recomputed is True and changed.pk == first.pk
     assert changed.last_close == last.low
-    forced = series_analyze(stock=samsung, timeframe="1d", force=True)
+    forced = series_analyze(stock=walk_stock, timeframe="1d", force=True)
     assert forced.recomputed is True
     assert AnalysisRun.objects.count() == 1
 
 
-def test_a_sensitivity_gets_its_own_run(samsung):
-    default = series_analyze(stock=samsung, timeframe="1d")
-    fine = series_analyze(stock=samsung, timeframe="1d", sensitivity=2.0)
+def test_a_sensitivity_gets_its_own_run(walk_stock):
+    default = series_analyze(stock=walk_stock, timeframe="1d")
+    fine = series_analyze(stock=walk_stock, timeframe="1d", sensitivity=2.0)
     assert fine.pk != default.pk and not fine.is_default
     assert (
         SwingPoint.objects.filter(run=fine).count() > SwingPoint.objects.filter(run=default).count()
     )
-    same = series_analyze(stock=samsung, timeframe="1d", sensitivity=1.0)
+    same = series_analyze(stock=walk_stock, timeframe="1d", sensitivity=1.0)
     assert same.pk == default.pk and same.recomputed is False
 
 
-def test_errors_for_missing_candles_and_bad_timeframes(samsung):
+def test_errors_for_missing_candles_and_bad_timeframes(walk_stock):
     with pytest.raises(AnalysisError) as caught:
-        series_analyze(stock=samsung, timeframe="1w")
+        series_analyze(stock=walk_stock, timeframe="1w")
     assert str(caught.value) == NO_CANDLES.format(code="005930", timeframe="1w")
     with pytest.raises(AnalysisError) as caught:
-        series_analyze(stock=samsung, timeframe="2d")
+        series_analyze(stock=walk_stock, timeframe="2d")
     assert str(caught.value).startswith(UNKNOWN_TIMEFRAME.split("{")[0])
 
 
@@ -154,30 +141,30 @@ def test_scan_query_uses_the_pattern_index():
     assert "analysis_pa_timefra" in plan
 
 
-def test_radar_analysis_serves_the_stored_window_or_computes(samsung):
-    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
+def test_radar_analysis_serves_the_stored_window_or_computes(walk_stock):
+    frame = candles_frame(stock=walk_stock, timeframe="1d", limit=500)
     computed = radar_analysis(
-        stock=samsung, timeframe="1d", candles=frame, window_start=200, use_stored=True
+        stock=walk_stock, timeframe="1d", candles=frame, window_start=200, use_stored=True
     )
     assert computed["source"] == "computed" and computed["bars"] == 300
     assert computed == {**analyze(frame).window(200, 500), "source": "computed"}
-    run = series_analyze(stock=samsung, timeframe="1d")
+    run = series_analyze(stock=walk_stock, timeframe="1d")
     with CaptureQueriesContext(connection) as queries:
-        stored = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+        stored = radar_analysis(stock=walk_stock, timeframe="1d", candles=frame, window_start=200)
     assert len(queries) == 1
     assert stored["source"] == "stored" and stored["bars"] == 300
-    full = analyze(candles_frame(stock=samsung, timeframe="1d"))
+    full = analyze(candles_frame(stock=walk_stock, timeframe="1d"))
     assert {k: v for k, v in stored.items() if k != "source"} == full.window(400, 700)
     assert stored["offset"] == run.bars - 300
     not_stored = radar_analysis(
-        stock=samsung, timeframe="1d", candles=frame, window_start=200, use_stored=False
+        stock=walk_stock, timeframe="1d", candles=frame, window_start=200, use_stored=False
     )
     assert not_stored["source"] == "computed"
-    newer = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+    newer = Candle.objects.filter(stock=walk_stock, timeframe="1d").latest("ts")
     newer.close = newer.high
     newer.save()
-    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
-    stale = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+    frame = candles_frame(stock=walk_stock, timeframe="1d", limit=500)
+    stale = radar_analysis(stock=walk_stock, timeframe="1d", candles=frame, window_start=200)
     assert stale["source"] == "computed"
 
 
@@ -197,8 +184,8 @@ def admin_client_logged(client, django_user_model):
         ("trendperiod", "?direction=up"),
     ],
 )
-def test_admin_lists_stored_results_read_only(samsung, admin_client_logged, model, query):
-    run = series_analyze(stock=samsung, timeframe="1d")
+def test_admin_lists_stored_results_read_only(walk_stock, admin_client_logged, model, query):
+    run = series_analyze(stock=walk_stock, timeframe="1d")
     base = f"/admin/analysis/{model}/"
     listing = admin_client_logged.get(base + "?q=005930")
     assert listing.status_code == 200
@@ -213,29 +200,29 @@ def test_admin_lists_stored_results_read_only(samsung, admin_client_logged, mode
         assert AnalysisRun.objects.filter(pk=run.pk).exists()
 
 
-def test_bars_still_forming_are_left_out_of_the_stored_analysis(samsung):
-    last = Candle.objects.filter(stock=samsung, timeframe="1d").latest("ts")
+def test_bars_still_forming_are_left_out_of_the_stored_analysis(walk_stock):
+    last = Candle.objects.filter(stock=walk_stock, timeframe="1d").latest("ts")
     last.is_final = False
     last.save()
-    run = series_analyze(stock=samsung, timeframe="1d")
+    run = series_analyze(stock=walk_stock, timeframe="1d")
     assert run.bars == 699
     assert run.last_bar_ts < last.ts
     last.close = last.high  # the live bar moves: nothing stored depends on it
     last.save()
-    assert series_analyze(stock=samsung, timeframe="1d").recomputed is False
-    frame = candles_frame(stock=samsung, timeframe="1d", limit=500)
-    live = radar_analysis(stock=samsung, timeframe="1d", candles=frame, window_start=200)
+    assert series_analyze(stock=walk_stock, timeframe="1d").recomputed is False
+    frame = candles_frame(stock=walk_stock, timeframe="1d", limit=500)
+    live = radar_analysis(stock=walk_stock, timeframe="1d", candles=frame, window_start=200)
     assert live["source"] == "computed" and live["bars"] == 300
     last.is_final = True
     last.save()
-    assert series_analyze(stock=samsung, timeframe="1d").bars == 700
+    assert series_analyze(stock=walk_stock, timeframe="1d").bars == 700
 
 
-def test_runs_of_an_older_engine_version_are_replaced(samsung):
-    old = series_analyze(stock=samsung, timeframe="1d")
+def test_runs_of_an_older_engine_version_are_replaced(walk_stock):
+    old = series_analyze(stock=walk_stock, timeframe="1d")
     AnalysisRun.objects.filter(pk=old.pk).update(engine_version="0", params_hash="old")
     assert PatternInstance.objects.filter(run=old).exists()
-    new = series_analyze(stock=samsung, timeframe="1d")
+    new = series_analyze(stock=walk_stock, timeframe="1d")
     assert new.pk != old.pk
     assert list(AnalysisRun.objects.values_list("pk", flat=True)) == [new.pk]
     assert not PatternInstance.objects.filter(run_id=old.pk).exists()

@@ -20,8 +20,7 @@ from analysis.structural import (
     WATCHING,
     StructuralSwingDetector,
 )
-from analysis.tests.helpers import bars, frame, mirror_rows
-from analysis.tests.test_properties import SETTINGS, ohlcv
+from analysis.tests.factories import SETTINGS, bars, frame, mirror_rows, ohlcv
 from analysis.trend import DOWN, UP, trend_periods
 from analysis.zigzag import FILL
 from marketdata.krx_calendar import KST

@@ -10,7 +10,7 @@ from django.db import connection
 from analysis.models import AnalysisRun, PatternInstance
 from analysis.services import NO_CANDLES
 from analysis.tasks import UNKNOWN_STOCK, analysis_series, analyze_series
-from analysis.tests.test_services import walk
+from analysis.tests.factories import walk
 from marketdata.tests.factories import make_candles, make_stock
 from tests.celery_worker import start_worker, stop_worker
 

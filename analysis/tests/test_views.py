@@ -11,8 +11,7 @@ from django.utils.http import urlencode
 from analysis.figures import LAYERS
 from analysis.models import PatternInstance
 from analysis.services import series_analyze
-from analysis.tests.radar_data import swing_series
-from labeling.services import label_create
+from analysis.tests.factories import swing_series
 from marketdata.krx_calendar import TIMEFRAMES
 from marketdata.models import Candle
 from marketdata.tests.factories import make_candles, make_stock
@@ -22,15 +21,7 @@ pytestmark = pytest.mark.django_db
 RADAR = "/radar/"
 
 
-@pytest.fixture
-def samsung():
-    stock = make_stock("005930", "삼성전자")
-    frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))  # 704 bars
-    make_candles(stock, "1d", frame)
-    return stock, frame
-
-
-def figure_of(response) -> dict:
+def radar_figure(response) -> dict:
     """The figure dict embedded in the page (what radar.js draws)."""
     html = response.content.decode()
     start = html.index('<script id="radar-figure" type="application/json">') + len(
@@ -62,7 +53,7 @@ def test_radar_renders_latest_500_bars_and_offers_older(user_client, samsung):
     response = user_client.get(RADAR, {"symbol": "005930", "tf": "1d"})
     assert response.status_code == 200
     html = response.content.decode()
-    figure = figure_of(response)
+    figure = radar_figure(response)
     candles = traces(figure, "Price")[0]
     assert len(candles["x"]) == 500 and candles["close"][-1] == frame["close"].iloc[-1]
     assert figure["radar"]["ts"][0] == frame.index[204].isoformat()
@@ -78,7 +69,7 @@ def test_radar_renders_latest_500_bars_and_offers_older(user_client, samsung):
 
 def test_load_older_shows_every_stored_bar(user_client, samsung):
     response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
-    assert len(traces(figure_of(response), "Price")[0]["x"]) == 704
+    assert len(traces(radar_figure(response), "Price")[0]["x"]) == 704
     html = response.content.decode()
     assert "All 704 stored 1d bars shown." in html and 'id="load-older"' not in html
 
@@ -202,7 +193,7 @@ def test_layer_choices_in_the_url_hide_layers_and_untick_boxes(user_client, sams
         doseq=True,
     )
     response = user_client.get(f"{RADAR}?{query}")
-    figure = figure_of(response)
+    figure = radar_figure(response)
     assert set(figure["radar"]["hidden"]) == set(LAYERS) - {"major", "trend"}
     assert traces(figure, "Major peak")[0].get("visible", True) is True
     assert traces(figure, "Zigzag")[0]["visible"] is False
@@ -211,17 +202,17 @@ def test_layer_choices_in_the_url_hide_layers_and_untick_boxes(user_client, sams
     assert 'value="major" data-layer="major" checked' in html
     assert 'value="zigzag" data-layer="zigzag" >' in html
     # Everything unticked survives the round trip thanks to the sentinel.
-    none = figure_of(user_client.get(f"{RADAR}?symbol=005930&layers=_"))
+    none = radar_figure(user_client.get(f"{RADAR}?symbol=005930&layers=_"))
     assert set(none["radar"]["hidden"]) == set(LAYERS)
     # No layers parameter at all: everything but the invalidated patterns.
-    default = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
+    default = radar_figure(user_client.get(RADAR, {"symbol": "005930"}))
     assert default["radar"]["hidden"] == ["invalidated"]
 
 
 def test_indicators_chosen_by_the_user(user_client, samsung):
     query = "symbol=005930&ind=sma20&ind=bb&pane=rsi&pane=macd&pane=obv"
     response = user_client.get(f"{RADAR}?{query}")
-    figure = figure_of(response)
+    figure = radar_figure(response)
     sma = traces(figure, "SMA 20")[0]
     assert sma["yaxis"] == "y" and sma["y"][-1] is not None
     closes = samsung[1]["close"].to_numpy()
@@ -239,7 +230,7 @@ def test_indicators_chosen_by_the_user(user_client, samsung):
 def test_replay_shows_only_what_was_known_at_that_bar(user_client, samsung):
     live_response = user_client.get(RADAR, {"symbol": "005930"})
     replay_response = user_client.get(RADAR, {"symbol": "005930", "asof": 250})
-    live, replay = figure_of(live_response), figure_of(replay_response)
+    live, replay = radar_figure(live_response), radar_figure(replay_response)
     listed = replay_response.context["data"]["patterns"]
     assert all(p["detected_index"] <= 250 for p in listed)
     assert len(listed) < len(live_response.context["data"]["patterns"])
@@ -262,7 +253,7 @@ def test_focus_from_the_scanner_loads_enough_bars_and_zooms(user_client, samsung
     response = user_client.get(
         RADAR, {"symbol": "005930", "focus_start": start.isoformat(), "focus_end": end.isoformat()}
     )
-    figure = figure_of(response)
+    figure = radar_figure(response)
     ts = figure["radar"]["ts"]
     first = ts.index(start.isoformat())
     assert ts.index(end.isoformat()) == first + 30
@@ -286,32 +277,6 @@ def test_detected_patterns_list_with_zoom_links(user_client, samsung):
         assert f'class="status status-{status}"' in html
 
 
-def test_labels_drawn_in_their_own_layer(user_client, user, other_user, samsung):
-    stock, frame = samsung
-    label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="HS",
-        start=frame.index[-60].to_pydatetime(),
-        end=frame.index[-30].to_pydatetime(),
-    )
-    label_create(
-        owner=other_user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DT",
-        start=frame.index[-20].to_pydatetime(),
-        end=frame.index[-10].to_pydatetime(),
-    )
-    figure = figure_of(user_client.get(RADAR, {"symbol": "005930"}))
-    layer = figure["radar"]["layers"]["labels"]
-    assert len(layer["shapes"]) == 1
-    box = figure["layout"]["shapes"][layer["shapes"][0]]
-    assert (box["x0"], box["x1"]) == (500 - 60 - 0.5, 500 - 30 + 0.5)
-    assert "HS" in figure["layout"]["annotations"][layer["annotations"][0]]["text"]
-
-
 def test_figure_json_endpoint_errors(user_client, samsung):
     assert user_client.get("/radar/figure", {"symbol": "123456"}).status_code == 404
     make_stock("000660", "SK하이닉스")
@@ -323,7 +288,7 @@ def test_radar_post_not_allowed(user_client, samsung):
     assert user_client.post(RADAR).status_code == 405
 
 
-def test_stored_analysis_patterns_carry_ids_and_accept_reject_actions(user_client, samsung):
+def test_stored_analysis_patterns_carry_their_ids(user_client, samsung):
     stock, _frame = samsung
     series_analyze(stock=stock, timeframe="1d")
     response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
@@ -333,22 +298,17 @@ def test_stored_analysis_patterns_carry_ids_and_accept_reject_actions(user_clien
     for pattern in patterns:
         instance = stored[pattern["id"]]
         assert (instance.pattern_type, instance.start_ts) == (pattern["type"], pattern["start_ts"])
-    html = response.content.decode()
-    assert html.count('name="decision" value="accept"') == len(patterns)
-    assert f'name="detection" value="{patterns[0]["id"]}"' in html
 
 
-def test_computed_analysis_patterns_say_not_stored(user_client, samsung):
+def test_computed_analysis_patterns_have_no_ids(user_client, samsung):
     response = user_client.get(RADAR, {"symbol": "005930", "bars": 704})
     patterns = response.context["data"]["patterns"]
     assert patterns and all(p["id"] is None for p in patterns)
-    html = response.content.decode()
-    assert 'value="accept"' not in html and "not stored" in html
 
 
 def test_patterns_computed_during_the_session_keep_their_stored_ids(user_client, samsung):
     """A forming bar makes the Radar analyse on the fly; patterns already stored (found on final
-    bars) still carry their ids, so accept/reject works during the session."""
+    bars) still carry their ids, so a Radar extension's decisions work during the session."""
     stock, frame = samsung
     series_analyze(stock=stock, timeframe="1d")
     stored = {
@@ -396,7 +356,7 @@ def test_focus_link_shows_every_layer_and_marks_the_range(user_client, samsung):
             "focus_end": frame.index[620].isoformat(),
         },
     )
-    figure = figure_of(response)
+    figure = radar_figure(response)
     assert figure["radar"]["hidden"] == []  # an invalidated pattern from the Scanner is visible
     assert len(figure["radar"]["layers"]["focus"]["shapes"]) == 1
 
@@ -415,7 +375,7 @@ def test_a_new_listing_with_few_bars(user_client, count):
     )
     response = user_client.get(RADAR, {"symbol": "450080", "ind": "sma20", "pane": "macd"})
     assert response.status_code == 200
-    figure = figure_of(response)
+    figure = radar_figure(response)
     assert len(traces(figure, "Price")[0]["x"]) == count
     assert f"All {count} stored 1d bars shown." in response.content.decode()
     api = user_client.get("/api/radar", {"symbol": "450080"})

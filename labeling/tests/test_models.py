@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from labeling import forms, selectors, services
+from labeling import forms, services
 from labeling.models import Label, LabelRevision, Source
+from labeling.selectors import charts
 from marketdata.tests.factories import kst
 
 
@@ -184,7 +185,7 @@ def test_label_overlays_is_one_query(user, stock, django_assert_num_queries):
             end=kst(2024, 1, day + 2),
         )
     with django_assert_num_queries(1):
-        overlays = selectors.label_overlays(user=user, stock=stock, timeframe="1d")
+        overlays = charts.label_overlays(user=user, stock=stock, timeframe="1d")
     assert len(overlays) == 3
 
 

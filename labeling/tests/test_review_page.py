@@ -1,8 +1,8 @@
 """The detector review page over stored labels and detections."""
 
+from analysis.tests.factories import make_detection
 from labeling import services
 from labeling.models import Source
-from labeling.tests.factories import make_detection
 from marketdata.tests.factories import kst
 
 

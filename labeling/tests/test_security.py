@@ -7,10 +7,9 @@ from datetime import datetime
 import pytest
 from django.test import Client
 
+from analysis.tests.factories import make_detection
 from labeling.models import Label
 from labeling.services import label_create, label_delete
-
-from .factories import make_detection
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,9 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling import selectors, services
+from labeling import services
 from labeling.models import Label, Source
+from labeling.selectors import charts, ranges
 from labeling.tests.factories import price_frame
 from marketdata.krx_calendar import bar_starts
 from marketdata.tests.factories import kst, make_candles, make_stock
@@ -32,14 +33,14 @@ def test_instants_snap_to_the_krx_bar_grid():
         ("1w", kst(2024, 3, 4)),
         ("1mo", kst(2024, 3, 1)),
     ]:
-        assert selectors.bar_at_or_after(timeframe, instant) == start
-        assert selectors.bar_at_or_before(timeframe, instant) == start
+        assert ranges.bar_at_or_after(timeframe, instant) == start
+        assert ranges.bar_at_or_before(timeframe, instant) == start
     # 설날 closed KRX from Friday 9 to Monday 12 February 2024.
-    assert selectors.bar_at_or_after("5m", kst(2024, 2, 8, 15, 40)) == kst(2024, 2, 13, 9, 0)
-    assert selectors.bar_at_or_before("5m", kst(2024, 2, 12, 10, 0)) == kst(2024, 2, 8, 15, 25)
-    assert selectors.bar_at_or_after("5m", kst(2024, 2, 13, 8, 0)) == kst(2024, 2, 13, 9, 0)
-    assert selectors.bar_at_or_after("1d", kst(2024, 2, 9)) == kst(2024, 2, 13)
-    assert selectors.bar_at_or_before("1d", kst(2024, 2, 12, 12, 0)) == kst(2024, 2, 8)
+    assert ranges.bar_at_or_after("5m", kst(2024, 2, 8, 15, 40)) == kst(2024, 2, 13, 9, 0)
+    assert ranges.bar_at_or_before("5m", kst(2024, 2, 12, 10, 0)) == kst(2024, 2, 8, 15, 25)
+    assert ranges.bar_at_or_after("5m", kst(2024, 2, 13, 8, 0)) == kst(2024, 2, 13, 9, 0)
+    assert ranges.bar_at_or_after("1d", kst(2024, 2, 9)) == kst(2024, 2, 13)
+    assert ranges.bar_at_or_before("1d", kst(2024, 2, 12, 12, 0)) == kst(2024, 2, 8)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def holiday_5m_stock(db):
 
 def test_5m_label_across_the_session_boundary_and_a_holiday(holiday_5m_stock):
     def resolve(start, end):
-        return selectors.label_range_resolve(
+        return ranges.label_range_resolve(
             stock=holiday_5m_stock, timeframe="5m", start=start, end=end
         )
 
@@ -79,7 +80,7 @@ def test_5m_label_across_the_session_boundary_and_a_holiday(holiday_5m_stock):
     with pytest.raises(ValidationError) as exc:
         resolve(kst(2024, 2, 8, 15, 45), kst(2024, 2, 12, 14, 0))
     assert exc.value.message_dict["start"] == [
-        selectors.NO_BARS_IN_RANGE.format(symbol="035420", timeframe="5m")
+        ranges.NO_BARS_IN_RANGE.format(symbol="035420", timeframe="5m")
     ]
     # A session bar missing before the series is outside it.
     with pytest.raises(ValidationError) as exc:
@@ -89,7 +90,7 @@ def test_5m_label_across_the_session_boundary_and_a_holiday(holiday_5m_stock):
 
 def test_range_snaps_to_stored_bars(stock):
     # Saturday 2024-01-06 → first bar on/after it is Monday the 8th; Sunday the 14th → Friday 12th.
-    resolved = selectors.label_range_resolve(
+    resolved = ranges.label_range_resolve(
         stock=stock, timeframe="1d", start=kst(2024, 1, 6), end=kst(2024, 1, 14, 15, 0)
     )
     assert resolved["start_ts"] == kst(2024, 1, 8)
@@ -98,12 +99,12 @@ def test_range_snaps_to_stored_bars(stock):
 
 def test_range_outside_stored_bars_is_rejected(stock):
     with pytest.raises(ValidationError) as exc:
-        selectors.label_range_resolve(
+        ranges.label_range_resolve(
             stock=stock, timeframe="1d", start=kst(2023, 12, 1), end=kst(2024, 1, 10)
         )
     assert "outside the stored bars" in exc.value.message_dict["start"][0]
     with pytest.raises(ValidationError) as exc:
-        selectors.label_range_resolve(
+        ranges.label_range_resolve(
             stock=stock, timeframe="1d", start=kst(2024, 1, 3), end=kst(2025, 1, 10)
         )
     assert "outside the stored bars" in exc.value.message_dict["end"][0]
@@ -111,17 +112,17 @@ def test_range_outside_stored_bars_is_rejected(stock):
 
 def test_weekend_only_range_has_no_bars(stock):
     with pytest.raises(ValidationError) as exc:
-        selectors.label_range_resolve(
+        ranges.label_range_resolve(
             stock=stock, timeframe="1d", start=kst(2024, 1, 6), end=kst(2024, 1, 7)
         )
     assert exc.value.message_dict["start"] == [
-        selectors.NO_BARS_IN_RANGE.format(symbol="005930", timeframe="1d")
+        ranges.NO_BARS_IN_RANGE.format(symbol="005930", timeframe="1d")
     ]
 
 
 def test_key_point_outside_range_is_rejected(stock):
     with pytest.raises(ValidationError) as exc:
-        selectors.label_range_resolve(
+        ranges.label_range_resolve(
             stock=stock,
             timeframe="1d",
             start=kst(2024, 1, 8),
@@ -139,7 +140,7 @@ def test_label_overlays_only_own_live_labels_in_window(stock, other_stock, user,
     make_label(other_user, stock, kst(2024, 1, 8), kst(2024, 1, 12))
     make_label(user, other_stock, kst(2024, 1, 8), kst(2024, 1, 12))
 
-    overlays = selectors.label_overlays(
+    overlays = charts.label_overlays(
         user=user, stock=stock, timeframe="1d", start=kst(2024, 1, 10), end=kst(2024, 1, 31)
     )
     assert overlays == [
@@ -153,4 +154,4 @@ def test_label_overlays_only_own_live_labels_in_window(stock, other_stock, user,
             "url": f"/labels/{mine.pk}/",
         }
     ]
-    assert selectors.label_overlays(user=user, stock=stock, timeframe="1w") == []
+    assert charts.label_overlays(user=user, stock=stock, timeframe="1w") == []

@@ -5,9 +5,10 @@ import json
 import pytest
 from django.test import Client
 
-from labeling import forms, selectors, services
+from analysis.tests.factories import make_detection
+from labeling import forms, services
 from labeling.models import Label, LabelRevision, Source
-from labeling.tests.factories import make_detection
+from labeling.selectors import charts, detections, ranges
 from marketdata.tests.factories import kst
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -86,7 +87,7 @@ def test_create_htmx_returns_saved_fragment_and_trigger(user_client, stock):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"start": "2024-01-19", "end": "2024-01-08"}, "end", selectors.END_BEFORE_START),
+        ({"start": "2024-01-19", "end": "2024-01-08"}, "end", ranges.END_BEFORE_START),
         ({"symbol": "999999"}, "symbol", forms.UNKNOWN_SYMBOL.format(symbol="999999")),
         ({"timeframe": "2h"}, "timeframe", "Select a valid choice."),
         ({"pattern_type": "zigzag"}, "pattern_type", "Select a valid choice."),
@@ -115,7 +116,7 @@ def test_create_invalid_htmx_returns_form_fragment_with_errors(user_client, stoc
     )
     assert response.status_code == 400
     body = response.content.decode()
-    assert selectors.END_BEFORE_START in body
+    assert ranges.END_BEFORE_START in body
     assert 'id="label-form"' in body and "<html" not in body
 
 
@@ -188,7 +189,7 @@ def test_detail_edit_delete_restore_history(user_client, user, stock):
     assert response.status_code == 302
     label.refresh_from_db()
     assert label.is_deleted
-    assert selectors.label_overlays(user=user, stock=stock, timeframe="1d") == []
+    assert charts.label_overlays(user=user, stock=stock, timeframe="1d") == []
 
     response = user_client.post(f"/labels/{label.pk}/restore")
     assert response.status_code == 302
@@ -560,36 +561,30 @@ def test_decide_invalid_saves_nothing(user_client, stock):
     assert Label.objects.count() == 0
 
 
-def test_detection_actions_partial_shows_the_users_decision(
-    rf, user, other_user, stock, detection, django_assert_max_num_queries
+def test_detection_actions_partial_shows_the_users_decision_without_queries(
+    rf, user, other_user, stock, detection, django_assert_num_queries
 ):
     from django.template.loader import render_to_string
 
-    request = rf.get("/radar/")
-    request.user = user
-    pattern = {"id": detection.pk, "type": "DB"}
-    html = render_to_string(
-        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
-    )
+    def render(viewer):
+        request = rf.get("/radar/")
+        request.user = viewer
+        decision = detections.detection_decisions(user=viewer, pattern_ids=[detection.pk]).get(
+            detection.pk
+        )
+        with django_assert_num_queries(0):
+            return render_to_string(
+                "labeling/partials/_detection_actions.html",
+                {"pattern": {"id": detection.pk, "type": "DB"}, "decision": decision},
+                request=request,
+            )
+
+    html = render(user)
     assert 'name="decision" value="accept"' in html and f'value="{detection.pk}"' in html
     services.detection_decide(user=user, decision="accept", pattern=detection)
-    html = render_to_string(
-        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
-    )
+    html = render(user)
     assert "Accepted as" in html and "Undo" in html
-    decisions = selectors.detection_decisions(user=user, pattern_ids=[detection.pk])
-    with django_assert_max_num_queries(0):
-        html = render_to_string(
-            "labeling/partials/_detection_actions.html",
-            {"pattern": detection, "label_decisions": decisions},
-            request=request,
-        )
-    assert "Accepted as" in html
-    request.user = other_user
-    html = render_to_string(
-        "labeling/partials/_detection_actions.html", {"pattern": pattern}, request=request
-    )
-    assert "Accepted as" not in html
+    assert "Accepted as" not in render(other_user)
 
 
 def test_radar_link_of_a_label_opens_the_radar_focused_on_it(user_client, user, stock):

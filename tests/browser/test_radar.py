@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from analysis.tests.radar_data import swing_series
+from analysis.tests.factories import swing_series
 from labeling.services import label_create
 from marketdata.tests.factories import make_candles, make_stock
 

@@ -7,7 +7,7 @@ import pytest
 
 from analysis.models import PatternInstance
 from analysis.services import series_analyze
-from analysis.tests.radar_data import swing_series
+from analysis.tests.factories import swing_series
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,9 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling import export, selectors
+from labeling import export
 from labeling.forms import MAX_CONTEXT_BARS, LabelFilterForm
+from labeling.selectors.labels import label_list
 
 FORMATS = ("csv", "jsonl", "label-studio")
 
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         )
         if not form.is_valid():
             raise CommandError("; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items()))
-        labels = selectors.label_list(user=viewer, **form.cleaned_data)
+        labels = label_list(user=viewer, **form.cleaned_data)
         count = labels.count()
         if options["format"] == "csv":
             chunks = export.csv_chunks(labels)

@@ -1,0 +1,178 @@
+"""The detector review: a user's labels against the detector's stored patterns (the numbers come
+from the pure `labeling.review`)."""
+
+from bisect import bisect_left
+from collections import defaultdict
+
+from django.db.models import Q
+
+from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
+from marketdata.models import Candle
+
+from ..models import Label, Source
+from ..review import Span, review_metrics
+from .detections import decisions_for
+from .labels import radar_url
+from .ranges import kst_days
+
+REVIEWED_STATUSES = (PatternStatus.FORMING, PatternStatus.COMPLETED)
+
+
+def _any_of(conditions: list[Q]) -> Q:
+    combined = Q(pk__in=[])
+    for condition in conditions:
+        combined |= condition
+    return combined
+
+
+def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) -> dict:
+    """The user's labels against the detector's stored patterns (see `labeling.review`).
+
+    Compared: the user's live manual and accepted labels of the types the detector knows, and
+    the detections (default-parameter runs, status forming or completed) of those types on each
+    series the user labelled, within that series' reviewed window — from the earliest start to
+    the latest end of the user's labels there (rejected ones included), cut to
+    `date_from`/`date_to` (KST dates) when given. Ranges become bar indexes of the stored bars.
+
+    Returns {"result": ReviewResult, "misses"/"false_alarms": [row dicts with Radar links; a
+    false alarm also carries the `pattern` and the user's `decision` on it], "series": number of
+    series, "rejected": rejected detections in the windows, "other_types": labels of types the
+    detector does not look for}. Five queries whatever the number of labels and series.
+    """
+    start, end = kst_days(date_from=date_from, date_to=date_to)
+    labels = Label.objects.owned_by(user).alive().select_related("stock")
+    if timeframe:
+        labels = labels.filter(timeframe=timeframe)
+    labels = labels.overlapping(start=start, end=end)
+    detector_types = DetectedPatternType.values
+    other_types = labels.exclude(pattern_type__in=detector_types).count()
+    labels = list(labels.filter(pattern_type__in=detector_types).order_by("start_ts", "id"))
+
+    windows: dict[tuple, list] = {}
+    labels_by_series: dict[tuple, list[Label]] = defaultdict(list)
+    for label in labels:
+        key = (label.stock_id, label.timeframe)
+        lo, hi = windows.get(key, (label.start_ts, label.end_ts))
+        windows[key] = [min(lo, label.start_ts), max(hi, label.end_ts)]
+        labels_by_series[key].append(label)
+    for window in windows.values():
+        if start is not None:
+            window[0] = max(window[0], start)
+        if end is not None:
+            window[1] = min(window[1], end)
+
+    # The detections of every window, then the bar instants of every series, in one query each.
+    detections_by_series: dict[tuple, list[PatternInstance]] = defaultdict(list)
+    if windows:
+        detections = PatternInstance.objects.filter(
+            _any_of(
+                [
+                    Q(stock_id=stock_id, timeframe=tf, start_ts__lte=hi, end_ts__gte=lo)
+                    for (stock_id, tf), (lo, hi) in windows.items()
+                ]
+            ),
+            run__is_default=True,
+            pattern_type__in=detector_types,
+            status__in=REVIEWED_STATUSES,
+        ).order_by("start_ts", "pk")
+        for detection in detections:
+            detections_by_series[(detection.stock_id, detection.timeframe)].append(detection)
+    spans = {
+        key: (
+            min([lo, *(d.start_ts for d in detections_by_series[key])]),
+            max([hi, *(d.end_ts for d in detections_by_series[key])]),
+        )
+        for key, (lo, hi) in windows.items()
+    }
+    bars_by_series: dict[tuple, list] = defaultdict(list)
+    if spans:
+        bar_rows = (
+            Candle.objects.filter(
+                _any_of(
+                    [
+                        Q(stock_id=stock_id, timeframe=tf, ts__gte=first, ts__lte=last)
+                        for (stock_id, tf), (first, last) in spans.items()
+                    ]
+                )
+            )
+            .order_by("stock_id", "timeframe", "ts")
+            .values_list("stock_id", "timeframe", "ts")
+        )
+        for stock_id, tf, ts in bar_rows:
+            bars_by_series[(stock_id, tf)].append(ts)
+    all_detections = [d for found in detections_by_series.values() for d in found]
+    decisions = decisions_for(user=user, patterns=all_detections)
+
+    label_spans, detection_spans = [], []
+    misses_rows, alarm_rows = {}, {}
+    rejected = 0
+    for key in windows:
+        stock = labels_by_series[key][0].stock
+        tf = key[1]
+        bars = bars_by_series[key]
+        series = (stock.code, tf)
+        for label in labels_by_series[key]:
+            if label.source == Source.REJECTED:
+                rejected += 1
+                continue
+            row_key = ("label", label.pk)
+            label_spans.append(
+                Span(
+                    row_key,
+                    series,
+                    label.pattern_type,
+                    bisect_left(bars, label.start_ts),
+                    bisect_left(bars, label.end_ts),
+                )
+            )
+            misses_rows[row_key] = {
+                "kind": "label",
+                "id": label.pk,
+                "url": label.get_absolute_url(),
+                "symbol": stock.code,
+                "name": stock.name,
+                "timeframe": tf,
+                "pattern_type": label.pattern_type,
+                "start_ts": label.start_ts,
+                "end_ts": label.end_ts,
+                "radar_url": radar_url(
+                    symbol=stock.code, timeframe=tf, start=label.start_ts, end=label.end_ts
+                ),
+            }
+        for detection in detections_by_series[key]:
+            row_key = ("detection", detection.pk)
+            detection_spans.append(
+                Span(
+                    row_key,
+                    series,
+                    detection.pattern_type,
+                    bisect_left(bars, detection.start_ts),
+                    bisect_left(bars, detection.end_ts),
+                )
+            )
+            alarm_rows[row_key] = {
+                "kind": "detection",
+                "id": detection.pk,
+                "pattern": detection,
+                "decision": decisions.get(detection.pk),
+                "symbol": stock.code,
+                "name": stock.name,
+                "timeframe": tf,
+                "pattern_type": detection.pattern_type,
+                "status": detection.status,
+                "score": detection.score,
+                "start_ts": detection.start_ts,
+                "end_ts": detection.end_ts,
+                "radar_url": radar_url(
+                    symbol=stock.code, timeframe=tf, start=detection.start_ts, end=detection.end_ts
+                ),
+            }
+    result = review_metrics(label_spans, detection_spans)
+    return {
+        "result": result,
+        "misses": [misses_rows[s.key] for s in result.misses],
+        "false_alarms": [alarm_rows[s.key] for s in result.false_alarms],
+        "series": len(windows),
+        "rejected": rejected,
+        "other_types": other_types,
+    }

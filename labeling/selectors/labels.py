@@ -1,0 +1,76 @@
+"""Reads of labels as lists: the filtered list (page and exports), a label's history, and the
+Radar link of a range."""
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from marketdata.krx_calendar import KST
+
+from ..models import Label, LabelRevision
+from .ranges import kst_days
+
+
+def label_list(
+    *,
+    user,
+    symbol: str = "",
+    timeframe: str = "",
+    pattern_type: str = "",
+    outcome: str = "",
+    source: str = "",
+    date_from=None,
+    date_to=None,
+    deleted: bool = False,
+):
+    """Labels `user` may see (staff: everyone's), filtered, newest first.
+
+    `symbol` matches the code exactly or the name partly; `date_from`/`date_to` (KST dates)
+    keep labels whose range overlaps those days; `deleted` lists soft-deleted labels instead
+    of live ones. Stock and owner come joined.
+    """
+    qs = Label.objects.visible_to(user).select_related("stock", "owner")
+    qs = qs.deleted() if deleted else qs.alive()
+    if symbol:
+        qs = qs.filter(Q(stock__code=symbol) | Q(stock__name__icontains=symbol))
+    if timeframe:
+        qs = qs.filter(timeframe=timeframe)
+    if pattern_type:
+        qs = qs.filter(pattern_type=pattern_type)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if source:
+        qs = qs.filter(source=source)
+    start, end = kst_days(date_from=date_from, date_to=date_to)
+    return qs.overlapping(start=start, end=end).order_by("-created_at", "-id")
+
+
+def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> str:
+    """The Radar at one series, zoomed to the bars from `start` to `end` (its focus_* params)."""
+    query = {
+        "symbol": symbol,
+        "tf": timeframe,
+        "focus_start": start.astimezone(KST).isoformat(),
+        "focus_end": end.astimezone(KST).isoformat(),
+    }
+    return f"{reverse('analysis:radar')}?{urlencode(query)}"
+
+
+def label_history(*, label: Label) -> list[dict]:
+    """The label's revisions, newest first: {revision, changes: [(field, before, after)]}."""
+    revisions = list(
+        LabelRevision.objects.filter(label=label).select_related("actor").order_by("number")
+    )
+    history = []
+    previous: dict = {}
+    for revision in revisions:
+        changes = [
+            (field, previous.get(field), revision.snapshot.get(field))
+            for field in revision.changed_fields
+        ]
+        history.append({"revision": revision, "changes": changes})
+        previous = revision.snapshot
+    history.reverse()
+    return history

@@ -1,0 +1,129 @@
+"""Pages whose query count must not grow with what they show: each holds with 50 stored
+patterns and 200 labels on the page (bulk reads, no query per row or per template tag).
+
+The bounds are the counts measured (session and user included); one query per pattern, label or
+series would exceed them by far."""
+
+from datetime import timedelta
+
+import pytest
+
+from analysis.models import PatternInstance
+from analysis.services import series_analyze
+from analysis.tests.factories import make_detection, make_pattern, make_run, walk
+from labeling.models import Label, Source
+from marketdata.tests.factories import make_candles, make_stock
+
+pytestmark = pytest.mark.django_db
+
+PATTERNS = 50
+LABELS = 200
+
+
+def bulk_labels(owner, stock, bars, count: int, *, decisions=()) -> list[Label]:
+    """`count` labels of `owner` on stored bars of `stock` (1d): an accept on each of the
+    `decisions` (stored patterns) first, then manual labels of 5–25 bars."""
+    rows = [
+        Label(
+            owner=owner,
+            stock=stock,
+            timeframe="1d",
+            pattern_type=pattern.pattern_type,
+            start_ts=pattern.start_ts,
+            end_ts=pattern.end_ts,
+            direction="bullish",
+            source=Source.ACCEPTED,
+            detected_pattern=pattern,
+            detection_ref={"id": pattern.pk},
+        )
+        for pattern in decisions
+    ]
+    for i in range(count - len(rows)):
+        first = (i * 7) % (len(bars) - 30)
+        rows.append(
+            Label(
+                owner=owner,
+                stock=stock,
+                timeframe="1d",
+                pattern_type=("DT", "DB", "HS", "IHS", "rectangle")[i % 5],
+                start_ts=bars[first],
+                end_ts=bars[first + 5 + i % 20],
+                direction="neutral",
+            )
+        )
+    return Label.objects.bulk_create(rows)
+
+
+@pytest.fixture
+def busy_series(user):
+    """A stock whose 1,500 daily bars hold at least 50 stored patterns, with 200 of the user's
+    labels on them (an accept on 50 of the patterns)."""
+    stock = make_stock("005930", "삼성전자")
+    frame = walk(1500)
+    make_candles(stock, "1d", frame)
+    series_analyze(stock=stock, timeframe="1d")
+    patterns = list(PatternInstance.objects.filter(stock=stock).order_by("start_ts"))
+    assert len(patterns) >= PATTERNS
+    bulk_labels(user, stock, list(frame.index), LABELS, decisions=patterns[:PATTERNS])
+    return stock
+
+
+def test_radar_page(user_client, busy_series, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        response = user_client.get("/radar/", {"symbol": "005930", "bars": 1500})
+    data = response.context["data"]
+    assert len(data["patterns"]) >= PATTERNS and len(data["labels"]) == LABELS
+    assert response.content.decode().count("Accepted as") == PATTERNS
+
+
+def test_radar_figure(user_client, busy_series, django_assert_max_num_queries):
+    with django_assert_max_num_queries(7):
+        response = user_client.get("/radar/figure", {"symbol": "005930", "bars": 1500})
+    layer = response.json()["figure"]["radar"]["layers"]["labels"]
+    assert len(layer["shapes"]) == LABELS
+
+
+def test_api_radar(user_client, busy_series, django_assert_max_num_queries):
+    with django_assert_max_num_queries(7):
+        body = user_client.get("/api/radar", {"symbol": "005930", "bars": 1500}).json()
+    assert len(body["analysis"]["patterns"]) >= PATTERNS and len(body["labels"]) == LABELS
+
+
+def test_scanner(user_client, django_assert_max_num_queries):
+    for i in range(PATTERNS + 10):
+        run = make_run(make_stock(f"{100000 + i}", f"stock {i}"))
+        pattern_end = run.last_bar_ts - timedelta(days=i % 5)
+        make_pattern(run, "DB", start=pattern_end - timedelta(days=30), end=pattern_end)
+    with django_assert_max_num_queries(4):
+        response = user_client.get("/scanner/")
+    assert len(response.context["page"].object_list) == PATTERNS
+
+
+@pytest.mark.parametrize("viewer", ["user_client", "staff_client"])
+def test_label_list(request, user, busy_series, viewer, django_assert_max_num_queries):
+    client = request.getfixturevalue(viewer)
+    with django_assert_max_num_queries(4):
+        response = client.get("/labels/")
+    page = response.context["page_obj"]
+    assert page.paginator.count == LABELS and len(page.object_list) == 50
+
+
+def test_label_review(user_client, user, django_assert_max_num_queries):
+    """200 labels and 50 detections over 5 series."""
+    for n in range(5):
+        stock = make_stock(f"00{n}930", f"stock {n}")
+        frame = walk(300, seed=n)
+        make_candles(stock, "1d", frame)
+        bars = list(frame.index)
+        detections = [
+            make_detection(stock, "DT", bars[20 + 25 * i], bars[30 + 25 * i]) for i in range(10)
+        ]
+        bulk_labels(user, stock, bars, LABELS // 5, decisions=detections[:3])
+    with django_assert_max_num_queries(7):
+        response = user_client.get("/labels/review/")
+    report = response.context["report"]
+    assert report["series"] == 5 and report["result"].total.labels > 0
+    assert len(report["false_alarms"]) > 0
+    assert response.content.decode().count("Accepted as") + response.content.decode().count(
+        'value="accept"'
+    ) >= len(report["false_alarms"])
