@@ -2,9 +2,10 @@
 
 Reads the source of every module (tests excepted) and fails on an import, a template or a URL
 name that goes against that direction: `analysis` never names `labeling` or `alerts`, and
-`marketdata` names none of them. The Radar reaches labels only through `analysis.radar_extensions`, which `labeling`
-plugs into at start-up. `labeling` imports `analysis` at module level (no function-level import
-dodging a cycle), except where the app registry requires it (`AppConfig.ready`).
+`marketdata` names none of them. The Radar reaches labels only through
+`analysis.radar_extensions`, which `labeling` plugs into at start-up. `labeling` imports
+`analysis` at module level (no function-level import dodging a cycle), except where the app
+registry requires it (`AppConfig.ready`).
 """
 
 import ast
