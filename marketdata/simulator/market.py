@@ -668,7 +668,7 @@ class SimulatedMarket:
         is shared (cached per code, timeframe and instant): do not modify it."""
         if timeframe in cal.INTRADAY_MINUTES:
             return self.minute_series(code, cal.INTRADAY_MINUTES[timeframe], now=now)
-        if timeframe not in ("1d", "1w", "1mo"):
+        if timeframe not in cal.PERIOD_TIMEFRAMES:
             raise ValueError(cal.UNKNOWN_TIMEFRAME.format(timeframe=timeframe))
         now = (now or self.now()).astimezone(KST)
         return self._memo((code, timeframe, now), lambda: self._period_series(code, timeframe, now))

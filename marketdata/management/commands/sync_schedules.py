@@ -5,6 +5,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from chartinsight.celery import PERIODIC_TASKS
+from marketdata.krx_calendar import KST
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 day_of_week=schedule._orig_day_of_week,
                 day_of_month=schedule._orig_day_of_month,
                 month_of_year=schedule._orig_month_of_year,
-                timezone="Asia/Seoul",
+                timezone=KST.key,
             )
             values = {
                 "task": task,
