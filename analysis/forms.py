@@ -10,7 +10,7 @@ from django import forms
 
 from analysis.figures import DEFAULT_HIDDEN, LAYERS, OVERLAY_CHOICES, PANE_CHOICES
 from analysis.models import DetectedPatternType, PatternStatus
-from analysis.radar import DEFAULT_BARS, MAX_BARS
+from analysis.selectors.radar import DEFAULT_BARS, MAX_BARS
 from marketdata.models import Market, Timeframe
 
 DEFAULT_SYMBOL = "005930"

@@ -11,11 +11,11 @@ import logging
 
 from celery import shared_task
 from django.db import DatabaseError
-from django.db.models import Exists, OuterRef
 
-from marketdata.models import Candle, Stock, Timeframe
+from marketdata.models import Stock
 
 from . import services
+from .selectors import runs
 
 logger = logging.getLogger(__name__)
 
@@ -61,26 +61,10 @@ def analyze_series(code: str, timeframe: str, force: bool = False) -> dict:
     }
 
 
-def analysis_series(*, timeframes: list[str] | None = None) -> list[tuple[str, str]]:
-    """(code, timeframe) of every analysis target holding candles on the given timeframes
-    (all by default), ordered by timeframe then code."""
-    out = []
-    for timeframe in timeframes or Timeframe.values:
-        has_candles = Exists(Candle.objects.filter(stock=OuterRef("pk"), timeframe=timeframe))
-        codes = (
-            Stock.objects.analysis_targets()
-            .filter(has_candles)
-            .order_by("code")
-            .values_list("code", flat=True)
-        )
-        out.extend((code, timeframe) for code in codes)
-    return out
-
-
 @shared_task(name="analysis.analyze_all")
 def analyze_all(timeframes: list[str] | None = None, force: bool = False) -> str:
     """Queues `analysis.analyze_series` for every analysis target x timeframe with candles."""
-    series = analysis_series(timeframes=timeframes)
+    series = runs.analysis_series(timeframes=timeframes)
     for code, timeframe in series:
         analyze_series.delay(code=code, timeframe=timeframe, force=force)
     return f"{len(series)} series queued for analysis"

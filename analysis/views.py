@@ -7,7 +7,6 @@ from django.http import JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from analysis import radar as radar_reads
 from analysis import radar_extensions
 from analysis.figures import LAYERS, OVERLAY_CHOICES, PANE_CHOICES
 from analysis.forms import (
@@ -19,7 +18,9 @@ from analysis.forms import (
     SymbolSearchForm,
     errors_text,
 )
-from analysis.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
+from analysis.selectors import radar as radar_reads
+from analysis.selectors.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
+from analysis.selectors.scanner import scanner_page
 from marketdata.models import Timeframe
 
 LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
@@ -198,7 +199,7 @@ def scanner(request):
             status=400,
         )
     params = form.cleaned_data
-    page = radar_reads.scanner_page(
+    page = scanner_page(
         timeframe=params["tf"],
         market=params["market"],
         pattern_type=params["type"],

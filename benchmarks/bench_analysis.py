@@ -338,8 +338,8 @@ def _stop_worker(worker: subprocess.Popen) -> None:
 
 def bench_universe_through_celery() -> None:
     from analysis.models import AnalysisRun
+    from analysis.selectors.runs import analysis_series
     from analysis.services import series_analyze
-    from analysis.tasks import analysis_series
     from chartinsight.celery import app
     from marketdata.models import Candle, Stock
 

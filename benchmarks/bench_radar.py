@@ -22,8 +22,8 @@ from django.test import Client
 from django.utils import timezone
 
 from analysis.models import AnalysisRun, PatternInstance
-from analysis.radar import HISTORY_BARS
-from analysis.selectors import trading_days_cutoff
+from analysis.selectors.radar import HISTORY_BARS
+from analysis.selectors.scanner import trading_days_cutoff
 from analysis.services import series_analyze
 from analysis.tests.factories import swing_series
 from marketdata.models import Candle, Stock

@@ -66,13 +66,6 @@ class Stock(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
-    @property
-    def market_cap(self) -> float | None:
-        """Market capitalisation in KRW (listed shares × last price), when both are known."""
-        if self.listed_shares is None or self.last_price is None:
-            return None
-        return self.listed_shares * self.last_price
-
 
 class Candle(models.Model):
     """One OHLCV bar. Prices in KRW (adjusted), volume in shares, traded value in KRW.

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from analysis.engine import analyze
-from analysis.radar import NO_DATA
+from analysis.selectors.radar import NO_DATA
 from analysis.services import series_analyze
 from analysis.views import LOGIN_REQUIRED
 from marketdata.tests.factories import make_stock

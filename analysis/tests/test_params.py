@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from analysis.selectors import trading_days_cutoff
+from analysis.selectors.scanner import trading_days_cutoff
 from analysis.tests.factories import make_pattern, make_run
 from marketdata.tests.factories import make_stock
 

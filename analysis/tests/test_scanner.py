@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analysis.models import AnalysisRun
-from analysis.radar import SCANNER_PAGE_SIZE
-from analysis.selectors import trading_days_cutoff
+from analysis.selectors.scanner import SCANNER_PAGE_SIZE, trading_days_cutoff
 from analysis.services import series_analyze
 from analysis.tests.factories import make_pattern, make_run, swing_series
 from marketdata.models import Market

@@ -9,11 +9,12 @@ from django.test.utils import CaptureQueriesContext
 
 from analysis.engine import analyze
 from analysis.models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
-from analysis.selectors import pattern_scan, radar_analysis, trading_days_cutoff
+from analysis.selectors.runs import radar_analysis
+from analysis.selectors.scanner import trading_days_cutoff
 from analysis.services import NO_CANDLES, UNKNOWN_TIMEFRAME, AnalysisError, series_analyze
 from analysis.tests.factories import walk
 from marketdata.krx_calendar import KST
-from marketdata.models import Candle, Market
+from marketdata.models import Candle
 from marketdata.selectors import candles_frame
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -89,39 +90,6 @@ def test_trading_days_cutoff_skips_weekends_and_holidays():
     cutoff = trading_days_cutoff(5, today=date(2024, 10, 4))
     assert cutoff.isoformat() == "2024-09-26T00:00:00+09:00"
     assert trading_days_cutoff(1, today=date(2024, 10, 5)).date() == date(2024, 10, 4)
-
-
-def test_scan_finds_recent_completed_double_bottoms_across_stocks_in_one_query(
-    django_assert_num_queries,
-):
-    frames = {}
-    for code, seed, market in [("005930", 7, Market.KOSPI), ("247540", 11, Market.KOSDAQ)]:
-        stock = make_stock(code, f"stock {code}", market=market)
-        frames[code] = walk(700, seed=seed)
-        make_candles(stock, "1d", frames[code])
-        series_analyze(stock=stock, timeframe="1d")
-    series_analyze(stock=make_stock("005930"), timeframe="1d", sensitivity=2.0)  # not default
-    today = frames["005930"].index[-1].date()
-    with django_assert_num_queries(1):
-        rows = pattern_scan(
-            timeframe="1d", pattern_type="DB", status="completed", days_back=60, today=today
-        )
-    cutoff = trading_days_cutoff(60, today=today)
-    expected = PatternInstance.objects.filter(
-        run__is_default=True, pattern_type="DB", status="completed", end_ts__gte=cutoff
-    )
-    assert len(rows) == expected.count() > 0
-    assert all(r["type"] == "DB" and r["status"] == "completed" for r in rows)
-    assert all(r["end_ts"] >= cutoff for r in rows)
-    assert [r["end_ts"] for r in rows] == sorted((r["end_ts"] for r in rows), reverse=True)
-    row = rows[0]
-    close = frames[row["code"]]["close"].iloc[-1]
-    assert row["last_close"] == close
-    assert row["to_target_pct"] == round((row["target"] - close) / close * 100, 2)
-    assert row["trend_state"] in {"up", "down", "sideways"}
-    kosdaq = pattern_scan(timeframe="1d", market="KOSDAQ", days_back=None, min_score=0.5)
-    assert kosdaq and all(r["code"] == "247540" and r["score"] >= 0.5 for r in kosdaq)
-    assert pattern_scan(timeframe="1w", days_back=None) == []
 
 
 def test_scan_query_uses_the_pattern_index():

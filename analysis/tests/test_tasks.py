@@ -8,8 +8,9 @@ from celery import Celery
 from django.db import connection
 
 from analysis.models import AnalysisRun, PatternInstance
+from analysis.selectors.runs import analysis_series
 from analysis.services import NO_CANDLES
-from analysis.tasks import UNKNOWN_STOCK, analysis_series, analyze_series
+from analysis.tasks import UNKNOWN_STOCK, analyze_series
 from analysis.tests.factories import walk
 from marketdata.tests.factories import make_candles, make_stock
 from tests.celery_worker import start_worker, stop_worker

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from analysis import services
 from analysis.detection import check_sensitivity
-from analysis.tasks import analysis_series
+from analysis.selectors.runs import analysis_series
 from marketdata.models import Candle, Stock, Timeframe
 
 ERROR_NO_SELECTION = "Give --codes 005930,000660 or --all-targets"

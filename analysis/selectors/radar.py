@@ -1,5 +1,5 @@
-"""Reads behind the Trading Radar (symbol search, the `/api/radar` payload, the figure) and the
-Scanner (one filtered, sorted, paginated query over stored patterns).
+"""Reads behind the Trading Radar: symbol search, the `/api/radar` payload, the page's figure,
+info line and pattern rows (with what the registered `analysis.radar_extensions` add).
 
 Keyword-only selectors; the numeric work is in `analysis.engine` and `analysis.figures`.
 """
@@ -11,15 +11,13 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.core.paginator import Page, Paginator
-from django.db.models import ExpressionWrapper, F, FloatField, Q
-from django.db.models.functions import Abs, NullIf
+from django.db.models import Q
 
 from analysis import radar_extensions
 from analysis.engine import indicators as compute_indicators
 from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_status_at
 from analysis.models import PatternInstance
-from analysis.selectors import radar_analysis, trading_days_cutoff
+from analysis.selectors.runs import radar_analysis
 from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 from marketdata.selectors import candles_frame
@@ -334,60 +332,3 @@ def _pattern_rows(
             for extension, found in cells
         ]
     return patterns, [extension.decision_column for extension, _ in cells]
-
-
-SCANNER_PAGE_SIZE = 50
-SCANNER_ORDER = {
-    "recent": ("-end_ts", "stock__code", "pk"),
-    "score": ("-score", "-end_ts", "pk"),
-    "target": (F("to_target_abs").asc(nulls_last=True), "-end_ts", "pk"),
-    "neckline": (F("to_neckline_abs").asc(nulls_last=True), "-end_ts", "pk"),
-    "symbol": ("stock__code", "-end_ts", "pk"),
-}
-
-
-def scanner_page(
-    *,
-    timeframe: str,
-    market: str = "",
-    pattern_type: str = "",
-    status: str = "",
-    days_back: int | None = None,
-    min_score: float | None = None,
-    sort: str = "recent",
-    page: int = 1,
-    per_page: int = SCANNER_PAGE_SIZE,
-) -> Page:
-    """One page of stored patterns (default-parameter runs) across all stocks.
-
-    Filters as `PatternInstance.objects.scan` (`days_back` in trading days). Each object has the
-    stock and run joined plus `to_target_pct` / `to_neckline_pct`: percent from the run's last
-    close (KRW) to the target / neckline, positive = above the price. Sorting and distances are
-    computed by the database; a page costs two queries (count and rows). A page past the end
-    gives the last page.
-    """
-    since = trading_days_cutoff(days_back) if days_back else None
-    # A zero close gives no distance (NULL) instead of a database division-by-zero error.
-    last_close = NullIf(F("run__last_close"), 0.0)
-    qs = (
-        PatternInstance.objects.scan(
-            timeframe=timeframe,
-            pattern_type=pattern_type or None,
-            status=status or None,
-            since=since,
-            min_score=min_score,
-            market=market or None,
-        )
-        .defer("run__result", "run__params", "points", "neckline")
-        .annotate(
-            to_target_pct=ExpressionWrapper(
-                (F("target") - last_close) * 100.0 / last_close, output_field=FloatField()
-            ),
-            to_neckline_pct=ExpressionWrapper(
-                (F("neckline_price") - last_close) * 100.0 / last_close, output_field=FloatField()
-            ),
-        )
-        .annotate(to_target_abs=Abs("to_target_pct"), to_neckline_abs=Abs("to_neckline_pct"))
-        .order_by(*SCANNER_ORDER[sort])
-    )
-    return Paginator(qs, per_page).get_page(page)
