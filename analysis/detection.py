@@ -140,7 +140,7 @@ class AtrSwingDetector:
     """ATR-reversal majors plus `argrelextrema` minors (see the module docstring)."""
 
     name = "atr"
-    trend_levels = (MAJOR,)
+    trend_levels = (MAJOR, MINOR)
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from .structural import StructuralSwingDetector
 from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
 from .zigzag import ZigzagPoint, build_zigzag
 
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 OHLCV = ("open", "high", "low", "close", "volume")
 
 # The swing detectors users pick by name: the ATR-reversal zigzag (default) and the original
@@ -146,18 +146,25 @@ class AnalysisResult:
           confirmed_index, confirmed_ts, strength}] sorted by (confirmed_index, index);
         - `zigzag`: [{kind, level: major|minor|fill, index, ts, price}] strictly alternating;
         - `trend_periods`: [{direction: up|down, start_index, end_index, start_ts, end_ts,
-          ongoing}] (a trend still running ends at the last bar with ongoing = true);
+          ongoing, detected_index, detected_ts}] (a trend still running ends at the last bar
+          with ongoing = true; `detected_index` is the bar from which the period is known);
         - `trend_state`: {state: up|down|sideways, since_index, since_ts};
         - `patterns`: [{type: DT|DB|HS|IHS, status: forming|completed|invalidated,
           points: {role: {index, ts, price}}, start_index, end_index, start_ts, end_ts,
           detected_index, detected_ts, neckline, target, score}] where `neckline` is
           {level} for DT/DB and {start: {index, ts, price}, end: {index, ts, price}} for
           HS/IHS (the line through V2 and V3, or P2 and P3 for IHS, extended to end_index);
-          a forming pattern ends at the last bar;
+          a forming pattern ends at the last bar; `extreme` (the price a close beyond which
+          fails the pattern), `confirm_by_index` (last bar on which a neckline break still
+          completes it; may lie beyond the data), `features` {name: number} (its geometry) and
+          `outcome`: null unless completed, else {result: target|failed|expired|null (pending),
+          index, ts, horizon_index, entry, bars_to_target, mfe_pct, mae_pct};
+          rules: docs/analysis-rules.md#chart-patterns;
         - `offset` (0), `bars`, `params`, `engine_version`.
         Prices are KRW rounded to 6 decimals; timestamps ISO 8601 with offset (+09:00).
         """
         ts = self.ts
+        n = self.bars
         point = lambda i, price: {"index": i, "ts": ts(i), "price": _round(price)}  # noqa: E731
         patterns = []
         for p in self.patterns:
@@ -183,9 +190,12 @@ class AnalysisResult:
                     "neckline": neckline,
                     "target": _round(p.target),
                     "score": p.score,
+                    "extreme": _round(p.extreme),
+                    "confirm_by_index": p.confirm_by_index,
+                    "features": p.features,
+                    "outcome": None if p.outcome is None else _outcome_dict(p.outcome, ts, n),
                 }
             )
-        n = self.bars
         return {
             "extremes": [
                 {
@@ -211,6 +221,8 @@ class AnalysisResult:
                     "start_ts": ts(p.start_index),
                     "end_ts": ts(p.end_index),
                     "ongoing": p.ongoing,
+                    "detected_index": p.detected_index,
+                    "detected_ts": ts(p.detected_index),
                 }
                 for p in self.trend_periods
             ],
@@ -234,6 +246,19 @@ class AnalysisResult:
         return window_dict(self.to_dict(), start, stop, ts_of=self.ts)
 
 
+def _outcome_dict(outcome, ts, n: int) -> dict:
+    return {
+        "result": outcome.result,
+        "index": outcome.index,
+        "ts": ts(outcome.index) if outcome.index is not None and outcome.index < n else None,
+        "horizon_index": outcome.horizon_index,
+        "entry": _round(outcome.entry),
+        "bars_to_target": outcome.bars_to_target,
+        "mfe_pct": outcome.mfe_pct,
+        "mae_pct": outcome.mae_pct,
+    }
+
+
 WINDOW_NEEDS_TS = "a window that stops before the last analysed bar needs ts_of"
 
 
@@ -249,7 +274,9 @@ def window_dict(data: dict, start: int, stop: int, ts_of=None) -> dict:
     - trend periods and patterns that overlap the window are kept: start_index is clipped to
       0 while start_ts keeps the true start; pattern points (and a neckline start) before the
       window keep their ts and price with `index` = null;
-    - trend_state.since_index is clipped to 0 (since_ts keeps the true instant).
+    - trend_state.since_index and a period's detected_index are clipped to 0 (their ts keep
+      the true instant); a pattern's detected_index, confirm_by_index and outcome indexes are
+      only re-based (they may be negative, or beyond the window).
     At a right edge before the last analysed bar, periods and patterns are cut at stop - 1
     (`ts_of(i)` gives the ISO timestamp of bar i; required in that case only).
     Extra keys: `offset` (= start) and `bars` (= stop - start).
@@ -286,15 +313,26 @@ def window_dict(data: dict, start: int, stop: int, ts_of=None) -> dict:
             "end_index": min(p["end_index"], last) - start,
             "end_ts": end_ts(p["end_index"], p["end_ts"]),
             "ongoing": p["ongoing"] and p["end_index"] <= last,
+            "detected_index": max(p.get("detected_index", p["start_index"]), start) - start,
         }
         for p in data["trend_periods"]
-        if p["end_index"] >= start and p["start_index"] < stop
+        if p["end_index"] >= start and p.get("detected_index", p["start_index"]) < stop
     ]
     patterns = []
     for p in data["patterns"]:
         if p["detected_index"] >= stop or p["end_index"] < start or p["start_index"] >= stop:
             continue
         end = min(p["end_index"], last)
+        shifted = {"detected_index": p["detected_index"] - start}
+        if "confirm_by_index" in p:
+            shifted["confirm_by_index"] = p["confirm_by_index"] - start
+        if p.get("outcome"):
+            outcome = p["outcome"]
+            shifted["outcome"] = {
+                **outcome,
+                "index": None if outcome["index"] is None else outcome["index"] - start,
+                "horizon_index": outcome["horizon_index"] - start,
+            }
         neckline = p["neckline"]
         if "start" in neckline:
             a, b = neckline["start"], neckline["end"]
@@ -310,7 +348,7 @@ def window_dict(data: dict, start: int, stop: int, ts_of=None) -> dict:
                 "start_index": max(p["start_index"], start) - start,
                 "end_index": end - start,
                 "end_ts": end_ts(p["end_index"], p["end_ts"]),
-                "detected_index": p["detected_index"] - start,
+                **shifted,
                 "neckline": neckline,
             }
         )

@@ -520,11 +520,17 @@ def build_radar_figure(
 
 
 def _add_trend(builder: _Builder, analysis: dict, n: int) -> None:
-    """Up/down periods and the sideways stretches between them, full height of the price pane."""
+    """Up/down periods and the sideways stretches between them, full height of the price pane.
+    A period is drawn only once it is known (`detected_index`, the bar its rule fired) and up
+    to the last shown bar, so replay shading is what was known then."""
     if n == 0:
         return
     periods = sorted(
-        (p for p in analysis.get("trend_periods", []) if p["start_index"] < n),
+        (
+            p
+            for p in analysis.get("trend_periods", [])
+            if p.get("detected_index", p["start_index"]) < n
+        ),
         key=lambda p: p["start_index"],
     )
     cursor = 0

@@ -1,91 +1,116 @@
 """Chart patterns: double top/bottom and (inverse) head-and-shoulders, bar by bar (pure).
 
-Rules: docs/analysis-rules.md#chart-patterns (bar counts instead of wall-clock time).
-Bottoms and inverse H&S are found by running the top / H&S logic on mirrored prices (every
-price negated, peaks and valleys swapped), so each rule exists once; the one asymmetry of the
-original (a wick-only retest of a double top needs a rising close, a double bottom accepts any
-wick) is kept.
+The rules, their sources (Bulkowski, *Encyclopedia of Chart Patterns*; Lo, Mamaysky & Wang
+2000) and the reasoning behind every threshold are written out in `docs/analysis-rules.md`
+("Chart patterns"); this docstring summarises them for the code. Bottoms and inverse H&S run the
+top / H&S logic on mirrored prices (every price negated, High and Low swapped), so each rule
+exists once. Distances are in bars, prices in KRW; "ATR" is the detector's causal ATR(14) at the
+pattern's last named top, floored at 0.1 % of price.
 
-Everything is causal. At bar `i`, first every active detector sees bar `i`, then the swing
-points confirmed at `i` are registered and may start new detectors (first updated at `i + 1`).
+**Named points come from the bars.** A peak reported by the swing detector (major or minor)
+proposes where a top may be; the valleys, the head and the start of the trend are then read off
+the bars as the true extremes of their stretches, so every named point is the highest High or
+lowest Low between its neighbours.
 
-**Double top (DT)**, triggered by a peak P1 confirmed at bar `c` (any level):
+**Double top** (P1, V1, P2), proposed when a peak P2 is confirmed: P1 is an earlier known peak,
 
-1. bar `c` must be bearish and a valley must exist before P1 ("straight valley"), else no detector;
-2. band: high = P1's High; low = High - BAND_TOLERANCE x (High - lowest Low of [P1..c]), floored at
-   min(Low of P1, Low of c); stage *reentry* if P1's own bar is bearish, else *pullback*;
-3. every bar first checks the reset: close above the band high or below the straight valley
-   ends the detector;
-4. pullback -> reentry on a bearish bar closing below bar `c`'s close;
-5. reentry: the band low widens with the lowest Low since P1 (never narrows); a bar whose body
-   top reaches the band low (or, wick only, with a close above the previous close on a bullish
-   or doji bar) is the second top P2 (at least 2 bars after P1; the band high rises to its High
-   if higher). The pattern is now reported as **forming** with points P1, V1 (lowest Low strictly
-   between the tops), P2, and `detected_index` = P2's bar;
-6. completion: close below the previous close (previous bar bearish) or below the previous open
-   (otherwise) -> **completed**; a reset after step 5 -> **invalidated**.
+- tops level: |P1 - P2| <= min(3 % of price, 1 ATR);
+- separation: 10 <= P2 - P1 <= 60 bars;
+- V1 = lowest Low strictly between the tops, at least a tenth of P2 - P1 from either top;
+  depth min(P1, P2) - V1 >= 3 ATR;
+- prior trend: the lowest Low of the max(10, 2 x (P2 - P1)) bars before P1 lies at least one
+  pattern height (highest top - V1) below P1;
+- P1 is the highest High from that trend low to V1; P2 the highest High from V1 on.
 
-Neckline: the level of V1. Target: V1 - (highest top - V1).
-Score (0..1): 0.4 x price symmetry (1 - |P1-P2| / height) + 0.4 x min(1, height / (4 ATR)) +
-0.2 x (1 if P1 is a major swing else 0.5).
+**Head and shoulders** (V1, P1, V2, P2, V3, P3), proposed when a peak P3 is confirmed: P1 is an
+earlier known peak, the head P2 the highest High strictly between P1 and P3, V2 / V3 the lowest
+Lows between P1-P2 / P2-P3, the neckline the line through V2 and V3 (extended by bar index),
+height = head - neckline under the head, V1 the trend low before P1;
 
-**Head and shoulders (HS)**, searched whenever a peak is confirmed: the known points (majors and
-minors) are made alternating (same-kind neighbours keep the more extreme one), then from the
-newest peak backwards V1 P1 V2 P2 V3 P3 are picked, skipping at most 2 same-kind pairs; the
-first 15 valid combinations are kept. Valid means all of:
+- each shoulder 5+ bars from the head, neither distance more than 2x the other, P3 - P1 <= 120;
+  each valley at least a tenth of its leg from either neighbouring peak;
+- head >= both shoulders + 1 ATR; height >= 3 ATR;
+- shoulders level: |P1 - P3| <= 0.3 height; each shoulder >= 0.3 height above the neckline;
+- neckline drift |V3 - V2| <= 0.4 height;
+- prior trend as for the double top (lookback max(10, 2 x (P3 - P1)) bars, one height);
+- P1 is the highest High from V1 to V2, the head the highest from V1 on, P3 the highest from V3 on.
 
-- geometry: P2 > P1, P2 > P3, V2 > V1;
-- not already invalidated: no close after V3 (up to the search bar) above max(P1, P3);
-- balance: P1 >= (P3+V3)/2 and P3 >= (P1+V2)/2;
-- time symmetry in bars: P1->P2 and P2->P3 both > 0 and neither > 2.5 x the other;
-- head prominence (P2 - max(P1,P3)) / (P2 - min(V1,V2,V3)) >= 0.20.
+**Life cycle.** A candidate that passes is kept (not shown) until the close has come back at
+least halfway from its last top to the neckline: from that bar (`detected_index`) it is reported
+**forming** (this stage replaces the original's early trigger - a retest of the first top
+followed by a reversal bar - which fired before the pattern existed). It is **completed** at the
+first close beyond the neckline, if that comes within the confirmation window: one top-to-top
+leg (P2 - P1, or (P3 - P1) / 2), at least 5 bars, after the last top (`confirm_by_index`). It is
+**invalidated** when a High goes beyond its last top (that top was not the top; a close beyond
+the pattern's extreme is such a High) or when the window runs out. A candidate already broken,
+surpassed or out of time when its last top is confirmed is dropped.
 
-Score = 0.45 head prominence + 0.20 time symmetry + 0.15 balance + 0.10 share of majors among
-the 6 points + 0.05 recency (V3 bar / search bar) + 0.05 compactness (1 / (1 + span / 50 bars))
-- slope penalty (min(0.5, 20 x |neckline slope per bar| / |V2|)) + 0.10 if P3 < P1 (HS only),
-clamped to [0, 1]. Per anchor (V3) the best candidate wins; an anchor that already completed is
-never re-detected, and only one active detector may start at a given P1. The detector (reported
-as **forming** from the search bar) completes when a close reaches the neckline through V2 and
-V3 (extended by bar index) and is invalidated by a close above max(P1, P3), or when it has not
-completed within max(5, P1->P3 bars) bars after P3 (a time-out the original lacked).
-Target: neckline at the end bar - (P2 - neckline under P2).
+**One pattern per structure.** Of the candidates proposed by one confirmed top, the one with the
+best quality is kept. A candidate is reported only if none of its tops (DT: P1, P2; H&S: the
+head) was used by an earlier report of its type and it does not overlap (first top to end) a
+forming or completed pattern of its type; first reported wins, which is causal.
+
+**Target and outcome.** Target = neckline at the completion bar - height (measured move). From
+the bars after completion only: **target** reached (first Low at or beyond it), **failed** (a
+close beyond the pattern's extreme first; a bar that does both counts as target, the close being
+the bar's last word), or **expired** after max(10, 2 x width) bars (width = P2 - P1 or P3 - P1);
+maximum favourable / adverse excursion in % of the completion close up to that bar. An outcome
+once set never changes; until then it is pending (`result` None, excursions so far).
+
+`score` (0..1) is the geometric quality (mean of the normalised margins by which the pattern
+passes its rules); `features` holds the raw geometry.
 """
 
 from __future__ import annotations
 
 import bisect
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-from .detection import MAJOR, PEAK, Bars, Extreme
+from .detection import PEAK, Bars, Extreme
 
 DT, DB, HS, IHS = "DT", "DB", "HS", "IHS"
 FORMING, COMPLETED, INVALIDATED = "forming", "completed", "invalidated"
+TARGET, FAILED, EXPIRED = "target", "failed", "expired"
 
-BAND_TOLERANCE = 0.05
-MIN_BARS_BETWEEN_TOPS = 2
-DT_DEPTH_ATR_FULL_SCORE = 4.0
+# docs/analysis-rules.md gives the source and the reasoning of each constant.
+TOP_TOLERANCE_FRACTION = 0.03
+TOP_TOLERANCE_ATR = 1.0
+MIN_HEIGHT_ATR = 3.0
+MIN_TOP_SEPARATION = 10
+MAX_TOP_SEPARATION = 60
+HS_MIN_LEG = 5
+HS_MAX_WIDTH = 120
+HS_MAX_LEG_RATIO = 2.0
+HS_MIN_HEAD_EXCESS_ATR = 1.0
+HS_MAX_SHOULDER_GAP = 0.3
+HS_MIN_SHOULDER_RISE = 0.3
+HS_MAX_NECK_TILT = 0.4
+VALLEY_MIN_LEG_FRACTION = 0.1
+PRIOR_TREND_HEIGHTS = 1.0
+PRIOR_TREND_MIN_BARS = 10
+PRIOR_TREND_WIDTHS = 2.0
+CONFIRM_WINDOW_LEGS = 1.0
+MIN_CONFIRM_WINDOW = 5
+FORMING_RETREAT = 0.5
+OUTCOME_HORIZON_WIDTHS = 2.0
+MIN_OUTCOME_HORIZON = 10
+ATR_FLOOR_FRACTION = 0.001
 
-HS_MIN_POINTS = 6
-HS_MAX_PAIR_SKIPS = 2
-HS_MAX_CANDIDATES = 15
-HS_MAX_TIME_RATIO = 2.5
-HS_MIN_HEAD_PROMINENCE = 0.20
-HS_COMPACT_SCALE_BARS = 50.0
-HS_SEARCH_TAIL = 24
-# A head-and-shoulders that has not broken its neckline within as many bars after the right
-# shoulder as the pattern took from shoulder to shoulder is stale: it is invalidated (the
-# original had no time-out, so setups stayed "forming" for years while the extended neckline
-# ran off to absurd, even negative, prices).
-HS_COMPLETION_WINDOW_FACTOR = 1.0
-HS_MIN_COMPLETION_WINDOW = 5
-# P3 plus 5 earlier roles plus up to 2 skipped pairs need 10 positions; one spare for a trailing
-# valley and one for the oldest run, which the tail may cut short.
-HS_MIN_SEQUENCE = 13
 
-_PULLBACK, _REENTRY, _CONFIRM = 0, 1, 2
+@dataclass(slots=True)
+class Outcome:
+    """What happened after completion (prices KRW, excursions % of `entry`)."""
+
+    result: str | None  # TARGET | FAILED | EXPIRED; None while pending
+    index: int | None  # bar at which the result was set
+    horizon_index: int  # last bar of the horizon (may lie beyond the analysed bars)
+    entry: float  # close of the completion bar
+    bars_to_target: int | None
+    mfe_pct: float  # maximum favourable excursion after completion, up to `index`
+    mae_pct: float  # maximum adverse excursion after completion, up to `index`
 
 
 @dataclass(slots=True)
@@ -93,7 +118,8 @@ class Pattern:
     """A pattern instance. Prices in KRW; indexes are bar positions in the analysed frame.
 
     `points`: role -> (index, price). `neckline`: ("level", price) for DT/DB, or
-    ("line", (index_a, price_a), (index_b, price_b)) for HS/IHS.
+    ("line", (index_a, price_a), (index_b, price_b)) for HS/IHS. `extreme`: the highest top
+    (lowest bottom); `confirm_by_index`: last bar on which the neckline break still counts.
     """
 
     type: str
@@ -105,6 +131,10 @@ class Pattern:
     neckline: tuple
     target: float
     score: float
+    extreme: float = 0.0
+    confirm_by_index: int = 0
+    features: dict[str, float] = field(default_factory=dict)
+    outcome: Outcome | None = None
     mirrored: bool = field(default=False, repr=False)
 
     def neckline_at(self, j: int) -> float:
@@ -119,28 +149,91 @@ def _clamp(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
+class _Candidate:
+    """A pattern that passed its rules, followed bar by bar until it completes or ends."""
+
+    __slots__ = (
+        "scan",
+        "type",
+        "points",
+        "keys",
+        "first",
+        "last",
+        "last_price",
+        "neck_a",
+        "neck_b",
+        "neck_slope",
+        "height",
+        "extreme",
+        "confirm_by",
+        "quality",
+        "features",
+        "pattern",
+    )
+
+    def neck(self, j: int) -> float:
+        return self.neck_b + (j - self.neck_a) * self.neck_slope
+
+    def step(self, j: int) -> bool:
+        """Sees bar `j`; False when the candidate is finished (reported or dropped)."""
+        s = self.scan
+        if s.h[j] > self.last_price:
+            self._end(INVALIDATED, j)
+            return False
+        close = s.c[j]
+        if close < self.neck(j):
+            if self.pattern is None and not s.claim(self, j):
+                return False
+            self._end(COMPLETED, j)
+            return False
+        if j >= self.confirm_by:
+            self._end(INVALIDATED, j)
+            return False
+        if self.pattern is None and self.is_firm(j):
+            s.claim(self, j)
+        return True
+
+    def is_firm(self, j: int) -> bool:
+        return self.scan.c[j] <= self.last_price - FORMING_RETREAT * (
+            self.last_price - self.neck(j)
+        )
+
+    def _end(self, status: str, j: int) -> None:
+        if self.pattern is not None:
+            self.pattern.status = status
+            self.pattern.end_index = j
+
+
 class _Scan:
     """One oriented pass: double tops and head-and-shoulders (bottoms/IHS when mirrored)."""
 
     def __init__(self, bars: Bars, extremes: list[Extreme], atr: np.ndarray, mirrored: bool):
         self.n = len(bars)
-        self.o = bars.open.tolist()
+        self.h_np, self.l_np, self.c_np = bars.high, bars.low, bars.close
         self.h = bars.high.tolist()
         self.l = bars.low.tolist()
         self.c = bars.close.tolist()
-        self.atr = atr.tolist()
+        self.unit = np.maximum(atr, ATR_FLOOR_FRACTION * np.abs(bars.close)).tolist()
+        # Highest High / lowest Low of the windows ending at each bar, for cheap early exits:
+        # no head can stand above a right shoulder, no valley can be deep enough under a top.
+        self.highest = maximum_filter1d(
+            bars.high, HS_MAX_WIDTH, mode="nearest", origin=(HS_MAX_WIDTH - 1) // 2
+        ).tolist()
+        self.lowest = minimum_filter1d(
+            bars.low, MAX_TOP_SEPARATION, mode="nearest", origin=(MAX_TOP_SEPARATION - 1) // 2
+        ).tolist()
         self.mirrored = mirrored
         self.dt_type, self.hs_type = (DB, IHS) if mirrored else (DT, HS)
-        self.events: dict[int, list[Extreme]] = {}
+        self.events: dict[int, list[int]] = {}
         for e in extremes:
-            self.events.setdefault(e.confirmed_index, []).append(e)
-        self.valleys: list[tuple[int, float]] = []  # known valleys (index, price), by index
-        self.keys: list[tuple[int, int]] = []  # known points (index, +1 peak / -1 valley)
-        self.points: dict[tuple[int, int], list] = {}  # key -> [index, kind, price, major]
-        self.ordered: list[list] = []  # the same points, in `keys` order
-        self.active_dt: list[_DoubleTop] = []
-        self.active_hs: list[_HeadShoulders] = []
-        self.completed_anchors: set[int] = set()
+            if e.kind == PEAK:
+                self.events.setdefault(e.confirmed_index, []).append(e.index)
+        self.known: list[int] = []  # indexes of the peaks known so far, sorted
+        self.known_set: set[int] = set()
+        self.active: list[_Candidate] = []  # reported, still forming
+        self.pending: list[_Candidate] = []  # not reported yet, best quality first
+        self.used: set[tuple[str, int]] = set()
+        self.reported: list[_Candidate] = []
         self.found: list[Pattern] = []
 
     def run(self) -> list[Pattern]:
@@ -148,332 +241,304 @@ class _Scan:
         pos = 0
         i = event_bars[0] if event_bars else self.n
         while i < self.n:
-            if self.active_dt:
-                self.active_dt = [d for d in self.active_dt if d.update(i)]
-            if self.active_hs:
-                self.active_hs = [d for d in self.active_hs if d.update(i)]
+            if self.active:
+                self.active = [d for d in self.active if d.step(i)]
+            if self.pending:
+                waiting = []
+                for d in self.pending:
+                    if d.step(i):
+                        (waiting if d.pattern is None else self.active).append(d)
+                self.pending = waiting
             if pos < len(event_bars) and event_bars[pos] == i:
-                self._register(i, self.events[event_bars[pos]])
+                self._register(i, self.events[i])
                 pos += 1
-            if self.active_dt or self.active_hs:
+            if self.active or self.pending:
                 i += 1
             else:
                 i = event_bars[pos] if pos < len(event_bars) else self.n
         for pattern in self.found:
             if pattern.status == FORMING:
                 pattern.end_index = self.n - 1
+            pattern.target = _target_of(pattern)
+            if pattern.status == COMPLETED:
+                pattern.outcome = self._outcome(pattern)
         return self.found
 
-    def _register(self, i: int, new: list[Extreme]) -> None:
-        for e in new:
-            kind = 1 if e.kind == PEAK else -1
-            key = (e.index, kind)
-            if key in self.points:
-                if e.level == MAJOR:
-                    self.points[key][3] = True
-                continue
-            point = self.points[key] = [e.index, kind, e.price, e.level == MAJOR]
-            at = bisect.bisect_right(self.keys, key)
-            self.keys.insert(at, key)
-            self.ordered.insert(at, point)
-            if kind == -1:
-                bisect.insort(self.valleys, (e.index, e.price))
-        peaks = [e for e in new if e.kind == PEAK]
-        if not peaks:
-            return
-        self._search_hs(i)
-        trigger = max(peaks, key=lambda e: (e.index, e.level == MAJOR))
-        if any(d.p1 == trigger.index for d in self.active_dt):
-            return
-        detector = _DoubleTop.create(self, trigger, i)
-        if detector is not None:
-            self.active_dt.append(detector)
+    # --- candidates ---------------------------------------------------------------------------
 
-    # --- head and shoulders -------------------------------------------------------------------
-
-    def _alternating_tail(self) -> list[list]:
-        size = HS_SEARCH_TAIL
-        while True:
-            tail = self.ordered[-size:]
-            seq: list[list] = []
-            for point in reversed(tail):
-                if seq and seq[-1][1] == point[1]:
-                    last = seq[-1]
-                    if (point[1] == 1 and point[2] > last[2]) or (
-                        point[1] == -1 and point[2] < last[2]
-                    ):
-                        seq[-1] = point
+    def _register(self, i: int, peaks: list[int]) -> None:
+        new = sorted({p for p in peaks if p not in self.known_set})
+        for p in new:
+            self.known_set.add(p)
+            bisect.insort(self.known, p)
+        for p in new:
+            for candidate in (self._double_top(p, i), self._head_shoulders(p, i)):
+                if candidate is None:
                     continue
-                seq.append(point)
-            complete = len(tail) == len(self.keys)
-            if complete or len(seq) >= HS_MIN_SEQUENCE:
-                break
-            size *= 2
-        if not complete:
-            seq.pop()  # the oldest run may be cut short by the tail boundary
-        seq.reverse()
-        return seq
+                if candidate.is_firm(i):
+                    if self.claim(candidate, i):
+                        self.active.append(candidate)
+                else:
+                    at = len(self.pending)
+                    while at > 0 and self.pending[at - 1].quality < candidate.quality:
+                        at -= 1
+                    self.pending.insert(at, candidate)
 
-    def _search_hs(self, i: int) -> None:
-        if len(self.keys) < HS_MIN_POINTS:
-            return
-        seq = self._alternating_tail()
-        last_peak = len(seq) - 1 if seq[-1][1] == 1 else len(seq) - 2
-        if last_peak < HS_MIN_POINTS - 1:
-            return
-        valid: list[tuple[float, list[list]]] = []
-        closes_after: dict[int, float] = {}  # V3 index -> highest close after it up to i
-        c = self.c
-        pt3 = seq[last_peak]
-        ip3, p3 = pt3[0], pt3[2]
-        for s1, s2, s3, s4, s5 in _SKIPS:
-            a = last_peak - 1 - 2 * s1
-            b = a - 1 - 2 * s2
-            d = b - 2 - 2 * s3 - 2 * s4
-            e = d - 1 - 2 * s5
-            if e < 0:
+    def _trend_low(self, first_top: int, width: int) -> int:
+        """Bar of the lowest Low in the lookback before the first top (ties: the earliest)."""
+        lookback = max(PRIOR_TREND_MIN_BARS, int(PRIOR_TREND_WIDTHS * width))
+        start = max(0, first_top - lookback)
+        if start == first_top:
+            return first_top
+        return start + int(np.argmin(self.l_np[start:first_top]))
+
+    def _unbroken(self, last: int, i: int, neck_a: int, neck_b: float, slope: float) -> bool:
+        """No close beyond the neckline after the last top up to bar `i`."""
+        if i <= last:
+            return True
+        closes = self.c_np[last + 1 : i + 1]
+        line = neck_b + (np.arange(last + 1, i + 1) - neck_a) * slope
+        return bool((closes >= line).all())
+
+    def _double_top(self, p2: int, i: int) -> _Candidate | None:
+        h, lo = self.h, self.l
+        top2 = h[p2]
+        unit = self.unit[p2]
+        if p2 == 0 or top2 - self.lowest[p2 - 1] < MIN_HEIGHT_ATR * unit:
+            return None
+        tolerance = min(TOP_TOLERANCE_FRACTION * abs(top2), TOP_TOLERANCE_ATR * unit)
+        first = bisect.bisect_left(self.known, p2 - MAX_TOP_SEPARATION)
+        stop = bisect.bisect_right(self.known, p2 - MIN_TOP_SEPARATION)
+        best = None
+        for p1 in self.known[first:stop]:
+            top1 = h[p1]
+            if abs(top1 - top2) > tolerance or (self.dt_type, p1) in self.used:
                 continue
-            pt2, pt1 = seq[b], seq[d]
-            p2, p1 = pt2[2], pt1[2]
-            if not (p2 > p3 and p2 > p1):  # rule 1: the head is the highest peak
+            v1 = p1 + 1 + int(np.argmin(self.l_np[p1 + 1 : p2]))
+            if min(v1 - p1, p2 - v1) < VALLEY_MIN_LEG_FRACTION * (p2 - p1):
                 continue
-            pv1, pv2, pv3 = seq[e], seq[b - 1 - 2 * s3], seq[a]
-            v1, v2, v3 = pv1[2], pv2[2], pv3[2]
-            if not v2 > v1:  # rule 1: rising context
+            valley = lo[v1]
+            depth = min(top1, top2) - valley
+            if depth < MIN_HEIGHT_ATR * unit:
                 continue
-            if p1 < (p3 + v3) / 2 or p3 < (p1 + v2) / 2:  # rule 3: balance
+            if self.h_np[v1 : i + 1].max() > top2:
                 continue
-            span_left, span_right = pt2[0] - pt1[0], ip3 - pt2[0]
-            if span_left <= 0 or span_right <= 0:  # rule 4: time symmetry in bars
+            height = max(top1, top2) - valley
+            width = p2 - p1
+            start = self._trend_low(p1, width)
+            prior = top1 - lo[start]
+            if prior < PRIOR_TREND_HEIGHTS * height or self.h_np[start : v1 + 1].max() > top1:
                 continue
-            if span_left > HS_MAX_TIME_RATIO * span_right or (
-                span_right > HS_MAX_TIME_RATIO * span_left
+            confirm_by = p2 + max(MIN_CONFIRM_WINDOW, int(CONFIRM_WINDOW_LEGS * width))
+            if i >= confirm_by or not self._unbroken(p2, i, v1, valley, 0.0):
+                continue
+            level = 1 - abs(top1 - top2) / tolerance if tolerance > 0 else 1.0
+            symmetry = 1 - abs((v1 - p1) - (p2 - v1)) / width
+            quality = (
+                _clamp(level)
+                + min(1.0, depth / (2 * MIN_HEIGHT_ATR * unit))
+                + min(1.0, prior / (2 * PRIOR_TREND_HEIGHTS * height))
+                + _clamp(symmetry)
+            ) / 4
+            if best is not None and quality <= best.quality:
+                continue
+            d = best = _Candidate()
+            d.scan, d.type = self, self.dt_type
+            d.points = {"P1": (p1, top1), "V1": (v1, valley), "P2": (p2, top2)}
+            d.keys = ((d.type, p1), (d.type, p2))
+            d.first, d.last, d.last_price = p1, p2, top2
+            d.neck_a, d.neck_b, d.neck_slope = v1, valley, 0.0
+            d.height, d.extreme, d.confirm_by = height, max(top1, top2), confirm_by
+            d.quality = round(quality, 6)
+            d.features = {
+                "height_atr": height / unit,
+                "height_pct": 100 * height / abs(d.extreme),
+                "width_bars": float(width),
+                "level_gap": abs(top1 - top2) / height,
+                "time_symmetry": _clamp(symmetry),
+                "prior_heights": prior / height,
+                "neck_tilt": 0.0,
+            }
+            d.pattern = None
+        return best
+
+    def _head_shoulders(self, p3: int, i: int) -> _Candidate | None:
+        h, lo = self.h, self.l
+        s3 = h[p3]
+        unit = self.unit[p3]
+        if p3 == 0 or self.highest[p3 - 1] - s3 < HS_MIN_HEAD_EXCESS_ATR * unit:
+            return None
+        first = bisect.bisect_left(self.known, p3 - HS_MAX_WIDTH)
+        stop = bisect.bisect_right(self.known, p3 - 2 * HS_MIN_LEG)
+        if first >= stop:
+            return None
+        # The head of (p1, p3) is the highest High strictly between them (ties: the earliest
+        # bar), read for every candidate p1 at once off a running maximum taken backwards
+        # from p3. Cheap rules first, on all candidates together.
+        base = self.known[first]
+        backwards = self.h_np[base:p3][::-1]
+        running = np.maximum.accumulate(backwards)
+        rises = np.flatnonzero(np.concatenate(([True], backwards[1:] >= running[:-1])))
+        p1s = np.asarray(self.known[first:stop])
+        heads = p3 - 1 - rises[np.searchsorted(rises, p3 - p1s - 2, side="right") - 1]
+        left, right = heads - p1s, p3 - heads
+        short, long = np.minimum(left, right), np.maximum(left, right)
+        tops = self.h_np[p1s]
+        keep = (
+            (short >= HS_MIN_LEG)
+            & (long <= HS_MAX_LEG_RATIO * short)
+            & (self.h_np[heads] - np.maximum(tops, s3) >= HS_MIN_HEAD_EXCESS_ATR * unit)
+        )
+        best = None
+        for p1, head_at in zip(p1s[keep].tolist(), heads[keep].tolist(), strict=True):
+            if (self.hs_type, head_at) in self.used:
+                continue
+            head = h[head_at]
+            s1 = h[p1]
+            left, right = head_at - p1, p3 - head_at
+            v2 = p1 + 1 + int(np.argmin(self.l_np[p1 + 1 : head_at]))
+            v3 = head_at + 1 + int(np.argmin(self.l_np[head_at + 1 : p3]))
+            if (
+                min(v2 - p1, head_at - v2) < VALLEY_MIN_LEG_FRACTION * left
+                or min(v3 - head_at, p3 - v3) < VALLEY_MIN_LEG_FRACTION * right
             ):
                 continue
-            height = p2 - min(v1, v2, v3)
-            if height <= 0 or (p2 - max(p1, p3)) / height < HS_MIN_HEAD_PROMINENCE:  # rule 5
+            n2, n3 = lo[v2], lo[v3]
+            slope = (n3 - n2) / (v3 - v2)
+            height = head - (n2 + (head_at - v2) * slope)
+            if height < MIN_HEIGHT_ATR * unit:
                 continue
-            iv3 = pv3[0]
-            if iv3 < i:  # rule 2: not invalidated already
-                highest = closes_after.get(iv3)
-                if highest is None:
-                    highest = closes_after[iv3] = max(c[iv3 + 1 : i + 1])
-                if highest > max(p1, p3):
-                    continue
-            combo = [pv1, pt1, pv2, pt2, pv3, pt3]
-            valid.append((self._score_hs(combo, i), combo))
-            if len(valid) >= HS_MAX_CANDIDATES:
-                break
-        winners: dict[int, tuple[float, list[list]]] = {}
-        for score, combo in valid:
-            anchor = combo[4][0]
-            if anchor not in winners or score > winners[anchor][0]:
-                winners[anchor] = (score, combo)
-        for anchor in sorted(winners):
-            score, combo = winners[anchor]
-            if anchor in self.completed_anchors:
+            if abs(s1 - s3) > HS_MAX_SHOULDER_GAP * height or abs(n3 - n2) > (
+                HS_MAX_NECK_TILT * height
+            ):
                 continue
-            if any(d.p1 == combo[1][0] for d in self.active_hs):
+            rise = min(s1 - (n2 + (p1 - v2) * slope), s3 - (n2 + (p3 - v2) * slope))
+            if rise < HS_MIN_SHOULDER_RISE * height:
                 continue
-            self.active_hs.append(_HeadShoulders(self, combo, score, i))
+            if self.h_np[v3 : i + 1].max() > s3:
+                continue
+            width = p3 - p1
+            start = self._trend_low(p1, width)
+            prior = s1 - lo[start]
+            if prior < PRIOR_TREND_HEIGHTS * height or self.h_np[start : v2 + 1].max() > s1:
+                continue
+            if self.h_np[start : i + 1].max() > head:
+                continue
+            confirm_by = p3 + max(MIN_CONFIRM_WINDOW, int(CONFIRM_WINDOW_LEGS * width / 2))
+            if i >= confirm_by or not self._unbroken(p3, i, v2, n2, slope):
+                continue
+            time_symmetry = min(left, right) / max(left, right)
+            level = 1 - abs(s1 - s3) / (HS_MAX_SHOULDER_GAP * height)
+            flat = 1 - abs(n3 - n2) / (HS_MAX_NECK_TILT * height)
+            quality = (
+                _clamp(level)
+                + time_symmetry
+                + _clamp(flat)
+                + min(1.0, (head - max(s1, s3)) / (0.5 * height))
+                + min(1.0, prior / (2 * PRIOR_TREND_HEIGHTS * height))
+            ) / 5
+            if best is not None and quality <= best.quality:
+                continue
+            d = best = _Candidate()
+            d.scan, d.type = self, self.hs_type
+            d.points = {
+                "V1": (start, lo[start]),
+                "P1": (p1, s1),
+                "V2": (v2, n2),
+                "P2": (head_at, head),
+                "V3": (v3, n3),
+                "P3": (p3, s3),
+            }
+            d.keys = ((d.type, head_at),)
+            d.first, d.last, d.last_price = p1, p3, s3
+            d.neck_a, d.neck_b, d.neck_slope = v2, n2, slope
+            d.height, d.extreme, d.confirm_by = height, head, confirm_by
+            d.quality = round(quality, 6)
+            d.features = {
+                "height_atr": height / unit,
+                "height_pct": 100 * height / abs(head),
+                "width_bars": float(width),
+                "level_gap": abs(s1 - s3) / height,
+                "time_symmetry": time_symmetry,
+                "prior_heights": prior / height,
+                "neck_tilt": (n3 - n2) / height,
+            }
+            d.pattern = None
+        return best
 
-    def _score_hs(self, combo: list[list], i: int) -> float:
-        """The weighted score in [0, 1] of a valid [V1, P1, V2, P2, V3, P3] (module docstring)."""
-        v1, p1, v2, p2, v3, p3 = (pt[2] for pt in combo)
-        i_v1, i_p1, i_v2, i_p2, i_v3, i_p3 = (pt[0] for pt in combo)
-        span_left, span_right = i_p2 - i_p1, i_p3 - i_p2
-        ratio = max(span_left / span_right, span_right / span_left)
-        prominence = (p2 - max(p1, p3)) / (p2 - min(v1, v2, v3))
-        left_mid, right_mid = (p1 + v2) / 2, (p3 + v3) / 2
-        balance = 1 / (1 + abs(left_mid - right_mid) / max(abs(left_mid), abs(right_mid), 1))
-        majors = sum(1 for pt in combo if pt[3]) / 6
-        recency = i_v3 / i if i > 0 else 1.0
-        compact = 1 / (1 + (i_p3 - i_v1) / HS_COMPACT_SCALE_BARS)
-        slope = (v3 - v2) / (i_v3 - i_v2)
-        penalty = min(0.5, 20 * abs(slope) / max(abs(v2), 1))
-        bonus = 0.10 if (not self.mirrored and p3 < p1) else 0.0
-        score = (
-            0.45 * prominence
-            + 0.20 * (1 / ratio)
-            + 0.15 * balance
-            + 0.10 * majors
-            + 0.05 * recency
-            + 0.05 * compact
-            - penalty
-            + bonus
-        )
-        return round(_clamp(score), 6)
+    # --- reporting ----------------------------------------------------------------------------
 
-
-# Pair skips (s1..s5) for the picks V3, P2, V2, P1, V1 going back from P3, in depth-first
-# order (fewest skips first at each step), at most HS_MAX_PAIR_SKIPS in all.
-_SKIPS = [
-    skips
-    for skips in itertools.product(range(HS_MAX_PAIR_SKIPS + 1), repeat=5)
-    if sum(skips) <= HS_MAX_PAIR_SKIPS
-]
-
-
-class _DoubleTop:
-    __slots__ = (
-        "scan",
-        "p1",
-        "p1_price",
-        "p1_major",
-        "confirm_close",
-        "straight",
-        "band_low",
-        "band_high",
-        "floor",
-        "lowest",
-        "stage",
-        "pattern",
-    )
-
-    @classmethod
-    def create(cls, scan: _Scan, peak: Extreme, c: int) -> _DoubleTop | None:
-        if not scan.c[c] < scan.o[c]:
-            return None
-        at = bisect.bisect_left(scan.valleys, (peak.index, -np.inf))
-        if at == 0:
-            return None
-        self = cls()
-        self.scan = scan
-        self.p1, self.p1_price, self.p1_major = peak.index, peak.price, peak.level == MAJOR
-        self.confirm_close = scan.c[c]
-        self.straight = scan.valleys[at - 1][1]
-        self.lowest = min(scan.l[peak.index : c + 1])
-        self.floor = min(scan.l[peak.index], scan.l[c])
-        self.band_high = peak.price
-        self.band_low = self._band_low(self.lowest)
-        is_bearish = scan.c[peak.index] < scan.o[peak.index]
-        self.stage = _REENTRY if is_bearish else _PULLBACK
-        self.pattern = None
-        return self
-
-    def _band_low(self, lowest: float) -> float:
-        return max(self.p1_price - BAND_TOLERANCE * (self.p1_price - lowest), self.floor)
-
-    def update(self, j: int) -> bool:
-        """Sees bar `j`; False when the detector is finished."""
-        s = self.scan
-        close = s.c[j]
-        if close > self.band_high or close < self.straight:
-            if self.pattern is not None:
-                self.pattern.status = INVALIDATED
-                self.pattern.end_index = j
+    def claim(self, d: _Candidate, j: int) -> bool:
+        """Reports `d` as forming at bar `j` unless its structure is taken (module docstring)."""
+        if any(key in self.used for key in d.keys):
             return False
-        if s.l[j] < self.lowest:
-            self.lowest = s.l[j]
-        if self.stage == _PULLBACK:
-            if close < s.o[j] and close < self.confirm_close:
-                self.stage = _REENTRY
-        elif self.stage == _REENTRY:
-            self.band_low = min(self.band_low, self._band_low(self.lowest))
-            body_top = max(s.o[j], close)
-            touched = body_top >= self.band_low or (
-                s.h[j] >= self.band_low and close > s.c[j - 1] and close >= s.o[j]
-            )
-            if self.scan.mirrored and not touched:
-                # Bottoms accept any wick (docs/analysis-rules.md#double-top-and-double-bottom).
-                touched = s.h[j] >= self.band_low
-            if touched and j - self.p1 >= MIN_BARS_BETWEEN_TOPS:
-                self.band_high = max(self.band_high, s.h[j])
-                self._report(j)
-                self.stage = _CONFIRM
-        else:
-            prev_bearish = s.c[j - 1] < s.o[j - 1]
-            if (prev_bearish and close < s.c[j - 1]) or (not prev_bearish and close < s.o[j - 1]):
-                self.pattern.status = COMPLETED
-                self.pattern.end_index = j
+        for other in reversed(self.reported):
+            if other.type != d.type or other.pattern.status == INVALIDATED:
+                continue
+            other_end = self.n if other.pattern.status == FORMING else other.pattern.end_index
+            if other.first <= d.last and d.first <= other_end:
                 return False
-        return True
-
-    def _report(self, j: int) -> None:
-        s = self.scan
-        between = s.l[self.p1 + 1 : j]
-        trough = min(between)
-        trough_index = self.p1 + 1 + between.index(trough)
-        top = max(self.p1_price, s.h[j])
-        height = top - trough
-        symmetry = 1 - abs(self.p1_price - s.h[j]) / height if height > 0 else 0.0
-        unit = s.atr[j]
-        depth = min(1.0, height / (DT_DEPTH_ATR_FULL_SCORE * unit)) if unit > 0 else 0.0
-        score = 0.4 * _clamp(symmetry) + 0.4 * depth + 0.2 * (1.0 if self.p1_major else 0.5)
-        self.pattern = Pattern(
-            type=s.dt_type,
+        self.used.update(d.keys)
+        self.reported.append(d)
+        first_point = min(index for index, _ in d.points.values())
+        if d.type in (DT, DB):
+            neckline = ("level", d.neck_b)
+        else:
+            (ia, pa), (ib, pb) = d.points["V2"], d.points["V3"]
+            neckline = ("line", (ia, pa), (ib, pb))
+        d.pattern = Pattern(
+            type=d.type,
             status=FORMING,
-            points={
-                "P1": (self.p1, self.p1_price),
-                "V1": (trough_index, trough),
-                "P2": (j, s.h[j]),
-            },
-            start_index=self.p1,
+            points=d.points,
+            start_index=first_point,
             end_index=j,
             detected_index=j,
-            neckline=("level", trough),
-            target=trough - height,
-            score=round(_clamp(score), 6),
-            mirrored=s.mirrored,
-        )
-        s.found.append(self.pattern)
-
-
-class _HeadShoulders:
-    __slots__ = ("scan", "p1", "invalid_above", "pattern", "created", "anchor", "neck", "expires")
-
-    def __init__(self, scan: _Scan, combo: list[list], score: float, i: int):
-        self.scan = scan
-        self.created = i
-        roles = ("V1", "P1", "V2", "P2", "V3", "P3")
-        points = {role: (pt[0], pt[2]) for role, pt in zip(roles, combo, strict=True)}
-        self.p1 = points["P1"][0]
-        self.anchor = points["V3"][0]
-        self.invalid_above = max(points["P1"][1], points["P3"][1])
-        p3 = points["P3"][0]
-        window = max(HS_MIN_COMPLETION_WINDOW, HS_COMPLETION_WINDOW_FACTOR * (p3 - self.p1))
-        self.expires = p3 + window
-        self.pattern = Pattern(
-            type=scan.hs_type,
-            status=FORMING,
-            points=points,
-            start_index=points["V1"][0],
-            end_index=i,
-            detected_index=i,
-            neckline=("line", points["V2"], points["V3"]),
+            neckline=neckline,
             target=0.0,
-            score=score,
-            mirrored=scan.mirrored,
+            score=d.quality,
+            extreme=d.extreme,
+            confirm_by_index=d.confirm_by,
+            features={k: round(v, 6) for k, v in d.features.items()},
+            mirrored=self.mirrored,
         )
-        scan.found.append(self.pattern)
-        (ia, pa), (ib, pb) = points["V2"], points["V3"]
-        self.neck = (ia, pa, (pb - pa) / (ib - ia))  # same arithmetic as Pattern.neckline_at
-
-    def update(self, j: int) -> bool:
-        close = self.scan.c[j]
-        if close > self.invalid_above:
-            self.pattern.status = INVALIDATED
-            self.pattern.end_index = j
-            return False
-        ia, pa, slope = self.neck
-        if close <= pa + (j - ia) * slope:
-            self.pattern.status = COMPLETED
-            self.pattern.end_index = j
-            self.scan.completed_anchors.add(self.anchor)
-            return False
-        if j >= self.expires:
-            self.pattern.status = INVALIDATED
-            self.pattern.end_index = j
-            self.scan.completed_anchors.add(self.anchor)  # a stale setup is not found again
-            return False
+        self.found.append(d.pattern)
         return True
 
-
-def _finish_hs_target(pattern: Pattern) -> None:
-    head_index, head = pattern.points["P2"]
-    pattern.target = pattern.neckline_at(pattern.end_index) - (
-        head - pattern.neckline_at(head_index)
-    )
+    def _outcome(self, pattern: Pattern) -> Outcome:
+        """Target / failed / expired from the bars after the completion bar (oriented prices)."""
+        b = pattern.end_index
+        tops = [index for role, (index, _) in pattern.points.items() if role[0] == "P"]
+        width = max(tops) - min(tops)
+        horizon = b + max(MIN_OUTCOME_HORIZON, int(OUTCOME_HORIZON_WIDTHS * width))
+        stop = min(self.n - 1, horizon)
+        entry = self.c[b]
+        lows = self.l_np[b + 1 : stop + 1]
+        hits = np.flatnonzero(lows <= pattern.target)
+        fails = np.flatnonzero(self.c_np[b + 1 : stop + 1] > pattern.extreme)
+        result, index, to_target = None, None, None
+        if hits.size and (not fails.size or hits[0] <= fails[0]):
+            result, index = TARGET, b + 1 + int(hits[0])
+            to_target = index - b
+        elif fails.size:
+            result, index = FAILED, b + 1 + int(fails[0])
+        elif horizon <= self.n - 1:
+            result, index = EXPIRED, horizon
+        upto = self.n - 1 if index is None else index
+        scale = abs(entry) if entry else 1.0
+        if upto > b:
+            favourable = max(0.0, entry - float(self.l_np[b + 1 : upto + 1].min()))
+            adverse = max(0.0, float(self.h_np[b + 1 : upto + 1].max()) - entry)
+        else:
+            favourable = adverse = 0.0
+        return Outcome(
+            result=result,
+            index=index,
+            horizon_index=horizon,
+            entry=entry,
+            bars_to_target=to_target,
+            mfe_pct=round(100 * favourable / scale, 4),
+            mae_pct=round(100 * adverse / scale, 4),
+        )
 
 
 def _unmirror(pattern: Pattern) -> Pattern:
@@ -487,6 +552,9 @@ def _unmirror(pattern: Pattern) -> Pattern:
         (ia, pa), (ib, pb) = pattern.neckline[1], pattern.neckline[2]
         pattern.neckline = ("line", (ia, -pa), (ib, -pb))
     pattern.target = -pattern.target
+    pattern.extreme = -pattern.extreme
+    if pattern.outcome is not None:
+        pattern.outcome.entry = -pattern.outcome.entry
     return pattern
 
 
@@ -496,9 +564,15 @@ def detect_patterns(bars: Bars, extremes: list[Extreme], atr: np.ndarray) -> lis
         return []
     tops = _Scan(bars, extremes, atr, mirrored=False).run()
     bottoms = _Scan(bars.mirrored(), [e.mirrored() for e in extremes], atr, mirrored=True).run()
-    for pattern in tops + bottoms:
-        if pattern.type in (HS, IHS):
-            _finish_hs_target(pattern)
     out = tops + [_unmirror(p) for p in bottoms]
     out.sort(key=lambda p: (p.detected_index, p.type, p.start_index))
     return out
+
+
+def _target_of(pattern: Pattern) -> float:
+    """Measured move from the neckline at the pattern's end bar (oriented prices)."""
+    if pattern.neckline[0] == "level":
+        height = pattern.extreme - pattern.neckline[1]
+        return pattern.neckline[1] - height
+    head_index, head = pattern.points["P2"]
+    return pattern.neckline_at(pattern.end_index) - (head - pattern.neckline_at(head_index))

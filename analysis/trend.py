@@ -1,8 +1,9 @@
 """Dow-theory trend state and trend periods (docs/analysis-rules.md#trend-periods), causal (pure).
 
-At each bar `i` the rules use only the swing points of the detector's `trend_levels` (majors;
-the structural detector adds minors) confirmed at or before `i`, one point per bar and kind;
-"last" means the point with the largest bar index, "previous" the one before it.
+At each bar `i` the rules use only the swing points of the detector's `trend_levels` (majors
+and minors for both detectors, as the original used its majors and its provisional points)
+confirmed at or before `i`, one point per bar and kind; "last" means the point with the largest
+bar index, "previous" the one before it.
 
 - From sideways, a **downtrend** starts (checked first) when there are >= 2 peaks and >= 1
   valley, the last peak is lower than the previous one, the last valley lies before `i`, and
@@ -13,8 +14,9 @@ the structural detector adds minors) confirmed at or before `i`, one point per b
 - An uptrend ends when the close falls below the last valley; a downtrend ends when the close
   rises above the last peak. The market is then sideways; no new trend starts on that bar.
 
-Periods start and end on the bars where the conditions fire. A trend still running at the last
-bar is reported with `end_index` = last bar and `ongoing` = True.
+Periods start and end on the bars where the conditions fire, so a period is known from its
+first bar (`detected_index` = `start_index`) and its end from its last. A trend still running at
+the last bar is reported with `end_index` = last bar and `ongoing` = True.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class TrendPeriod:
     start_index: int
     end_index: int
     ongoing: bool
+    detected_index: int  # the bar from which the period is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +88,11 @@ def trend_periods(
                 state, since = UP, i
         elif state == UP:
             if c < valleys[-1][1]:
-                periods.append(TrendPeriod(UP, since, i, False))
+                periods.append(TrendPeriod(UP, since, i, False, since))
                 state, since = SIDEWAYS, i
         elif c > peaks[-1][1]:
-            periods.append(TrendPeriod(DOWN, since, i, False))
+            periods.append(TrendPeriod(DOWN, since, i, False, since))
             state, since = SIDEWAYS, i
     if state != SIDEWAYS:
-        periods.append(TrendPeriod(state, since, n - 1, True))
+        periods.append(TrendPeriod(state, since, n - 1, True, since))
     return periods, TrendState(state, since)

@@ -13,6 +13,9 @@
     per-bar pandas re-implementation of the original engine timed in the same run (speed-up,
     and whether both give the same points and trend periods), with the counts, spacing and
     detection lags the rules lead one to expect.
+    Then, for both detectors, the chart patterns on those series: completed patterns per type,
+    how many pass the independent textbook check of `benchmarks/textbook.py`, reports that reuse
+    a top or a head, outcomes, and trend periods per 470 bars.
 (c) The simulator universe x all timeframes (ground-truth bars of `marketdata.simulator`,
     stored with COPY) analysed and stored through Celery: `analysis.analyze_all` on a real
     worker (prefork, 2 processes) until every series' run is written, wall time; and the same
@@ -247,6 +250,40 @@ def bench_real_series() -> None:
         )
 
 
+def bench_patterns_real_series() -> None:
+    from collections import Counter
+
+    from analysis.engine import analyze
+    from benchmarks.textbook import duplicate_structures, textbook_failures, wilder_atr
+
+    paths = sorted(REAL_SERIES_DIR.glob("ka10081_*.csv"))
+    print(f"\nchart patterns on the real daily series in {REAL_SERIES_DIR}")
+    if not paths:
+        print("  (no ka10081_*.csv there: set BENCH_REAL_SERIES_DIR; real-series figures skipped)")
+        return
+    for path in paths:
+        frame = real_series(path)
+        atr = wilder_atr(frame)
+        for detector in ("atr", "structural"):
+            data = analyze(frame, detector=detector).to_dict()
+            completed = [p for p in data["patterns"] if p["status"] == "completed"]
+            failures = [textbook_failures(frame, p, atr) for p in completed]
+            passed = sum(1 for f in failures if not f)
+            types = Counter(p["type"] for p in completed)
+            outcomes = Counter(p["outcome"]["result"] or "pending" for p in completed)
+            print(
+                f"  {path.name.split('_')[1]} {detector:>10}: {len(frame):,} bars, "
+                f"{len(completed)} completed "
+                f"({', '.join(f'{t} {c}' for t, c in sorted(types.items())) or 'none'}), "
+                f"{passed}/{len(completed)} pass the textbook check, "
+                f"{duplicate_structures(data['patterns'])} reuse a top or head; outcomes "
+                f"{dict(sorted(outcomes.items()))}; "
+                f"{len(data['trend_periods']) * 470 / len(frame):.1f} trend periods per 470 bars"
+            )
+            for reason, count in Counter(r for f in failures for r in f).most_common():
+                print(f"      {count} × {reason}")
+
+
 def _load_universe() -> list[tuple[str, str]]:
     """Stores the simulator's universe x timeframes (analysis targets); returns the series."""
     from marketdata.models import Candle, Stock
@@ -387,4 +424,5 @@ def main() -> None:
     bench_engine()
     bench_detectors()
     bench_real_series()
+    bench_patterns_real_series()
     bench_universe_through_celery()

@@ -60,8 +60,10 @@ def swing_series(timeframe: str, start: date, end: date, *, seed: int = 7, base:
     n = len(starts)
     rng = np.random.default_rng(seed)
     i = np.arange(n)
-    drift = 0.12 * np.sin(i / 11.0) + 0.06 * np.sin(i / 37.0)
-    log_close = np.log(base) + drift + np.cumsum(rng.normal(0, 0.008, n))
+    # Two cycles (about 38 and 132 bars) strong enough against the noise that the series holds
+    # a few textbook double tops/bottoms and head-and-shoulders for the pages to show.
+    drift = 0.11 * np.sin(i / 6.0) + 0.11 * np.sin(i / 21.0)
+    log_close = np.log(base) + drift + np.cumsum(rng.normal(0, 0.005, n))
     close = np.round(np.exp(log_close), -1)
     open_ = np.r_[close[0], close[:-1]] * (1 + rng.normal(0, 0.002, n))
     spread = np.abs(rng.normal(0, 0.006, n)) * close
@@ -95,8 +97,8 @@ def make_swing_stock(
     return stock, frame
 
 
-def walk(n=400, seed=7, start="2023-01-02"):
-    """A daily random walk in KRW with every pattern type in 700 bars (seed 7)."""
+def walk(n=400, seed=8, start="2023-01-02"):
+    """A daily random walk in KRW with every pattern type in 700 bars (seed 8)."""
     rng = np.random.default_rng(seed)
     close = 50_000 + 100 * np.cumsum(rng.integers(-8, 9, n)).astype(float)
     open_ = np.concatenate([[close[0]], close[:-1]])

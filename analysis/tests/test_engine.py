@@ -140,6 +140,73 @@ def test_trend_uses_only_points_already_confirmed():
     assert periods == [] and state.state == SIDEWAYS
 
 
+def test_the_atr_detector_feeds_majors_and_minors_to_the_trend():
+    assert AtrSwingDetector.trend_levels == (MAJOR, MINOR)
+
+
+def test_minor_points_feed_the_trend_like_the_originals_provisional_points():
+    # The higher low at bar 5 is only a minor point: it still makes the bar-7 break an uptrend,
+    # known from that bar on.
+    points = [_p(VALLEY, 1, 100), _p(PEAK, 3, 120)]
+    points.append(Extreme(VALLEY, MINOR, 5, 105.0, 6, 0.5))
+    close = [110, 101, 110, 119, 112, 106, 115, 121, 118, 110, 104, 108]
+    both = (MAJOR, MINOR)
+    periods, _ = trend_periods(close, points, levels=both)
+    assert [(p.direction, p.start_index, p.end_index, p.detected_index) for p in periods] == [
+        (UP, 7, 10, 7)
+    ]
+    assert trend_periods(close, points[:2], levels=both)[0] == []
+    assert trend_periods(close, points)[0] == []  # majors only: no higher low yet
+
+
+def test_a_minor_later_confirmed_as_a_major_counts_once():
+    points = [_p(VALLEY, 1, 100), _p(PEAK, 3, 120)]
+    points += [Extreme(VALLEY, MINOR, 5, 105.0, 6, 0.5), _p(VALLEY, 5, 105, confirmed=8)]
+    close = [110, 101, 110, 119, 112, 106, 115, 121, 118, 110, 104, 108]
+    # Counted twice, the second copy would be "the last valley" (105 > 105 fails): no trend.
+    periods = trend_periods(close, points, levels=(MAJOR, MINOR))[0]
+    assert [p.start_index for p in periods] == [7]
+
+
+def test_patterns_carry_outcomes_and_features_in_to_dict():
+    rng = np.random.default_rng(6)
+    closes = 1000 + np.cumsum(rng.integers(-8, 9, 700)).astype(float)
+    result = analyze(closes_frame(closes, spread=2.0))
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["engine_version"] == engine.ENGINE_VERSION == "3"
+    completed = [p for p in data["patterns"] if p["status"] == "completed"]
+    assert completed
+    for p in data["patterns"]:
+        assert {"extreme", "confirm_by_index", "features", "outcome"} <= set(p)
+        assert set(p["features"]) >= {"height_atr", "width_bars", "prior_heights"}
+        assert (p["outcome"] is None) == (p["status"] != "completed")
+    for p in completed:
+        outcome = p["outcome"]
+        assert outcome["result"] in ("target", "failed", "expired", None)
+        assert outcome["entry"] == closes[p["end_index"]]
+        if outcome["result"] is not None:
+            assert outcome["index"] > p["end_index"]
+            assert outcome["ts"] == result.ts(outcome["index"])
+    for period in data["trend_periods"]:
+        assert period["detected_index"] == period["start_index"]
+        assert period["detected_ts"] == period["start_ts"]
+
+
+def test_window_rebases_outcomes_and_confirmation_windows():
+    rng = np.random.default_rng(6)
+    closes = 1000 + np.cumsum(rng.integers(-8, 9, 700)).astype(float)
+    result = analyze(closes_frame(closes, spread=2.0))
+    full = {(p["type"], p["start_ts"]): p for p in result.to_dict()["patterns"]}
+    win = result.window(300, 700)
+    assert win["patterns"]
+    for p in win["patterns"]:
+        f = full[(p["type"], p["start_ts"])]
+        assert p["confirm_by_index"] == f["confirm_by_index"] - 300
+        if f["outcome"] and f["outcome"]["index"] is not None:
+            assert p["outcome"]["index"] == f["outcome"]["index"] - 300
+            assert p["outcome"]["ts"] == f["outcome"]["ts"]
+
+
 def test_to_dict_is_json_ready_with_iso_offsets():
     closes = 100 + 10 * np.sin(np.arange(200) / 6.0) + np.arange(200) * 0.1
     result = analyze(closes_frame(closes))

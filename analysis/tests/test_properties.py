@@ -1,4 +1,5 @@
-"""Hypothesis properties of analyze(): determinism, alternation, extremes, causality."""
+"""Hypothesis properties of analyze(): determinism, alternation, extremes, causality (swing
+points, trend periods, patterns and their outcomes)."""
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,50 @@ def _pattern_key(p):
         p.end_index,
         p.detected_index,
         p.score,
+        p.target,
+        p.extreme,
+        p.confirm_by_index,
+        tuple(sorted(p.features.items())),
     )
+
+
+def _known_outcome(p, k):
+    """The pattern's outcome as far as bars before `k` tell: None while still pending."""
+    o = p.outcome
+    if o is None or o.index is None or o.index >= k:
+        return None
+    return (o.result, o.index, o.horizon_index, o.entry, o.bars_to_target, o.mfe_pct, o.mae_pct)
+
+
+def _ended(result, k):
+    """Patterns that ended before bar `k`, with their outcomes as known before `k`."""
+    return [
+        (_pattern_key(p), _known_outcome(p, k))
+        for p in result.patterns
+        if p.status != FORMING and p.end_index < k
+    ]
+
+
+def _assert_causal(full, prefix, k):
+    assert _extreme_keys(prefix) == [key for key in _extreme_keys(full) if key[4] < k]
+    # Patterns that ended before the cut are identical, and so are outcomes set before it:
+    # an outcome, once set, never changes.
+    assert _ended(prefix, k) == _ended(full, k)
+    # A pattern still forming in the prefix has the same points in the full run.
+    full_points = {
+        (p.type, tuple(sorted(p.points.items())), p.detected_index) for p in full.patterns
+    }
+    for p in prefix.patterns:
+        if p.status == FORMING:
+            assert (p.type, tuple(sorted(p.points.items())), p.detected_index) in full_points
+    # Closed trend periods before the cut are identical too, and known from the same bar.
+    closed = lambda r: [  # noqa: E731
+        (t.direction, t.start_index, t.end_index, t.detected_index)
+        for t in r.trend_periods
+        if not t.ongoing
+    ]
+    assert closed(prefix) == [t for t in closed(full) if t[2] < k]
+    assert all(t.detected_index <= t.start_index for t in full.trend_periods)
 
 
 @SETTINGS
@@ -65,27 +109,7 @@ def test_majors_alternate_in_confirmation_order(frame):
 @given(ohlcv(min_size=3), st.data())
 def test_causality_for_any_cut(frame, data):
     k = data.draw(st.integers(2, len(frame)))
-    full = analyze(frame)
-    prefix = analyze(frame.iloc[:k])
-    # Extremes known before the cut are exactly those of the prefix run.
-    assert _extreme_keys(prefix) == [key for key in _extreme_keys(full) if key[4] < k]
-    # Patterns that ended before the cut are identical.
-    ended = lambda r: [  # noqa: E731
-        _pattern_key(p) for p in r.patterns if p.status != FORMING and p.end_index < k
-    ]
-    assert ended(prefix) == ended(full)
-    # A pattern still forming in the prefix has the same points in the full run.
-    full_points = {
-        (p.type, tuple(sorted(p.points.items())), p.detected_index) for p in full.patterns
-    }
-    for p in prefix.patterns:
-        if p.status == FORMING:
-            assert (p.type, tuple(sorted(p.points.items())), p.detected_index) in full_points
-    # Closed trend periods before the cut are identical too.
-    closed = lambda r: [  # noqa: E731
-        (t.direction, t.start_index, t.end_index) for t in r.trend_periods if not t.ongoing
-    ]
-    assert closed(prefix) == [t for t in closed(full) if t[2] < k]
+    _assert_causal(analyze(frame), analyze(frame.iloc[:k]), k)
 
 
 def _walk(seed: int, n: int) -> pd.DataFrame:
@@ -105,18 +129,29 @@ def _walk(seed: int, n: int) -> pd.DataFrame:
 def test_causality_on_long_pattern_rich_walks(seed, data):
     frame = _walk(seed, 500)
     k = data.draw(st.integers(50, 500))
-    full, prefix = analyze(frame), analyze(frame.iloc[:k])
-    assert _extreme_keys(prefix) == [key for key in _extreme_keys(full) if key[4] < k]
-    ended = lambda r: [  # noqa: E731
-        _pattern_key(p) for p in r.patterns if p.status != FORMING and p.end_index < k
-    ]
-    assert ended(prefix) == ended(full)
-    full_points = {(p.type, tuple(sorted(p.points.items()))) for p in full.patterns}
-    for p in prefix.patterns:
-        if p.status == FORMING:
-            assert (p.type, tuple(sorted(p.points.items()))) in full_points
+    _assert_causal(analyze(frame), analyze(frame.iloc[:k]), k)
 
 
-def test_a_long_walk_exercises_every_pattern_type():
-    types = {p.type for p in analyze(_walk(7, 700)).patterns}
-    assert types == {"DT", "DB", "HS", "IHS"}
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10**6), st.data())
+def test_outcomes_come_from_later_bars_only(seed, data):
+    """Changing bars after an outcome was set (or after a pattern ended) changes nothing."""
+    frame = _walk(seed, 500)
+    full = analyze(frame)
+    k = data.draw(st.integers(100, 499))
+    changed = frame.copy()
+    changed.iloc[k:, :4] = changed.iloc[k:, :4].to_numpy()[::-1]  # a different future
+    assert _ended(analyze(changed), k) == _ended(full, k)
+    for p in full.patterns:
+        if p.outcome is not None and p.outcome.result is not None:
+            assert p.outcome.index > p.end_index
+            if p.outcome.result == "target":
+                assert p.outcome.bars_to_target == p.outcome.index - p.end_index
+
+
+def test_a_long_walk_exercises_every_pattern_type_and_outcome():
+    patterns = analyze(_walk(6, 700)).patterns
+    assert {p.type for p in patterns if p.status == "completed"} == {"DT", "DB", "HS", "IHS"}
+    outcomes = [analyze(_walk(seed, 700)).patterns for seed in (6, 18)]
+    results = {p.outcome.result for found in outcomes for p in found if p.outcome}
+    assert {"target", "failed", "expired"} <= results
