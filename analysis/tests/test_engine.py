@@ -173,7 +173,7 @@ def test_patterns_carry_outcomes_and_features_in_to_dict():
     closes = 1000 + np.cumsum(rng.integers(-8, 9, 700)).astype(float)
     result = analyze(closes_frame(closes, spread=2.0))
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["engine_version"] == engine.ENGINE_VERSION == "3"
+    assert data["engine_version"] == engine.ENGINE_VERSION == "4"
     completed = [p for p in data["patterns"] if p["status"] == "completed"]
     assert completed
     for p in data["patterns"]:
