@@ -691,10 +691,16 @@ def _add_patterns(
                 "y": y1,
                 "xref": "x",
                 "yref": "y",
-                "text": f"<b>{kind}</b>{suffix}",
+                # Bold through the font, not <b>: plotly.js draws <b> as a style attribute,
+                # which the Content-Security-Policy refuses.
+                "text": f"{kind}{suffix}",
                 "showarrow": False,
                 "yanchor": "bottom",
-                "font": {"color": "#ffffff" if status == "completed" else color, "size": 11},
+                "font": {
+                    "color": "#ffffff" if status == "completed" else color,
+                    "size": 11,
+                    "weight": "bold",
+                },
                 "bgcolor": color if status == "completed" else "rgba(255,255,255,0.85)",
                 "bordercolor": color,
                 "borderpad": 2,
@@ -772,7 +778,9 @@ def _add_labels(builder: _Builder, labels: Sequence[dict], bars: pd.DataFrame) -
         )
         text = f"✎ {label['pattern_type']}"
         if label.get("url"):
-            text = f'<a href="{label["url"]}" style="color:{LABEL_COLOR}">{text}</a>'
+            # The font colours the link: a style="…" here would become a style attribute in the
+            # SVG, which the Content-Security-Policy refuses.
+            text = f'<a href="{label["url"]}">{text}</a>'
         builder.annotation(
             "labels",
             {

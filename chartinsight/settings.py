@@ -8,10 +8,12 @@ With `DEBUG` off, `SECRET_KEY` is required and `manage.py check --deploy` is cle
 
 import socket
 import ssl
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
+    "csp",
     "marketdata",
     "analysis",
     "labeling",
@@ -61,6 +65,7 @@ MIDDLEWARE = [
     # First: answers the platform's liveness/readiness probes whatever their Host header.
     "chartinsight.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chartinsight.urls"
@@ -118,6 +125,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every attempt while the (username, address) pair is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "analysis:radar"
 LOGOUT_REDIRECT_URL = "login"
@@ -156,6 +168,48 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp): everything from the project's own origin (static/ holds
+# every script, including the vendored htmx and plotly.js; neither needs eval); an inline script
+# would need the request's nonce (`{{ request.csp_nonce }}`; the header names it only on pages
+# that use it). No inline style either, except what plotly.js itself inserts, each allowed by
+# the hash of its exact text: an empty <style> it then fills through the CSSOM (its own rules),
+# MapLibre's stylesheet, which the full bundle adds on load (map traces, unused here), and the
+# `cursor:pointer` attribute it puts on a link in chart text. A different plotly.js build may
+# change the MapLibre hash: the browser tests fail and the console message names the new one.
+PLOTLY_EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+PLOTLY_MAPLIBRE_STYLE_HASH = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
+PLOTLY_LINK_STYLE_HASH = "'sha256-lGP/R5jOMXytzwBHVEM5Nv4XbT9fuH6V2dET/0dje2s='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, PLOTLY_EMPTY_STYLE_HASH, PLOTLY_MAPLIBRE_STYLE_HASH],
+        "style-src-attr": [UNSAFE_HASHES, PLOTLY_LINK_STYLE_HASH],
+        "img-src": [SELF, "data:"],  # plotly.js draws its PNG download through a data: image
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes; the login page and the admin login alike): LOGIN_FAILURE_LIMIT
+# wrong passwords for one username from one address lock that pair out for LOGIN_LOCKOUT_MINUTES
+# (each further try restarts the wait); a successful login clears the count. The address is
+# REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the one they put in X-Forwarded-For.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "chartinsight.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "chartinsight.security.lockout_response"
+# Failed attempts are kept (admin: Axes › Access attempts); a row per successful login is not.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Redis, Celery -------------------------------------------------------------------------
 # An explicitly configured broker (CELERY_BROKER_URL, else REDIS_URL) is used as given and never

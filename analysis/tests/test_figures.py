@@ -206,11 +206,11 @@ def test_pattern_boxes_neckline_target_and_status_styles():
         fig["layout"]["annotations"][i]["text"]
         for i in fig["radar"]["layers"]["IHS"]["annotations"]
     ]
-    assert texts == ["<b>IHS</b> forming"]
+    assert texts == ["IHS forming"]
     dt_texts = [
         fig["layout"]["annotations"][i]["text"] for i in fig["radar"]["layers"]["DT"]["annotations"]
     ]
-    assert dt_texts == ["<b>DT</b>", "DT target 95"]
+    assert dt_texts == ["DT", "DT target 95"]
 
 
 def test_replay_hides_later_bars_points_and_shows_later_completion_as_forming():

@@ -11,7 +11,7 @@ from analysis.tests.factories import swing_series
 from conftest import PASSWORD
 from labeling.models import Label, Source
 from marketdata.tests.factories import make_candles, make_stock
-from tests.browser.chromium import ARTIFACTS
+from tests.browser.chromium import ARTIFACTS, report_csp_violations
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +26,9 @@ def page(browser, live_server, transactional_db, user):
         base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="ko-KR"
     )
     context.set_default_timeout(15_000)
-    page = context.new_page()
     problems: list[str] = []
+    report_csp_violations(context, problems)
+    page = context.new_page()
     # Resources a test expects to fail (the label form answers invalid input with a 400) and
     # the browser's own favicon probe are not page errors.
     page.expected_failures = {"/favicon.ico"}
@@ -47,7 +48,7 @@ def page(browser, live_server, transactional_db, user):
     page.wait_for_url(lambda url: "/accounts/login" not in url)
     yield page
     context.close()
-    assert problems == [], f"JavaScript errors on the page: {problems}"
+    assert problems == [], f"JavaScript errors or CSP violations on the page: {problems}"
 
 
 @pytest.fixture
@@ -106,7 +107,7 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
     page.fill("#label-panel-body textarea[name=notes]", "drawn in the browser")
     page.click("#label-panel-body button[type=submit]")
     page.wait_for_selector("#label-panel-body .label-saved")
-    page.wait_for_function(f"{LABEL_SHAPES} === 1")  # the Radar redrew with the new label
+    page.wait_for_function(f"() => {LABEL_SHAPES} === 1")  # the Radar redrew with the new label
     label = Label.objects.get()
     assert (label.owner, label.pattern_type, label.outcome) == (user, "DB", "success")
     frame = series["frame"]
@@ -132,12 +133,12 @@ def test_accept_a_detected_pattern_and_undo(series, page, user):
     label = Label.objects.get()
     assert label.source == Source.ACCEPTED and label.detected_pattern is not None
     assert label.detected_pattern.stock == series["stock"]
-    page.wait_for_function(f"{LABEL_SHAPES} === {before + 1}")
+    page.wait_for_function(f"() => {LABEL_SHAPES} === {before + 1}")
     screenshot(page, "labeling-radar-accepted")
 
     page.locator("#detected-patterns .detection-actions button", has_text="Undo").first.click()
     page.wait_for_selector("#detected-patterns .detection-actions button[value=reject]")
-    page.wait_for_function(f"{LABEL_SHAPES} === {before}")
+    page.wait_for_function(f"() => {LABEL_SHAPES} === {before}")
     label.refresh_from_db()
     assert label.is_deleted
 
@@ -158,7 +159,7 @@ def test_label_list_filters_deletes_and_restores_with_htmx(series, page, user):
     page.goto("/labels/")
     assert page.locator("table.labels tbody tr").count() == 2
     page.select_option("select[name=pattern_type]", "HS")  # filters on change, via htmx
-    page.wait_for_function("document.querySelectorAll('table.labels tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('table.labels tbody tr').length === 1")
     assert "pattern_type=HS" in page.url  # the filter sticks in the URL
     row = page.locator("table.labels tbody tr").first
     assert "Head and shoulders" in row.inner_text()

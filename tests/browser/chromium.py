@@ -2,7 +2,8 @@
 
 The root conftest registers it as a plugin, so the `browser` fixture is everywhere. It never
 downloads a browser (no `playwright install`): /usr/bin/chromium is Debian's, installed by
-`make test`.
+`make test`. `report_csp_violations(context, problems)` makes every page fixture fail on any
+Content-Security-Policy violation.
 """
 
 import os
@@ -25,6 +26,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# Runs in every document before the page's own scripts. Playwright injects it through the
+# DevTools protocol, so the page's Content-Security-Policy does not apply to it.
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.__reportCspViolation(
+    `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} ` +
+    `in ${event.sourceFile || event.documentURI}:${event.lineNumber}:${event.columnNumber} ` +
+    (event.sample || '')
+  );
+});
+"""
+
+
+def report_csp_violations(context, problems: list[str]) -> None:
+    """Appends every Content-Security-Policy violation on any page of `context` to `problems`
+    (the `securitypolicyviolation` event; console filters for expected errors do not hide it)."""
+    context.expose_function(
+        "__reportCspViolation", lambda text: problems.append(f"CSP violation: {text}")
+    )
+    context.add_init_script(CSP_LISTENER)
 
 
 @pytest.fixture(scope="module")

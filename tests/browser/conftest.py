@@ -1,10 +1,14 @@
 """Headless Chromium through Playwright for the browser tests (`@pytest.mark.browser`).
 
 Fixtures (`browser` itself comes from `tests/browser/chromium.py`): `page` (a fresh context on
-the live server that fails the test on any page error or console error),
+the live server that fails the test on any page error, console error or Content-Security-Policy
+violation),
 `logged_in_page` (the `user` fixture logged in through the login form; append a URL suffix to
 `page.expected_error_urls` before opening an error page on purpose) and `screenshot(page, name)`
 which saves PNGs under test-artifacts/ (gitignored).
+
+`page.wait_for_function` gets a function (`"() => …"`): Playwright evaluates a bare expression
+with `eval`, which the pages' Content-Security-Policy refuses.
 """
 
 from pathlib import Path
@@ -12,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PASSWORD
-from tests.browser.chromium import ARTIFACTS
+from tests.browser.chromium import ARTIFACTS, report_csp_violations
 
 
 @pytest.fixture
@@ -21,8 +25,9 @@ def page(browser, live_server, transactional_db):
         base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="ko-KR"
     )
     context.set_default_timeout(15_000)
-    page = context.new_page()
     problems: list[str] = []
+    report_csp_violations(context, problems)
+    page = context.new_page()
 
     expected_error_urls: list[str] = []  # a test that opens a 404 page on purpose adds it here
 
@@ -39,7 +44,9 @@ def page(browser, live_server, transactional_db):
     page.expected_error_urls = expected_error_urls
     yield page
     context.close()
-    assert problems == [], "JavaScript errors on the page"
+    assert problems == [], "JavaScript errors or CSP violations on the page:\n" + "\n".join(
+        problems
+    )
 
 
 @pytest.fixture

@@ -69,7 +69,9 @@ def test_chart_renders_candles_and_markers(series, logged_in_page, screenshot):
                    return [box.left + fl.xaxis.l2p(i), box.top + fl.yaxis.l2p(mid)]; }"""
     )
     page.mouse.move(x, y)
-    page.wait_for_function("document.getElementById('hover-readout').textContent.includes('KST')")
+    page.wait_for_function(
+        "() => document.getElementById('hover-readout').textContent.includes('KST')"
+    )
     assert " O " in page.inner_text("#hover-readout").replace("·", " ")
     screenshot(page, "radar-005930-1d")
 
@@ -83,7 +85,7 @@ def test_toggling_a_layer_hides_it_and_keeps_the_choice_in_the_url(
     assert before > 0
     page.uncheck('input[data-layer="major"]')
     page.wait_for_function(
-        "document.getElementById('radar-chart').data.find(t => t.name === 'Major peak')"
+        "() => document.getElementById('radar-chart').data.find(t => t.name === 'Major peak')"
         ".visible === false"
     )
     assert rendered_points(page, "Major peak") == 0
@@ -94,7 +96,7 @@ def test_toggling_a_layer_hides_it_and_keeps_the_choice_in_the_url(
     )
     page.uncheck('input[data-layer="trend"]')
     page.wait_for_function(
-        "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
+        "() => document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
         ".every(s => s.visible === false)"
     )
     assert trend_shapes and all(v is not False for v in trend_shapes)
@@ -130,7 +132,7 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
                    s.value = '250'; s.dispatchEvent(new Event('input', {bubbles: true})); }"""
     )
     page.wait_for_function(
-        "document.getElementById('radar-chart').data[0].x.length === 251", timeout=15_000
+        "() => document.getElementById('radar-chart').data[0].x.length === 251", timeout=15_000
     )
     peaks = trace_x(page, "Major peak")
     assert peaks and max(peaks) <= 250 and len(peaks) < len(live_peaks)
@@ -141,9 +143,9 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     assert visible.count() < rows.count()  # patterns detected after bar 250 are not listed
     screenshot(page, "radar-replay-250")
     page.click("#replay-prev")
-    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 250")
+    page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 250")
     page.click("#replay-live")
-    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 500")
+    page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 500")
     assert "asof" not in page.url
 
 
@@ -151,7 +153,7 @@ def test_load_older_in_place(series, logged_in_page):
     page = logged_in_page
     open_radar(page)
     page.click("#load-older")
-    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 704")
+    page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 704")
     assert "bars=704" in page.url
     assert "all stored bars loaded" in page.inner_text(".span-line")
     assert page.input_value("#radar-controls input[name=bars]") == "704"
@@ -163,7 +165,7 @@ def test_panning_to_the_left_edge_loads_older_bars(series, logged_in_page):
     page.evaluate(
         "Plotly.relayout(document.getElementById('radar-chart'), {'xaxis.range': [-3, 80]})"
     )
-    page.wait_for_function("document.getElementById('radar-chart').data[0].x.length === 704")
+    page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 704")
     assert "bars=704" in page.url
     # The view stays on the same bars: shifted right by the 404 bars added on the left.
     x0, _x1 = page.evaluate("document.getElementById('radar-chart').layout.xaxis.range")
@@ -187,7 +189,7 @@ def test_label_mode_drag_reports_the_snapped_bar_range(series, logged_in_page, s
     page.mouse.move(box["x"] + box["width"] * 0.50, y + 5, steps=8)
     page.mouse.move(box["x"] + box["width"] * 0.55, y + 10, steps=8)
     page.mouse.up()
-    page.wait_for_function("window.selected !== null")
+    page.wait_for_function("() => window.selected !== null")
     detail = page.evaluate("window.selected")
     screenshot(page, "radar-label-mode")
     ts = series["samsung_frame"].index[-500:]
@@ -216,7 +218,7 @@ def test_labels_changed_event_redraws_with_the_new_label(series, logged_in_page,
         end=frame.index[-30].to_pydatetime(),
     )
     page.evaluate("document.dispatchEvent(new CustomEvent('radar:labels-changed'))")
-    page.wait_for_function(f"{count} === 1")
+    page.wait_for_function(f"() => {count} === 1")
     assert page.url.endswith("/radar/?symbol=005930&tf=1d")  # no reload, no navigation
 
 
@@ -228,7 +230,7 @@ def test_pattern_zoom_link_zooms_the_chart(series, logged_in_page):
     end = int(row.get_attribute("data-end-index"))
     row.locator("a.zoom").click()
     page.wait_for_function(
-        f"(() => {{ const r = document.getElementById('radar-chart').layout.xaxis.range;"
+        f"() => (() => {{ const r = document.getElementById('radar-chart').layout.xaxis.range;"
         f" return r[0] < {start} && r[0] > {start} - 200 && r[1] > {end}; }})()"
     )
     assert "focus_start" not in page.url  # zoomed in place

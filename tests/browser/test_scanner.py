@@ -37,7 +37,7 @@ def test_filter_narrows_the_table_and_a_row_opens_the_radar(analysed, logged_in_
     page.select_option("select[name=type]", kind)
     shown = min(expected, 50)
     page.wait_for_function(
-        f"document.querySelectorAll('#scanner-results tr.scanner-row').length === {shown}"
+        f"() => document.querySelectorAll('#scanner-results tr.scanner-row').length === {shown}"
     )
     assert f"type={kind}" in page.url  # HTMX pushed the filter into the URL
     firsts = page.locator("#scanner-results tr.scanner-row td:first-child b").all_inner_texts()
