@@ -10,7 +10,15 @@ from analysis.models import PatternInstance
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 from marketdata.models import Stock, Timeframe
 
-from .models import Direction, LabelPatternType, Outcome, Source
+from .models import (
+    MAX_KEY_POINTS,
+    TOO_MANY_KEY_POINTS,
+    Direction,
+    LabelPatternType,
+    Outcome,
+    Source,
+    key_point_problem,
+)
 from .selectors.ranges import END_BEFORE_START
 
 UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
@@ -65,11 +73,16 @@ def parse_instant(text: str, timeframe: str | None) -> datetime:
 
 
 def parse_key_points(text: str, timeframe: str | None) -> list[dict]:
-    """Key points from lines "ROLE INSTANT PRICE" (e.g. "P1 2024-03-04 71200")."""
+    """Key points from lines "ROLE INSTANT PRICE" (e.g. "P1 2024-03-04 71200"), at most
+    MAX_KEY_POINTS, each with a plain role name used once and a finite positive price (KRW).
+
+    Raises forms.ValidationError naming the line; reads nothing from the database.
+    """
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(lines) > MAX_KEY_POINTS:
+        raise forms.ValidationError(TOO_MANY_KEY_POINTS)
     points = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in lines:
         parts = line.split()
         if len(parts) != 3:
             raise forms.ValidationError(BAD_KEY_POINT.format(line=number))
@@ -78,8 +91,9 @@ def parse_key_points(text: str, timeframe: str | None) -> list[dict]:
             price_value = float(price.replace(",", ""))
         except ValueError:
             raise forms.ValidationError(BAD_KEY_POINT.format(line=number)) from None
-        if price_value <= 0 or len(role) > 20:
-            raise forms.ValidationError(BAD_KEY_POINT.format(line=number))
+        problem = key_point_problem(role, price_value, [p["role"] for p in points])
+        if problem:
+            raise forms.ValidationError(f"Line {number}: {problem}")
         try:
             ts = parse_instant(instant, timeframe)
         except forms.ValidationError as exc:
@@ -125,8 +139,11 @@ class LabelForm(forms.Form):
     outcome = forms.ChoiceField(choices=Outcome.choices, required=False, initial=Outcome.UNKNOWN)
     key_points = forms.CharField(
         required=False,
+        # Room for MAX_KEY_POINTS lines of ROLE, an ISO instant with offset and a price.
+        max_length=MAX_KEY_POINTS * 80,
+        error_messages={"max_length": TOO_MANY_KEY_POINTS},
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "P1 2024-03-04 71200"}),
-        help_text="Optional, one per line: ROLE INSTANT PRICE (KRW)",
+        help_text=f"Optional, up to {MAX_KEY_POINTS}, one per line: ROLE INSTANT PRICE (KRW)",
     )
     notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea({"rows": 3}))
     tags = forms.CharField(required=False, max_length=1000, help_text="Comma-separated")

@@ -6,11 +6,58 @@ Every change to a label writes a `LabelRevision` in the same transaction (see `s
 deleting sets `deleted_at` so the owner can restore it.
 """
 
+import math
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
 from marketdata.models import Stock, Timeframe
+
+# Key points: a handful per pattern (a head and shoulders needs five or six), each a plain role
+# name and a finite price. The form, the services and `Label.clean` apply the same rules.
+MAX_KEY_POINTS = 10
+MAX_KEY_POINT_PRICE = 1_000_000_000.0  # KRW; far above any KRX share price
+KEY_POINT_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
+TOO_MANY_KEY_POINTS = f"At most {MAX_KEY_POINTS} key points per label, one per line."
+BAD_KEY_POINT_ROLE = (
+    "the role {role!r} is not a plain name: 1–16 letters, digits or _, starting with a letter "
+    "(e.g. P1, LS, NL2)."
+)
+BAD_KEY_POINT_PRICE = "the price must be a positive number of KRW, at most 1,000,000,000."
+REPEATED_KEY_POINT_ROLE = "the role {role} appears more than once; each role is used once."
+
+
+def key_point_problem(role: str, price: float, earlier_roles) -> str | None:
+    """What is wrong with one key point (`role`, `price` in KRW) after the roles `earlier_roles`,
+    or None."""
+    if not KEY_POINT_ROLE.fullmatch(role):
+        return BAD_KEY_POINT_ROLE.format(role=role[:40])
+    if not (math.isfinite(price) and 0 < price <= MAX_KEY_POINT_PRICE):
+        return BAD_KEY_POINT_PRICE
+    if role in earlier_roles:
+        return REPEATED_KEY_POINT_ROLE.format(role=role)
+    return None
+
+
+def key_points_check(points) -> None:
+    """Raises ValidationError({"key_points": …}) unless `points` ({"role", "ts", "price"}
+    mappings) keep the key point rules; reads nothing from the database."""
+    points = list(points)
+    if len(points) > MAX_KEY_POINTS:
+        raise ValidationError({"key_points": TOO_MANY_KEY_POINTS})
+    roles: list[str] = []
+    for number, point in enumerate(points, start=1):
+        try:
+            role, price = str(point["role"]), float(point["price"])
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError({"key_points": f"Key point {number}: role and price."}) from None
+        problem = key_point_problem(role, price, roles)
+        if problem:
+            raise ValidationError({"key_points": f"Key point {number}: {problem}"})
+        roles.append(role)
 
 
 class LabelPatternType(models.TextChoices):
@@ -229,6 +276,9 @@ class Label(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("labeling:detail", args=[self.pk])
+
+    def clean(self):
+        key_points_check(self.key_points)
 
     @property
     def is_deleted(self) -> bool:

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from marketdata.krx_calendar import KST
 
-from .models import TYPICAL_DIRECTION, Direction, Label, LabelRevision, Outcome, Source
+from .models import (
+    TYPICAL_DIRECTION,
+    Direction,
+    Label,
+    LabelRevision,
+    Outcome,
+    Source,
+    key_points_check,
+)
 from .selectors.detections import detection_decision
 from .selectors.ranges import label_range_resolve
 
@@ -126,7 +134,9 @@ def label_create(
     The range and key points snap to stored bars (`selectors.ranges.label_range_resolve`, which
     raises ValidationError keyed by field). An empty `direction` takes the pattern type's usual
     one.
+    Key points breaking the rules (`models.key_points_check`) are refused before any read.
     """
+    key_points_check(key_points)
     resolved = label_range_resolve(
         stock=stock, timeframe=timeframe, start=start, end=end, key_points=key_points
     )
@@ -174,6 +184,7 @@ def label_update(
 ) -> Label:
     """Changes a label (owner only) and records a revision when anything tracked changed."""
     _require_owner(label=label, actor=actor)
+    key_points_check(key_points)
     label = Label.objects.select_for_update().select_related("stock").get(pk=label.pk)
     previous = label_snapshot(label)
     resolved = label_range_resolve(

@@ -5,7 +5,7 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST, bar_start_for, bar_starts
 from marketdata.models import Candle
@@ -109,15 +109,22 @@ def label_range_resolve(
             {"start": NO_BARS_IN_RANGE.format(symbol=symbol, timeframe=timeframe)}
         )
     start_ts, end_ts = agg["first"], agg["last"]
-    resolved_points = []
-    for point in key_points:
-        floored = bar_start_for(timeframe, point["ts"]) or point["ts"]
-        bar_ts = (
-            Candle.objects.filter(stock=stock, timeframe=timeframe, ts__lte=floored)
-            .order_by("-ts")
-            .values_list("ts", flat=True)
-            .first()
+    # One query for every key point: the newest stored bar at or before each point's bar start,
+    # counted from the range's first bar (a point before it has none, so it is outside).
+    key_points = list(key_points)
+    floors = [bar_start_for(timeframe, point["ts"]) or point["ts"] for point in key_points]
+    snapped = (
+        Candle.objects.filter(
+            stock=stock, timeframe=timeframe, ts__gte=start_ts, ts__lte=max(floors)
+        ).aggregate(
+            **{f"p{i}": Max("ts", filter=Q(ts__lte=floor)) for i, floor in enumerate(floors)}
         )
+        if floors
+        else {}
+    )
+    resolved_points = []
+    for i, point in enumerate(key_points):
+        bar_ts = snapped[f"p{i}"]
         if bar_ts is None or not (start_ts <= bar_ts <= end_ts):
             raise ValidationError(
                 {

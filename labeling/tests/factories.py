@@ -18,3 +18,25 @@ def price_frame(index: pd.DatetimeIndex, base: float = 70_000.0) -> pd.DataFrame
         },
         index=index,
     )
+
+
+# Extra keyword arguments of the test client for an HTMX request (the Radar's label panel).
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def post_data(**overrides) -> dict:
+    """A valid label form POST on the `stock` fixture's bars (005930 1d), with `overrides`."""
+    data = {
+        "symbol": "005930",
+        "timeframe": "1d",
+        "pattern_type": "DB",
+        "start": "2024-01-08",
+        "end": "2024-01-19",
+        "direction": "",
+        "outcome": "success",
+        "notes": "textbook double bottom",
+        "tags": "study, 2024",
+        "key_points": "V1 2024-01-09 68000\nV2 2024-01-17 68100",
+    }
+    data.update(overrides)
+    return data

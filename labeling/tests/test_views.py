@@ -9,26 +9,8 @@ from analysis.tests.factories import make_detection
 from labeling import forms, services
 from labeling.models import Label, LabelRevision, Source
 from labeling.selectors import charts, detections, ranges
+from labeling.tests.factories import HTMX, post_data
 from marketdata.tests.factories import kst
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def post_data(**overrides) -> dict:
-    data = {
-        "symbol": "005930",
-        "timeframe": "1d",
-        "pattern_type": "DB",
-        "start": "2024-01-08",
-        "end": "2024-01-19",
-        "direction": "",
-        "outcome": "success",
-        "notes": "textbook double bottom",
-        "tags": "study, 2024",
-        "key_points": "V1 2024-01-09 68000\nV2 2024-01-17 68100",
-    }
-    data.update(overrides)
-    return data
 
 
 def make_label(user, stock, start=None, end=None, **kw) -> Label:
