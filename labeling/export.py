@@ -90,27 +90,35 @@ def _export_queryset(labels):
     return labels.select_related("stock", "owner").order_by("id")
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); the
+# full-width forms are what a Korean or Japanese input method types.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# Excel reads a CSV as UTF-8 (삼성전자, not mojibake) only when it starts with a byte order mark.
+CSV_BOM = "\ufeff"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
 def _inert(text: str) -> str:
-    """User-typed text made safe to open in a spreadsheet: a leading ' when it would start a
-    formula. JSONL keeps the exact text."""
+    """Text made safe to open in a spreadsheet: a leading ' when it would start a formula.
+    JSONL keeps the exact text."""
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def csv_chunks(labels) -> Iterator[str]:
-    """CSV text (header + one row per label); tags joined by "|", key points as JSON. Notes and
-    tags that would start a spreadsheet formula get a leading ' (see `_inert`)."""
+    """CSV text: a UTF-8 byte order mark, the header, one row per label; tags joined by "|", key
+    points as JSON. Every text cell (owner, symbol, name, notes, tags: typed by users or taken
+    from the stock master) that would start a spreadsheet formula gets a leading ' (`_inert`);
+    the other columns are numbers, choices and ISO instants."""
     buffer = io.StringIO()
+    buffer.write(CSV_BOM)
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     rows = labels.order_by("id").values(*RECORD_FIELDS.values()).iterator(chunk_size=2000)
     for count, values in enumerate(rows, 1):
         record = _record(values)
-        record["tags"] = _inert(TAG_SEPARATOR.join(record["tags"]))
-        record["notes"] = _inert(record["notes"])
+        record["tags"] = TAG_SEPARATOR.join(record["tags"])
+        for column in ("owner", "symbol", "name", "notes", "tags"):
+            record[column] = _inert(record[column])
         record["key_points"] = json.dumps(record["key_points"], ensure_ascii=False)
         record["detection_id"] = "" if record["detection_id"] is None else record["detection_id"]
         writer.writerow(record.values())

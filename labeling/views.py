@@ -250,7 +250,9 @@ def label_export_csv(request):
     labels, form = _export_labels(request)
     if labels is None:
         return _bad_export(form)
-    response = StreamingHttpResponse(export.csv_chunks(labels), content_type="text/csv")
+    response = StreamingHttpResponse(
+        export.csv_chunks(labels), content_type=export.CSV_CONTENT_TYPE
+    )
     response["Content-Disposition"] = 'attachment; filename="labels.csv"'
     return response
 

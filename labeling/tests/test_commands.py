@@ -37,7 +37,7 @@ def test_export_labels_for_one_user_and_all(user, other_user, stock, tmp_path):
     assert "Exported 1 label(s) as jsonl to stdout." in err
 
     out, _ = run("--all-users", "--format", "csv")
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows = list(csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))))
     assert {int(r["id"]) for r in rows} == {mine.pk, second.pk, theirs.pk}
 
     target = tmp_path / "labels.jsonl"
