@@ -5,14 +5,15 @@ the file starts with a UTF-8 byte order mark so Excel on a Korean Windows reads 
 import csv
 import io
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 
 from labeling import services
 from labeling.export import CSV_COLUMNS
+from labeling.tests.factories import price_frame
+from marketdata.krx_calendar import KST
 from marketdata.tests.factories import kst, make_candles, make_stock
-
-from .conftest import daily_index, price_frame
 
 BOM = "\ufeff".encode()
 FORMULAS = [
@@ -47,7 +48,7 @@ def _rows(data: bytes) -> list[dict]:
 def test_every_text_column_is_kept_from_starting_a_formula(client, django_user_model, formula):
     owner = django_user_model.objects.create_user(formula.strip() or "x", password="pw-1234567")
     stock = make_stock(code="+1234", name=formula)
-    make_candles(stock, "1d", price_frame(daily_index()))
+    make_candles(stock, "1d", price_frame(pd.bdate_range("2024-01-02", periods=20, tz=KST)))
     _label(owner, stock, notes=formula, tags=[formula])
     client.force_login(owner)
     (row,) = _rows(b"".join(client.get("/labels/export.csv").streaming_content))
