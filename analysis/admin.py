@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
+from .models import AnalysisRun, PatternCalibration, PatternInstance, SwingPoint, TrendPeriod
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,8 +52,17 @@ class PatternInstanceAdmin(ReadOnlyAdmin):
         "neckline_price",
         "target",
         "score",
+        "outcome",
+        "bars_to_target",
     ]
-    list_filter = ["timeframe", "pattern_type", "status", "stock__market", "run__is_default"]
+    list_filter = [
+        "timeframe",
+        "pattern_type",
+        "status",
+        "outcome",
+        "stock__market",
+        "run__is_default",
+    ]
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     date_hierarchy = "end_ts"
@@ -86,3 +95,8 @@ class TrendPeriodAdmin(ReadOnlyAdmin):
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     date_hierarchy = "start_ts"
+
+
+@admin.register(PatternCalibration)
+class PatternCalibrationAdmin(ReadOnlyAdmin):
+    list_display = ["version", "fitted_at", "engine_version", "samples"]

@@ -24,7 +24,7 @@ from .structural import StructuralSwingDetector
 from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
 from .zigzag import ZigzagPoint, build_zigzag
 
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 OHLCV = ("open", "high", "low", "close", "volume")
 
 # The swing detectors users pick by name: the ATR-reversal zigzag (default) and the original

@@ -24,6 +24,14 @@ class PatternStatus(models.TextChoices):
     INVALIDATED = "invalidated", "Invalidated"
 
 
+class PatternOutcome(models.TextChoices):
+    """What happened after a pattern completed (docs/analysis-rules.md#outcomes)."""
+
+    TARGET = "target", "Target reached"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
 class TrendState(models.TextChoices):
     UP = "up", "Uptrend"
     DOWN = "down", "Downtrend"
@@ -176,7 +184,27 @@ class PatternInstance(models.Model):
     neckline = models.JSONField(help_text="{level} or {start: {ts, price}, end: {ts, price}}")
     neckline_price = models.FloatField(help_text="KRW: the neckline at end_ts")
     target = models.FloatField(help_text="KRW: measured move from the neckline")
-    score = models.FloatField(help_text="0..1")
+    score = models.FloatField(help_text="0..1: estimated probability of reaching the target")
+    features = models.JSONField(
+        default=dict, help_text="Geometry the score is computed from (height_atr, quality, …)"
+    )
+    outcome = models.CharField(
+        max_length=7,
+        choices=PatternOutcome.choices,
+        blank=True,
+        default="",
+        help_text="After completion: target, failed or expired; empty while pending or "
+        "not completed. Never changes once set.",
+    )
+    outcome_ts = models.DateTimeField(null=True, blank=True, help_text="Bar that set the outcome")
+    bars_to_target = models.PositiveIntegerField(null=True, blank=True)
+    entry_price = models.FloatField(null=True, blank=True, help_text="KRW: completion close")
+    mfe_pct = models.FloatField(
+        null=True, blank=True, help_text="Max favourable excursion after completion, % of entry"
+    )
+    mae_pct = models.FloatField(
+        null=True, blank=True, help_text="Max adverse excursion after completion, % of entry"
+    )
 
     objects = PatternInstanceQuerySet.as_manager()
 
@@ -184,13 +212,42 @@ class PatternInstance(models.Model):
         indexes = [
             models.Index(fields=["timeframe", "pattern_type", "status", "end_ts"]),
             models.Index(fields=["stock", "timeframe", "start_ts"]),
+            # The statistics page and the Scanner's success rates group by these.
+            models.Index(fields=["pattern_type", "timeframe", "status", "outcome"]),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(score__gte=0) & models.Q(score__lte=1),
                 name="patterninstance_score_0_1",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="", outcome_ts__isnull=True)
+                | (~models.Q(outcome="") & models.Q(outcome_ts__isnull=False, status="completed")),
+                name="patterninstance_outcome_has_its_bar",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bars_to_target__isnull=True) | models.Q(outcome="target"),
+                name="patterninstance_bars_to_target_only_on_target",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.pattern_type} {self.status} {self.end_ts:%Y-%m-%d %H:%M}"
+
+
+class PatternCalibration(models.Model):
+    """A versioned parameter set of the calibrated score (`analysis.calibration`), fitted by
+    `manage.py calibrate_patterns` from stored outcomes. The newest version is the one in use;
+    older ones stay for comparison."""
+
+    version = models.PositiveIntegerField(unique=True)
+    fitted_at = models.DateTimeField()
+    engine_version = models.CharField(max_length=20, help_text="Engine of the patterns fitted")
+    samples = models.PositiveIntegerField(help_text="Resolved outcomes the fit used")
+    params = models.JSONField(help_text="calibration_fit() output")
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"calibration v{self.version} ({self.samples} outcomes)"

@@ -58,7 +58,8 @@ maximum favourable / adverse excursion in % of the completion close up to that b
 once set never changes; until then it is pending (`result` None, excursions so far).
 
 `score` (0..1) is the geometric quality (mean of the normalised margins by which the pattern
-passes its rules); `features` holds the raw geometry.
+passes its rules), until `analysis.calibration` replaces it by the estimated probability of
+reaching the target; `features` holds the raw geometry and the quality.
 """
 
 from __future__ import annotations
@@ -498,7 +499,7 @@ class _Scan:
             score=d.quality,
             extreme=d.extreme,
             confirm_by_index=d.confirm_by,
-            features={k: round(v, 6) for k, v in d.features.items()},
+            features={**{k: round(v, 6) for k, v in d.features.items()}, "quality": d.quality},
             mirrored=self.mirrored,
         )
         self.found.append(d.pattern)

@@ -1,4 +1,5 @@
-"""Writes for stored analyses: run the engine on a series and persist it atomically."""
+"""Writes for stored analyses: run the engine on a series and persist it atomically; fit the
+calibrated score from stored outcomes and re-score what is stored."""
 
 from __future__ import annotations
 
@@ -16,9 +17,18 @@ from django.utils import timezone
 from marketdata.models import Stock, Timeframe
 from marketdata.selectors import OHLCV_COLUMNS, candles_frame
 
+from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
 from .detection import AtrSwingDetector
 from .engine import ENGINE_VERSION, AnalysisResult, analyze
-from .models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
+from .models import (
+    AnalysisRun,
+    PatternCalibration,
+    PatternInstance,
+    PatternStatus,
+    SwingPoint,
+    TrendPeriod,
+)
+from .selectors.calibration import active_calibration_params
 from .signals import series_analysed
 
 logger = logging.getLogger(__name__)
@@ -99,9 +109,77 @@ def _children(run: AnalysisRun, data: dict) -> tuple[list, list, list]:
                 neckline_price=neckline_price,
                 target=p["target"],
                 score=p["score"],
+                features=p.get("features") or {},
+                **_outcome_fields(p.get("outcome")),
             )
         )
     return swings, periods, patterns
+
+
+def _outcome_fields(outcome: dict | None) -> dict:
+    """PatternInstance outcome columns from a `to_dict()` outcome (None unless completed)."""
+    if outcome is None:
+        return {}
+    return {
+        "outcome": outcome["result"] or "",
+        "outcome_ts": _instant(outcome["ts"]) if outcome["result"] else None,
+        "bars_to_target": outcome["bars_to_target"],
+        "entry_price": outcome["entry"],
+        "mfe_pct": outcome["mfe_pct"],
+        "mae_pct": outcome["mae_pct"],
+    }
+
+
+OUTCOME_COLUMNS = ("outcome", "outcome_ts", "bars_to_target", "entry_price", "mfe_pct", "mae_pct")
+
+
+def _keep_set_outcomes(run: AnalysisRun, patterns: list[PatternInstance], data: dict) -> bool:
+    """An outcome once stored never changes: a re-analysed pattern (same type, start and
+    detection bar) whose stored outcome is set keeps it, in its row and in the run's result,
+    even when corrected earlier bars would now give another (logged). True when `data`
+    changed."""
+    stored = {
+        (row.pattern_type, row.start_ts, row.detected_ts): row
+        for row in PatternInstance.objects.filter(run=run).exclude(outcome="")
+    }
+    if not stored:
+        return False
+    changed = False
+    by_key = {
+        (p["type"], _instant(p["start_ts"]), _instant(p["detected_ts"])): p
+        for p in data["patterns"]
+    }
+    for pattern in patterns:
+        key = (pattern.pattern_type, pattern.start_ts, pattern.detected_ts)
+        old = stored.get(key)
+        if old is None:
+            continue
+        if (pattern.outcome, pattern.outcome_ts) != (old.outcome, old.outcome_ts):
+            changed = True
+            logger.warning(
+                "%s %s %s from %s: keeping the stored outcome %s at %s (now %s)",
+                run.stock_id,
+                run.timeframe,
+                pattern.pattern_type,
+                pattern.start_ts,
+                old.outcome,
+                old.outcome_ts,
+                pattern.outcome or "pending",
+            )
+        for column in OUTCOME_COLUMNS:
+            setattr(pattern, column, getattr(old, column))
+        pattern.status = PatternStatus.COMPLETED
+        entry = by_key.get(key)
+        if entry is not None and entry.get("outcome"):
+            entry["outcome"].update(
+                result=old.outcome,
+                ts=old.outcome_ts.astimezone(_instant(entry["start_ts"]).tzinfo).isoformat(),
+                bars_to_target=old.bars_to_target,
+                entry=old.entry_price,
+                mfe_pct=old.mfe_pct,
+                mae_pct=old.mae_pct,
+            )
+    return changed
 
 
 def analysis_store(
@@ -143,10 +221,12 @@ def analysis_store(
         run, _ = AnalysisRun.objects.select_for_update().update_or_create(
             stock=stock, timeframe=timeframe, params_hash=params_hash(params), defaults=fields
         )
+        swings, periods, patterns = _children(run, data)
+        if _keep_set_outcomes(run, patterns, data):
+            AnalysisRun.objects.filter(pk=run.pk).update(result=data)
         SwingPoint.objects.filter(run=run).delete()
         TrendPeriod.objects.filter(run=run).delete()
         PatternInstance.objects.filter(run=run).delete()
-        swings, periods, patterns = _children(run, data)
         SwingPoint.objects.bulk_create(swings, batch_size=2000)
         TrendPeriod.objects.bulk_create(periods, batch_size=2000)
         PatternInstance.objects.bulk_create(patterns, batch_size=2000)
@@ -186,6 +266,7 @@ def series_analyze(
     started = time.perf_counter()
     result = analyze(frame, sensitivity=sensitivity)
     duration_ms = (time.perf_counter() - started) * 1000
+    score_patterns(result.patterns, active_calibration_params(), timeframe)
     run = analysis_store(
         stock=stock,
         timeframe=timeframe,
@@ -215,3 +296,61 @@ def series_analyze(
     )
     run.recomputed = True
     return run
+
+
+NO_OUTCOMES = (
+    "no resolved pattern outcomes stored yet (analyse series first: manage.py analyze --all); "
+    "scores stay at the prior"
+)
+
+
+def calibration_fit_store(*, progress=None) -> PatternCalibration:
+    """Fits the calibrated score on every resolved outcome of default-parameter runs of this
+    engine version, stores it as the next `PatternCalibration` version and re-scores every
+    stored pattern (rows and run results) with it. `progress(done, total)` is called while
+    re-scoring. Returns the new version (with `samples` = 0 and the prior when nothing is
+    resolved yet)."""
+    rows = PatternInstance.objects.filter(
+        run__is_default=True, run__engine_version=ENGINE_VERSION
+    ).exclude(outcome="")
+    samples = [
+        (t, tf, features, outcome == "target")
+        for t, tf, features, outcome in rows.values_list(
+            "pattern_type", "timeframe", "features", "outcome"
+        ).iterator(chunk_size=5000)
+    ]
+    params = calibration_fit(samples)
+    with transaction.atomic():
+        last = PatternCalibration.objects.select_for_update().order_by("-version").first()
+        calibration = PatternCalibration.objects.create(
+            version=(last.version + 1) if last else 1,
+            fitted_at=timezone.now(),
+            engine_version=ENGINE_VERSION,
+            samples=len(samples),
+            params=params,
+        )
+    patterns_rescore(params=params, progress=progress)
+    return calibration
+
+
+def patterns_rescore(*, params: dict | None, progress=None) -> int:
+    """Re-scores every stored pattern with `params`: the rows and each run's stored result, one
+    run per transaction (a run being re-analysed meanwhile is scored by its own analysis).
+    Returns the number of runs re-scored."""
+    run_ids = list(AnalysisRun.objects.order_by("pk").values_list("pk", flat=True))
+    for done, run_id in enumerate(run_ids, start=1):
+        with transaction.atomic():
+            run = AnalysisRun.objects.select_for_update().filter(pk=run_id).first()
+            if run is None:
+                continue
+            score_pattern_dicts(run.result["patterns"], params, run.timeframe)
+            AnalysisRun.objects.filter(pk=run.pk).update(result=run.result)
+            rows = list(
+                PatternInstance.objects.filter(run=run).only("pk", "pattern_type", "features")
+            )
+            for row in rows:
+                row.score = calibrated_score(params, row.pattern_type, run.timeframe, row.features)
+            PatternInstance.objects.bulk_update(rows, ["score"], batch_size=2000)
+        if progress is not None:
+            progress(done, len(run_ids))
+    return len(run_ids)

@@ -8,9 +8,11 @@ from django.db.models import Exists, OuterRef
 
 from marketdata.models import Candle, Stock, Timeframe
 
+from ..calibration import score_pattern_dicts
 from ..engine import analyze, window_dict
 from ..models import AnalysisRun
 from ..services import params_for, params_hash
+from .calibration import active_calibration_params
 
 
 def _stored_run(*, stock: Stock, timeframe: str) -> AnalysisRun | None:
@@ -37,7 +39,8 @@ def radar_analysis(
     with the same close and starts at or before the window: the window is then cut from the
     stored analysis (which may have seen more history — so the Radar shows exactly what the
     scanner found). Otherwise — no stored run, a stale one, or a newest bar still forming
-    (stored runs hold final bars only) — `analyze(candles)` runs on the fly. The dict carries
+    (stored runs hold final bars only) — `analyze(candles)` runs on the fly and its patterns are
+    scored with the active calibration, as stored ones are. The dict carries
     `"source": "stored" | "computed"`.
     """
     n = len(candles)
@@ -55,21 +58,20 @@ def radar_analysis(
             data["source"] = "stored"
             return data
     data = analyze(candles).window(window_start, n)
+    score_pattern_dicts(data["patterns"], active_calibration_params(), timeframe)
     data["source"] = "computed"
     return data
 
 
-def analysis_series(*, timeframes: list[str] | None = None) -> list[tuple[str, str]]:
-    """(code, timeframe) of every analysis target holding candles on the given timeframes
-    (all by default), ordered by timeframe then code."""
+def analysis_series(
+    *, timeframes: list[str] | None = None, targets_only: bool = True
+) -> list[tuple[str, str]]:
+    """(code, timeframe) of every analysis target (every stock, without `targets_only`)
+    holding candles on the given timeframes (all by default), ordered by timeframe then code."""
     out = []
+    stocks = Stock.objects.analysis_targets() if targets_only else Stock.objects.all()
     for timeframe in timeframes or Timeframe.values:
         has_candles = Exists(Candle.objects.filter(stock=OuterRef("pk"), timeframe=timeframe))
-        codes = (
-            Stock.objects.analysis_targets()
-            .filter(has_candles)
-            .order_by("code")
-            .values_list("code", flat=True)
-        )
+        codes = stocks.filter(has_candles).order_by("code").values_list("code", flat=True)
         out.extend((code, timeframe) for code in codes)
     return out

@@ -58,6 +58,19 @@ def test_all_targets_and_a_sensitivity(two_stocks):
     assert not AnalysisRun.objects.filter(is_default=True).exists()
 
 
+def test_all_reanalyses_every_stored_series_targets_or_not(two_stocks):
+    make_candles(
+        make_stock("091990", "셀트리온헬스케어", is_analysis_target=False), "1d", walk(300, seed=2)
+    )
+    run("--all-targets")
+    out = run("--all", "--force")
+    assert "[3/3]" in out and "Done: 3 series (3 analysed, 0 unchanged, 0 failed)" in out
+    assert AnalysisRun.objects.filter(stock__code="091990").exists()
+    with pytest.raises(CommandError) as caught:
+        run("--all", "--timeframes", "5m")
+    assert str(caught.value) == command.ERROR_NOTHING_STORED.format(timeframes="5m")
+
+
 def test_a_series_without_candles_fails_after_the_others(two_stocks):
     with pytest.raises(CommandError) as caught:
         run("--codes", "005930", "--timeframes", "1d,1w")
@@ -74,6 +87,7 @@ def test_a_series_without_candles_fails_after_the_others(two_stocks):
     [
         ((), command.ERROR_NO_SELECTION),
         (("--codes", "005930", "--all-targets"), command.ERROR_BOTH_SELECTIONS),
+        (("--all", "--all-targets"), command.ERROR_BOTH_SELECTIONS),
         (("--codes", "005930,999999"), command.ERROR_UNKNOWN_CODES.format(codes="999999")),
         (
             ("--codes", "005930", "--timeframes", "1d,2h"),

@@ -173,12 +173,13 @@ def test_patterns_carry_outcomes_and_features_in_to_dict():
     closes = 1000 + np.cumsum(rng.integers(-8, 9, 700)).astype(float)
     result = analyze(closes_frame(closes, spread=2.0))
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["engine_version"] == engine.ENGINE_VERSION == "4"
+    assert data["engine_version"] == engine.ENGINE_VERSION == "5"
     completed = [p for p in data["patterns"] if p["status"] == "completed"]
     assert completed
     for p in data["patterns"]:
         assert {"extreme", "confirm_by_index", "features", "outcome"} <= set(p)
-        assert set(p["features"]) >= {"height_atr", "width_bars", "prior_heights"}
+        assert set(p["features"]) >= {"height_atr", "width_bars", "prior_heights", "quality"}
+        assert p["features"]["quality"] == p["score"]  # uncalibrated: the geometric quality
         assert (p["outcome"] is None) == (p["status"] != "completed")
     for p in completed:
         outcome = p["outcome"]

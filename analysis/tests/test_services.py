@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from analysis.calibration import score_pattern_dicts
 from analysis.engine import analyze
 from analysis.models import AnalysisRun, PatternInstance, SwingPoint, TrendPeriod
 from analysis.selectors.runs import radar_analysis
@@ -46,7 +47,71 @@ def test_series_analyze_stores_the_run_and_its_rows(walk_stock):
     assert row.points == {
         role: {"ts": pt["ts"], "price": pt["price"]} for role, pt in first["points"].items()
     }
-    assert row.target == first["target"] and row.score == first["score"]
+    assert row.target == first["target"] and row.features == first["features"]
+    # No calibration fitted yet: every score is the uninformed prior, stored and in the result.
+    assert row.score == 0.5 and {p["score"] for p in run.result["patterns"]} == {0.5}
+
+
+def test_outcomes_are_stored_with_their_bar_and_excursions(walk_stock):
+    run = series_analyze(stock=walk_stock, timeframe="1d")
+    completed = [p for p in run.result["patterns"] if p["status"] == "completed"]
+    resolved = [p for p in completed if p["outcome"]["result"]]
+    assert resolved
+    for p in completed:
+        row = PatternInstance.objects.get(run=run, pattern_type=p["type"], start_ts=p["start_ts"])
+        outcome = p["outcome"]
+        assert row.outcome == (outcome["result"] or "")
+        assert row.outcome_ts == (pd.Timestamp(outcome["ts"]) if outcome["result"] else None)
+        assert (row.bars_to_target, row.mfe_pct, row.mae_pct, row.entry_price) == (
+            outcome["bars_to_target"],
+            outcome["mfe_pct"],
+            outcome["mae_pct"],
+            outcome["entry"],
+        )
+    assert (
+        not PatternInstance.objects.filter(run=run)
+        .exclude(status="completed")
+        .exclude(outcome="")
+        .exists()
+    )
+
+
+def test_an_outcome_once_stored_never_changes(walk_stock):
+    run = series_analyze(stock=walk_stock, timeframe="1d")
+    p = next(
+        p
+        for p in run.result["patterns"]
+        if p["outcome"] and p["outcome"]["result"] in ("target", "failed")
+    )
+    before = PatternInstance.objects.get(run=run, pattern_type=p["type"], start_ts=p["start_ts"])
+    # A correction of the bar that set the outcome (flattened to the completion close) would
+    # give another outcome now; the stored one stands, in the row and in the run's result.
+    bar = Candle.objects.get(stock=walk_stock, timeframe="1d", ts=p["outcome"]["ts"])
+    entry = p["outcome"]["entry"]
+    bar.open = bar.high = bar.low = bar.close = entry
+    bar.save()
+    again = series_analyze(stock=walk_stock, timeframe="1d")
+    assert again.recomputed
+    fresh = analyze(candles_frame(stock=walk_stock, timeframe="1d")).to_dict()
+    recomputed = next(
+        q for q in fresh["patterns"] if (q["type"], q["start_ts"]) == (p["type"], p["start_ts"])
+    )
+    assert recomputed["outcome"]["ts"] != p["outcome"]["ts"]  # the engine alone would move it
+    after = PatternInstance.objects.get(run=again, pattern_type=p["type"], start_ts=p["start_ts"])
+    assert (after.outcome, after.outcome_ts, after.bars_to_target) == (
+        before.outcome,
+        before.outcome_ts,
+        before.bars_to_target,
+    )
+    stored = next(
+        q
+        for q in again.result["patterns"]
+        if (q["type"], q["start_ts"]) == (p["type"], p["start_ts"])
+    )
+    assert (stored["outcome"]["result"], stored["outcome"]["ts"]) == (
+        p["outcome"]["result"],
+        p["outcome"]["ts"],
+    )
 
 
 def test_unchanged_bars_are_not_reanalysed_but_changed_bars_are(walk_stock):
@@ -115,14 +180,17 @@ def test_radar_analysis_serves_the_stored_window_or_computes(walk_stock):
         stock=walk_stock, timeframe="1d", candles=frame, window_start=200, use_stored=True
     )
     assert computed["source"] == "computed" and computed["bars"] == 300
-    assert computed == {**analyze(frame).window(200, 500), "source": "computed"}
+    expected = analyze(frame).window(200, 500)
+    score_pattern_dicts(expected["patterns"], None, "1d")  # no calibration yet: the prior
+    assert computed == {**expected, "source": "computed"}
     run = series_analyze(stock=walk_stock, timeframe="1d")
     with CaptureQueriesContext(connection) as queries:
         stored = radar_analysis(stock=walk_stock, timeframe="1d", candles=frame, window_start=200)
     assert len(queries) == 1
     assert stored["source"] == "stored" and stored["bars"] == 300
-    full = analyze(candles_frame(stock=walk_stock, timeframe="1d"))
-    assert {k: v for k, v in stored.items() if k != "source"} == full.window(400, 700)
+    full = analyze(candles_frame(stock=walk_stock, timeframe="1d")).window(400, 700)
+    score_pattern_dicts(full["patterns"], None, "1d")
+    assert {k: v for k, v in stored.items() if k != "source"} == full
     assert stored["offset"] == run.bars - 300
     not_stored = radar_analysis(
         stock=walk_stock, timeframe="1d", candles=frame, window_start=200, use_stored=False

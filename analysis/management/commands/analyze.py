@@ -11,11 +11,12 @@ from analysis.detection import check_sensitivity
 from analysis.selectors.runs import analysis_series
 from marketdata.models import Candle, Stock, Timeframe
 
-ERROR_NO_SELECTION = "Give --codes 005930,000660 or --all-targets"
-ERROR_BOTH_SELECTIONS = "Give either --codes or --all-targets, not both"
+ERROR_NO_SELECTION = "Give --codes 005930,000660, --all-targets or --all"
+ERROR_BOTH_SELECTIONS = "Give one of --codes, --all-targets and --all"
 ERROR_UNKNOWN_CODES = "Unknown stock codes: {codes} (load the stock master with sync_stocks)"
 ERROR_UNKNOWN_TIMEFRAMES = "Unknown timeframes: {timeframes}; expected some of {choices}"
 ERROR_NO_SERIES = "No analysis target holds candles on {timeframes}; collect bars first"
+ERROR_NOTHING_STORED = "No stock holds candles on {timeframes}; collect bars first"
 ERROR_FAILED = "{failed} of {total} series failed: {errors}"
 ERROR_NO_CANDLES = "No candles stored for {codes}; collect them first (manage.py backfill)"
 
@@ -34,7 +35,9 @@ class Command(BaseCommand):
         "Analyse stored candles (swing points, zigzag, trend periods, patterns) and store the "
         "results for the Radar and the scanner. A series whose bars did not change since its "
         "stored analysis is skipped unless --force. Safe to run again at any time. "
-        "Examples: analyze --codes 005930,000660 --timeframes 1d,1w; analyze --all-targets."
+        "After an engine upgrade, `analyze --all` re-analyses every stored series. "
+        "Examples: analyze --codes 005930,000660 --timeframes 1d,1w; analyze --all-targets; "
+        "analyze --all --timeframes 1d."
     )
 
     def add_arguments(self, parser):
@@ -43,6 +46,11 @@ class Command(BaseCommand):
             "--all-targets",
             action="store_true",
             help="Every analysis target (filter zero) that holds candles",
+        )
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            help="Every stored series: every stock holding candles, target or not",
         )
         parser.add_argument(
             "--timeframes",
@@ -76,7 +84,7 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
         codes = _split(options["codes"])
-        if codes and options["all_targets"]:
+        if sum((bool(codes), options["all_targets"], options["all"])) > 1:
             raise CommandError(ERROR_BOTH_SELECTIONS)
         if codes:
             known = set(Stock.objects.filter(code__in=codes).values_list("code", flat=True))
@@ -97,6 +105,10 @@ class Command(BaseCommand):
             series = analysis_series(timeframes=timeframes)
             if not series:
                 raise CommandError(ERROR_NO_SERIES.format(timeframes=", ".join(timeframes)))
+        elif options["all"]:
+            series = analysis_series(timeframes=timeframes, targets_only=False)
+            if not series:
+                raise CommandError(ERROR_NOTHING_STORED.format(timeframes=", ".join(timeframes)))
         else:
             raise CommandError(ERROR_NO_SELECTION)
         self._run(series, sensitivity=sensitivity, force=options["force"])
