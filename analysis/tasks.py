@@ -30,7 +30,9 @@ UNKNOWN_STOCK = "unknown stock code {code!r}"
     retry_backoff=RETRY_SECONDS,
     retry_jitter=True,
     max_retries=MAX_RETRIES,
+    # Acknowledged when it ends, re-queued when its worker dies: analysis is safe to run twice.
     acks_late=True,
+    reject_on_worker_lost=True,
 )
 def analyze_series(code: str, timeframe: str, force: bool = False) -> dict:
     """Re-analyses one series when its bars changed; retries on database errors.
@@ -61,7 +63,7 @@ def analyze_series(code: str, timeframe: str, force: bool = False) -> dict:
     }
 
 
-@shared_task(name="analysis.analyze_all")
+@shared_task(name="analysis.analyze_all", acks_late=True, reject_on_worker_lost=True)
 def analyze_all(timeframes: list[str] | None = None, force: bool = False) -> str:
     """Queues `analysis.analyze_series` for every analysis target x timeframe with candles."""
     series = runs.analysis_series(timeframes=timeframes)

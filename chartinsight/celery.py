@@ -24,8 +24,9 @@ app.conf.update(
     accept_content=["json"],
     timezone="Asia/Seoul",
     enable_utc=True,
-    task_time_limit=30 * 60,
-    task_soft_time_limit=25 * 60,
+    # Time limits and the broker's visibility timeout come from settings
+    # (CELERY_TASK_TIME_LIMIT, CELERY_VISIBILITY_TIMEOUT). A task is acknowledged when it ends,
+    # and one whose worker process died goes back to the queue, so a lost worker loses no task.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -95,6 +96,14 @@ PERIODIC_TASKS: dict[str, tuple[str, crontab, dict, str]] = {
         crontab(minute="0", hour="19", day_of_week="mon-fri"),
         {},
         "19:00 KST on trading days: re-fetches bars missing against the KRX calendar.",
+    ),
+    # Every 10 minutes, every day: a run no series has reported to for
+    # MARKETDATA_RUN_DEADLINE_SECONDS (its tasks lost) is closed as abandoned, not left running.
+    "Close abandoned ingestion runs (every 10 minutes)": (
+        "marketdata.close_abandoned_runs",
+        crontab(minute="*/10"),
+        {},
+        "Every 10 minutes: runs past their deadline are marked abandoned.",
     ),
     # Monday 08:00, before the open: listings, delistings, states and the analysis targets.
     "Sync the stock master (Monday 08:00)": (

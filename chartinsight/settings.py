@@ -234,6 +234,26 @@ def _answers(url: str, timeout: float = 0.3) -> bool:
         return False
 
 
+# Every task is stopped after CELERY_TASK_TIME_LIMIT seconds (SoftTimeLimitExceeded at 90 %).
+# Tasks are acknowledged when they end (acks_late), so the Redis broker hands a task whose worker
+# died (kill -9, OOM, power) to another worker once it has been unacknowledged for
+# CELERY_VISIBILITY_TIMEOUT seconds. That must exceed the longest a worker holds a task: its
+# retry countdown plus its run time (at most the time limit), or a task would run twice. The
+# longest countdown is the alert delivery's last backoff step (32 min, alerts/services.py
+# `retry_delay`); ingestion retries after 60 s. Lost series are refetched sooner than this by
+# the next collection (their locks lapse within MARKETDATA_SERIES_LOCK_SECONDS).
+_LONGEST_COUNTDOWN = 32 * 60
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=10 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT * 9 // 10)
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + _LONGEST_COUNTDOWN + 180
+)
+if CELERY_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT, or a task still running "
+        "would be handed to a second worker"
+    )
+
 CELERY_FILESYSTEM_DIR = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(VAR_DIR / "celery")))
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
@@ -257,7 +277,12 @@ if CELERY_BROKER_IS_FILESYSTEM:
         f"file://{CELERY_FILESYSTEM_DIR / 'results'}"
     )
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # How often a worker looks for messages a lost worker left unacknowledged.
+        "unacked_restore_interval": max(1, min(10, CELERY_VISIBILITY_TIMEOUT // 10)),
+        "unacked_restore_throttle": 1,
+    }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or CELERY_BROKER_URL
 
 # TLS to Redis (`rediss://` URLs, as managed key-value stores hand out): certificates are
@@ -313,6 +338,13 @@ WEBHOOK_ALLOW_PRIVATE_HOSTS = (
     if env.str("WEBHOOK_ALLOW_PRIVATE_HOSTS", default="")
     else DEBUG
 )
+
+# --- Market-data ingestion ------------------------------------------------------------------
+# A series lock lives this long after its holder's last heartbeat (every third of it), so the
+# lock of a worker that died frees the series within this time.
+MARKETDATA_SERIES_LOCK_SECONDS = env.int("MARKETDATA_SERIES_LOCK_SECONDS", default=60)
+# An ingestion run from which no series has reported for this long is marked abandoned.
+MARKETDATA_RUN_DEADLINE_SECONDS = env.int("MARKETDATA_RUN_DEADLINE_SECONDS", default=60 * 60)
 
 # --- Logging -------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Candle, IngestionRun, Stock, SyncState
+from .models import Candle, IngestionRun, IngestionRunSeries, Stock, SyncState
 
 
 @admin.register(Stock)
@@ -47,6 +47,7 @@ class SyncStateAdmin(admin.ModelAdmin):
         "first_bar_ts",
         "last_bar_ts",
         "rows",
+        "backfill_from",
         "last_success_at",
         "last_error_at",
         "short_error",
@@ -61,6 +62,19 @@ class SyncStateAdmin(admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, obj: SyncState) -> str:
         return obj.last_error[:120]
+
+
+class IngestionRunSeriesInline(admin.TabularInline):
+    """The outcome of every series of the run (written by the ingestion services only)."""
+
+    model = IngestionRunSeries
+    fields = ["code", "timeframe", "succeeded", "error", "finished_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(IngestionRun)
@@ -79,3 +93,4 @@ class IngestionRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "timeframe", "status", "trigger"]
     readonly_fields = [f.name for f in IngestionRun._meta.fields]
+    inlines = [IngestionRunSeriesInline]

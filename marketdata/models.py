@@ -112,6 +112,14 @@ class SyncState(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     rows = models.PositiveIntegerField(default=0, help_text="Bars stored for this series")
+    backfill_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Start of a backfill that has not completed: bars between it and the oldest stored "
+            "bar may be missing (collection and gap repair fetch them)"
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -138,6 +146,7 @@ class IngestionRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Partly failed"
         FAILED = "failed", "Failed"
+        ABANDONED = "abandoned", "Abandoned (no report before its deadline)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices, blank=True)
@@ -146,6 +155,11 @@ class IngestionRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Still running after this (no series reported for that long): abandoned",
+    )
     series_total = models.PositiveIntegerField(default=0)
     series_done = models.PositiveIntegerField(default=0)
     series_failed = models.PositiveIntegerField(default=0)
@@ -155,7 +169,33 @@ class IngestionRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["kind", "timeframe", "-started_at"])]
+        indexes = [
+            models.Index(fields=["kind", "timeframe", "-started_at"]),
+            models.Index(fields=["status", "deadline_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.timeframe} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class IngestionRunSeries(models.Model):
+    """The outcome of one series of a run, written once: a task delivered twice (after a lost
+    worker) cannot count its series twice. The stock master sync is one part without a code."""
+
+    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="outcomes")
+    code = models.CharField(max_length=12, blank=True)
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, blank=True)
+    succeeded = models.BooleanField()
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "code", "timeframe"], name="ingestionrunseries_unique_series"
+            )
+        ]
+
+    def __str__(self) -> str:
+        outcome = "succeeded" if self.succeeded else "failed"
+        return f"{self.code} {self.timeframe} {outcome}".strip()

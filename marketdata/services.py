@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import krx_calendar
@@ -32,7 +33,7 @@ from .kiwoom import (
     kst_midnight,
 )
 from .krx_calendar import INTRADAY_MINUTES, KST, TIMEFRAMES
-from .models import Candle, IngestionRun, Stock, SyncState
+from .models import Candle, IngestionRun, IngestionRunSeries, Stock, SyncState
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ ERROR_EMPTY_MASTER = "Kiwoom returned no stocks for KOSPI and KOSDAQ; nothing wa
 ERROR_SINCE_AFTER_UNTIL = "--since {since} is after --until {until}"
 ERROR_OUTSIDE_CALENDAR = (
     "{day} is outside the KRX calendar ({first}–{last}): no sessions are known there"
+)
+ERROR_ABANDONED = (
+    "abandoned at {at}: {missing} of {total} series never reported (a worker was lost or a "
+    "task dropped)"
 )
 
 
@@ -353,6 +358,35 @@ def _sync_state_refresh(*, stock: Stock, timeframe: str, success_at: dt.datetime
     SyncState.objects.update_or_create(stock=stock, timeframe=timeframe, defaults=values)
 
 
+def _backfill_pending(*, stock: Stock, timeframe: str, since: dt.datetime) -> None:
+    """Notes that a backfill from `since` has started: until one completes, the bars between
+    `since` and the oldest stored bar count as missing (`SyncState.backfill_from`)."""
+    with transaction.atomic():
+        state, _ = SyncState.objects.select_for_update().get_or_create(
+            stock=stock, timeframe=timeframe
+        )
+        if state.backfill_from is None or since < state.backfill_from:
+            state.backfill_from = since
+            state.save(update_fields=["backfill_from", "updated_at"])
+
+
+def _backfill_completed(*, stock: Stock, timeframe: str, since: dt.datetime) -> None:
+    """A fetch reaching back to `since` finished: a pending backfill from `since` or later is
+    complete (what Kiwoom did not send before the oldest stored bar does not exist there)."""
+    SyncState.objects.filter(stock=stock, timeframe=timeframe, backfill_from__gte=since).update(
+        backfill_from=None
+    )
+
+
+def backfill_pending_from(*, stock: Stock, timeframe: str) -> dt.datetime | None:
+    """Where an unfinished backfill of the series started, or None."""
+    return (
+        SyncState.objects.filter(stock=stock, timeframe=timeframe)
+        .values_list("backfill_from", flat=True)
+        .first()
+    )
+
+
 def sync_state_error(*, stock: Stock, timeframe: str, error: str) -> None:
     """Records the failure of one series (shown in the admin)."""
     SyncState.objects.update_or_create(
@@ -420,10 +454,13 @@ def _series_fetch(
     windows: list[tuple[dt.datetime, dt.datetime | None]],
     now: dt.datetime,
     progress: Progress | None = None,
+    completes_backfill_from: dt.datetime | None = None,
 ) -> SeriesResult:
     """Fetches and stores each [since, until) window of one series (`until` None: up to now),
-    then records the outcome: the sync state (or its error) and, when bars changed, the
-    re-analysis after commit. Uses `client`, or a client of its own that it closes."""
+    then records the outcome: the sync state (or its error, whatever the failure) and, when bars
+    changed, the re-analysis after commit; on success a pending backfill from
+    `completes_backfill_from` or later is complete. Uses `client`, or a client of its own that
+    it closes."""
     _check_timeframe(timeframe)
     result = SeriesResult(code=stock.code, timeframe=timeframe)
     owned = client is None
@@ -440,8 +477,9 @@ def _series_fetch(
                 progress=progress,
                 result=result,
             )
-    except KiwoomError as exc:
-        sync_state_error(stock=stock, timeframe=timeframe, error=str(exc))
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, KiwoomError) else f"{type(exc).__name__}: {exc}"
+        sync_state_error(stock=stock, timeframe=timeframe, error=error)
         if result.changed:
             _enqueue_analysis(code=stock.code, timeframe=timeframe)
         raise
@@ -450,6 +488,8 @@ def _series_fetch(
             client.close()
     with transaction.atomic():
         _sync_state_refresh(stock=stock, timeframe=timeframe, success_at=timezone.now())
+        if completes_backfill_from is not None:
+            _backfill_completed(stock=stock, timeframe=timeframe, since=completes_backfill_from)
         if result.changed:
             _enqueue_analysis(code=stock.code, timeframe=timeframe)
     return result
@@ -475,7 +515,11 @@ def series_backfill(
     default: up to now), newest page first. Re-running resumes: stored bars are rewritten only
     when Kiwoom's values differ, and a hole-free daily/weekly/monthly series is only extended
     at its ends (minute charts always page from "now"). Enqueues re-analysis after commit when
-    bars changed."""
+    bars changed.
+
+    Until a backfill reaching the stored bars completes, `SyncState.backfill_from` keeps its
+    start, so an interrupted one (a lost worker, an outage) is resumed by `series_collect` and
+    `series_repair_gaps` even though the series is no longer empty."""
     now = _now(now)
     _check_timeframe(timeframe)
     if until is not None and since > until:
@@ -489,6 +533,11 @@ def series_backfill(
             )
     since_ts = kst_midnight(since)
     until_ts = kst_midnight(until + dt.timedelta(days=1)) if until else None
+    first = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(first=Min("ts"))
+    # A slice ending before the stored bars leaves the history between them unknown.
+    reaches_stored = until_ts is None or first["first"] is None or until_ts > first["first"]
+    if reaches_stored:
+        _backfill_pending(stock=stock, timeframe=timeframe, since=since_ts)
 
     windows = _backfill_windows(
         stock=stock, timeframe=timeframe, since=since_ts, until=until_ts, now=now
@@ -500,6 +549,7 @@ def series_backfill(
         windows=windows,
         now=now,
         progress=progress,
+        completes_backfill_from=since_ts if reaches_stored else None,
     )
 
 
@@ -551,16 +601,19 @@ def series_collect(
 ) -> SeriesResult:
     """Brings one series up to date: re-reads from shortly before the oldest still-forming bar
     (or the newest stored bar) up to now, so the formerly forming bar is corrected and any
-    outage in between is filled. An empty series gets a default-depth backfill."""
+    outage in between is filled. An empty series gets a default-depth backfill; a series whose
+    backfill was interrupted gets it resumed."""
     now = _now(now)
     _check_timeframe(timeframe)
     series = Candle.objects.filter(stock=stock, timeframe=timeframe)
     newest = series.aggregate(last=Max("ts"))["last"]
-    if newest is None:
+    pending = backfill_pending_from(stock=stock, timeframe=timeframe)
+    if newest is None or pending is not None:
+        since = pending.astimezone(KST).date() if pending else None
         return series_backfill(
             stock=stock,
             timeframe=timeframe,
-            since=default_since(timeframe=timeframe, now=now),
+            since=since or default_since(timeframe=timeframe, now=now),
             progress=progress,
             client=client,
             now=now,
@@ -627,9 +680,10 @@ def series_repair_gaps(
     client: KiwoomClient | None = None,
     now: dt.datetime | None = None,
 ) -> SeriesResult:
-    """Finds bars missing between `since` (default: the oldest stored bar) and the newest stored
-    bar against the KRX calendar and re-fetches the range that covers them. `result.gaps` lists
-    what was missing; `result.missing_after` what Kiwoom could not supply either (e.g. a halt)."""
+    """Finds bars missing between `since` (default: the oldest stored bar, or the start of an
+    unfinished backfill when that is older) and the newest stored bar against the KRX calendar
+    and re-fetches the range that covers them. `result.gaps` lists what was missing;
+    `result.missing_after` what Kiwoom could not supply either (e.g. before a listing)."""
     now = _now(now)
     _check_timeframe(timeframe)
     span = Candle.objects.filter(stock=stock, timeframe=timeframe).aggregate(
@@ -637,20 +691,28 @@ def series_repair_gaps(
     )
     if span["last"] is None:
         return SeriesResult(code=stock.code, timeframe=timeframe)
+    pending = backfill_pending_from(stock=stock, timeframe=timeframe)
     if since is None:
-        since = span["first"].astimezone(KST).date()
+        since = min(span["first"], pending or span["first"]).astimezone(KST).date()
     # Bars after the newest stored one are not gaps: `series_collect` fetches those.
     through = min(now, span["last"])
     end = through.astimezone(KST).date()
     gaps = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
+    since_ts = kst_midnight(since)
     if not gaps:
+        _backfill_completed(stock=stock, timeframe=timeframe, since=since_ts)
         return SeriesResult(code=stock.code, timeframe=timeframe)
     oldest = gaps[0][0]
     newest_end = krx_calendar.bar_end(timeframe, gaps[-1][1])
 
     until = newest_end if timeframe not in INTRADAY_MINUTES else None
     result = _series_fetch(
-        stock=stock, timeframe=timeframe, client=client, windows=[(oldest, until)], now=now
+        stock=stock,
+        timeframe=timeframe,
+        client=client,
+        windows=[(oldest, until)],
+        now=now,
+        completes_backfill_from=since_ts,
     )
     result.gaps = gaps
     remaining = series_gaps(stock=stock, timeframe=timeframe, start=since, end=end, now=through)
@@ -664,40 +726,71 @@ def series_repair_gaps(
 # --- Ingestion runs ----------------------------------------------------------------------
 
 
+def _run_deadline() -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=settings.MARKETDATA_RUN_DEADLINE_SECONDS)
+
+
 def ingestion_run_start(
     *, kind: str, timeframe: str = "", codes: Iterable[str] = (), trigger: str, series_total: int
 ) -> IngestionRun:
-    """Opens the record of one collection job (admin, /healthz)."""
+    """Opens the record of one collection job (admin, /healthz). Its deadline is
+    MARKETDATA_RUN_DEADLINE_SECONDS from now, pushed back by every series that reports."""
     return IngestionRun.objects.create(
         kind=kind,
         timeframe=timeframe,
         codes=",".join(codes),
         trigger=trigger,
         series_total=series_total,
+        deadline_at=_run_deadline(),
     )
 
 
 def ingestion_run_record(
-    *, run_id: int, result: SeriesResult | None = None, error: str | None = None
-) -> None:
-    """Counts one finished series into the run (safe from concurrent Celery tasks) and closes
-    the run when every series has reported."""
+    *,
+    run_id: int,
+    code: str = "",
+    timeframe: str = "",
+    result: SeriesResult | None = None,
+    error: str | None = None,
+) -> bool:
+    """Counts the outcome of one series (`code` and `timeframe`; both empty for the stock master)
+    into the run, as done or failed (`error`), once: a second report of the same series (a task
+    delivered again after its worker was lost) changes nothing and returns False. Safe from
+    concurrent Celery tasks (the run row is locked). Pushes the deadline back and closes the run
+    when every series has reported."""
     with transaction.atomic():
-        updates = {}
-        if error is None:
-            updates["series_done"] = F("series_done") + 1
-        else:
-            updates["series_failed"] = F("series_failed") + 1
-        if result is not None:
-            updates["requests"] = F("requests") + result.requests
-            updates["rows_upserted"] = F("rows_upserted") + result.changed
-        IngestionRun.objects.filter(pk=run_id).update(**updates)
         run = IngestionRun.objects.select_for_update().get(pk=run_id)
-        if error is not None:
+        _, created = IngestionRunSeries.objects.get_or_create(
+            run=run,
+            code=code,
+            timeframe=timeframe,
+            defaults={"succeeded": error is None, "error": (error or "")[:2000]},
+        )
+        if not created:
+            return False
+        if error is None:
+            run.series_done += 1
+        else:
+            run.series_failed += 1
             run.errors = (run.errors + error.replace("\n", " ") + "\n")[-20_000:]
-            run.save(update_fields=["errors"])
-        if run.series_done + run.series_failed >= run.series_total:
+        if result is not None:
+            run.requests += result.requests
+            run.rows_upserted += result.changed
+        run.deadline_at = _run_deadline()
+        run.save(
+            update_fields=[
+                "series_done",
+                "series_failed",
+                "errors",
+                "requests",
+                "rows_upserted",
+                "deadline_at",
+            ]
+        )
+        finished = run.series_done + run.series_failed >= run.series_total
+        if finished and run.status in (IngestionRun.Status.RUNNING, IngestionRun.Status.ABANDONED):
             ingestion_run_finish(run=run)
+    return True
 
 
 def ingestion_run_finish(*, run: IngestionRun) -> None:
@@ -710,3 +803,28 @@ def ingestion_run_finish(*, run: IngestionRun) -> None:
         run.status = IngestionRun.Status.PARTIAL
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
+
+
+def ingestion_runs_abandon(*, now: dt.datetime | None = None) -> int:
+    """Marks every run still running past its deadline as abandoned (its missing series named
+    by count in `errors`); returns how many. A late report still counts into such a run and
+    closes it normally once every series has reported."""
+    now = _now(now)
+    closed = 0
+    with transaction.atomic():
+        stale = IngestionRun.objects.select_for_update(skip_locked=True).filter(
+            status=IngestionRun.Status.RUNNING, deadline_at__lt=now
+        )
+        for run in stale:
+            missing = run.series_total - run.series_done - run.series_failed
+            note = ERROR_ABANDONED.format(
+                at=now.astimezone(KST).isoformat(timespec="seconds"),
+                missing=missing,
+                total=run.series_total,
+            )
+            run.errors = (run.errors + note + "\n")[-20_000:]
+            run.status = IngestionRun.Status.ABANDONED
+            run.finished_at = now
+            run.save(update_fields=["errors", "status", "finished_at"])
+            closed += 1
+    return closed

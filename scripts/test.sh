@@ -28,7 +28,7 @@ export DEBUG=true
 export SECRET_KEY=test-only-secret-key-not-for-production
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chartinsight}
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
-export CELERY_BROKER_URL=$REDIS_URL
+export CELERY_BROKER_URL=${TEST_CELERY_BROKER_URL:-$REDIS_URL}
 export KIWOOM_BASE_URL= KIWOOM_APPKEY= KIWOOM_SECRETKEY=
 
 if [ -z "${SKIP_LINT:-}" ]; then

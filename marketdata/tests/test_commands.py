@@ -8,11 +8,11 @@ import sys
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from marketdata import services
-from marketdata.management.commands._series import ERROR_FAILED_SERIES
+from marketdata.management.commands._series import ERROR_FAILED_SERIES, SeriesRunner
 from marketdata.models import Candle, IngestionRun, Stock, SyncState
 from marketdata.tests.factories import (
     ROOT,
@@ -83,7 +83,9 @@ def test_bad_code_fails_the_command_but_the_other_series_complete(ingest_sim):
     with pytest.raises(CommandError) as error:
         run("backfill", "--codes", "005930,NOPE00", "--since", SINCE, "--until", UNTIL)
     message = str(error.value)
-    assert message.startswith(ERROR_FAILED_SERIES.format(failed=1, total=2, errors=""))
+    assert message.startswith(
+        ERROR_FAILED_SERIES.format(failed=1, total=2, succeeded=1, names="NOPE00 1d", errors="")
+    )
     assert services.ERROR_UNKNOWN_CODE.format(code="NOPE00") in message
     assert Candle.objects.filter(stock__code="005930", timeframe="1d").exists()
     run_record = IngestionRun.objects.get(kind="backfill")
@@ -124,7 +126,9 @@ def test_a_hostile_page_fails_its_series_only_and_stores_nothing_of_it(
     )
     named = f"005930 page 2 row {row_in_page} (dt="
     message = str(error.value)
-    assert message.startswith(ERROR_FAILED_SERIES.format(failed=1, total=2, errors=""))
+    assert message.startswith(
+        ERROR_FAILED_SERIES.format(failed=1, total=2, succeeded=1, names="005930 1d", errors="")
+    )
     assert "005930 1d: Malformed Kiwoom ka10081 response: " + named in message
 
     # The other series completed; the bad one holds its first page and nothing of the second.
@@ -142,6 +146,48 @@ def test_a_hostile_page_fails_its_series_only_and_stores_nothing_of_it(
     assert user_client.get("/radar/", {"symbol": "005930", "tf": "1d"}).status_code == 200
     api = user_client.get("/api/radar", {"symbol": "005930", "tf": "1d"})
     assert api.status_code == 200 and len(api.json()["candles"]) == 10
+
+
+def test_an_unexpected_error_in_one_series_never_sinks_the_run(ingest_sim):
+    make_stock("005930", "삼성전자")
+    make_stock("000660", "SK하이닉스")
+    command = BaseCommand(stdout=io.StringIO(), stderr=io.StringIO())
+    runner = SeriesRunner(
+        command, kind=IngestionRun.Kind.BACKFILL, codes=["005930", "000660"], timeframes=["1d"]
+    )
+
+    def backfill(*, stock, timeframe, client, progress):
+        if stock.code == "005930":
+            raise ZeroDivisionError("a bug in one series")
+        return services.series_backfill(
+            stock=stock,
+            timeframe=timeframe,
+            since=dt.date.fromisoformat(SINCE),
+            until=dt.date.fromisoformat(UNTIL),
+            client=client,
+        )
+
+    runner.run(backfill)
+    with pytest.raises(CommandError) as error:
+        runner.finish()
+    assert str(error.value) == ERROR_FAILED_SERIES.format(
+        failed=1,
+        total=2,
+        succeeded=1,
+        names="005930 1d",
+        errors="005930 1d: ZeroDivisionError: a bug in one series",
+    )
+    assert "Done: 1/2 series succeeded, 1 failed" in command.stdout.getvalue()
+    assert "[1/2] 005930 1d: FAILED ZeroDivisionError" in command.stderr.getvalue()
+    assert Candle.objects.filter(stock__code="000660").exists()
+    run_record = IngestionRun.objects.get()
+    assert (run_record.status, run_record.series_done, run_record.series_failed) == (
+        IngestionRun.Status.PARTIAL,
+        1,
+        1,
+    )
+    outcomes = run_record.outcomes.order_by("code")
+    assert [(o.code, o.succeeded) for o in outcomes] == [("000660", True), ("005930", False)]
 
 
 def test_dead_api_gives_a_clear_message_and_exit_status_1(settings, kiwoom_state_cleared):
@@ -188,6 +234,7 @@ def test_exit_status_of_a_real_process(ingest_sim):
     )
     assert result.returncode == 1
     assert services.ERROR_UNKNOWN_CODE.format(code="NOPE00") in result.stderr
+    assert "failed: NOPE00 1d" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import redis
 from django.conf import settings
 
 from marketdata import services
-from marketdata.kiwoom import Bar, KiwoomUnknownStock, StockInfo
+from marketdata.kiwoom import Bar, KiwoomUnavailable, KiwoomUnknownStock, StockInfo
 from marketdata.models import Candle, Stock, SyncState
 from marketdata.simulator.universe import UNIVERSE, UNIVERSE_BY_CODE
 from marketdata.tests.factories import (
@@ -22,6 +22,7 @@ from marketdata.tests.factories import (
     assert_same_bars,
     django_env,
     kst,
+    make_kiwoom_client,
     make_stock,
     stored_frame,
     truth_frame,
@@ -418,6 +419,63 @@ def test_a_worker_killed_mid_backfill_resumes_without_holes_or_duplicates(ingest
         now=SIMULATOR_NOW,
     )
     assert_same_bars(stored_frame(stock, "5m"), truth)
+
+
+@pytest.mark.parametrize("recovery", ["collect", "repair_gaps"])
+@pytest.mark.parametrize("timeframe", ["1d", "30m"])
+def test_history_missing_before_an_interrupted_backfill_is_refetched(
+    ingest_sim, recovery, timeframe
+):
+    stock = universe_stock()
+    since = dt.date(2025, 6, 2) if timeframe == "1d" else dt.date(2026, 1, 5)
+    ingest_sim.configure(page_size=40)
+
+    def outage_after_two_pages(result, fraction):
+        if result.pages == 2:
+            ingest_sim.configure(fail_next=1_000)
+
+    with (
+        make_kiwoom_client(ingest_sim, max_attempts=2) as client,
+        pytest.raises(KiwoomUnavailable),
+    ):
+        services.series_backfill(
+            stock=stock,
+            timeframe=timeframe,
+            since=since,
+            progress=outage_after_two_pages,
+            client=client,
+            now=SIMULATOR_NOW,
+        )
+    ingest_sim.configure(fail_next=0)
+    truth = truth_frame(ingest_sim, stock.code, timeframe, start=since)
+    # The newest 80 bars, without a hole: nothing but the interrupted backfill says more is owed.
+    assert Candle.objects.filter(stock=stock, timeframe=timeframe).count() == 80 < len(truth)
+    assert services.backfill_pending_from(stock=stock, timeframe=timeframe) == kst(
+        since.year, since.month, since.day
+    )
+
+    if recovery == "collect":
+        services.series_collect(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
+    else:
+        repaired = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
+        assert repaired.gaps[0][0] == truth.index[0] and repaired.missing_after == 0
+    assert_same_bars(stored_frame(stock, timeframe), truth)
+    assert services.backfill_pending_from(stock=stock, timeframe=timeframe) is None
+    # Complete now: nothing is owed any more.
+    again = services.series_repair_gaps(stock=stock, timeframe=timeframe, now=SIMULATOR_NOW)
+    assert again.gaps == [] and again.requests == 0
+
+
+def test_a_backfill_from_before_the_listing_is_complete_once_kiwoom_has_no_older_page(
+    ingest_sim,
+):
+    stock = universe_stock()
+    first_bar = truth_frame(ingest_sim, stock.code, "1w").index[0]
+    since = (first_bar - dt.timedelta(days=400)).date()
+    services.series_backfill(stock=stock, timeframe="1w", since=since, now=SIMULATOR_NOW)
+    assert services.backfill_pending_from(stock=stock, timeframe="1w") is None
+    repaired = services.series_repair_gaps(stock=stock, timeframe="1w", now=SIMULATOR_NOW)
+    assert repaired.gaps == [] and repaired.requests == 0
 
 
 def test_an_interrupted_daily_backfill_reads_only_what_is_missing(ingest_sim):

@@ -2,6 +2,8 @@
 
 import datetime as dt
 import io
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -14,7 +16,7 @@ from marketdata import krx_calendar as cal
 from marketdata import selectors, services, tasks
 from marketdata.krx_calendar import KST, TIMEFRAMES
 from marketdata.models import Candle, IngestionRun, Stock
-from marketdata.tests.factories import make_candles, make_stock
+from marketdata.tests.factories import django_python, make_candles, make_stock
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -177,15 +179,113 @@ def test_healthz_shows_the_last_collection_per_timeframe(client, ingest_sim):
     assert body["last_collection"]["1w"].endswith("+09:00")
 
 
-def test_a_series_already_being_collected_is_skipped(ingest_sim, eager, settings):
+def test_a_series_held_by_another_task_is_retried_then_counted_failed(ingest_sim, eager, settings):
+    settings.MARKETDATA_SERIES_LOCK_SECONDS = 5
     make_stock()
-    lock = redis.Redis.from_url(settings.REDIS_URL).lock("marketdata:collect:005930:1d", timeout=60)
-    assert lock.acquire(blocking=False)
-    try:
-        result = tasks.collect_series.delay(code="005930", timeframe="1d").get()
+    run = services.ingestion_run_start(
+        kind=IngestionRun.Kind.COLLECT, timeframe="1d", trigger="task", series_total=1
+    )
+    held = redis.Redis.from_url(settings.REDIS_URL).lock(
+        "marketdata:series:005930:1d", timeout=60, thread_local=False
+    )
+    assert held.acquire(blocking=False, token="another-task")
+    try:  # eager retries run at once, so the retries run out while the lock is held
+        result = tasks.collect_series.delay(code="005930", timeframe="1d", run_id=run.pk).get()
     finally:
-        lock.release()
-    assert result["skipped"] == tasks.SKIPPED_BUSY
+        held.release()
+    assert result["changed"] is None
     assert not Candle.objects.exists() and ingest_sim.requests() == []
+    run.refresh_from_db()
+    assert (run.status, run.series_done, run.series_failed) == ("failed", 0, 1)
+    assert run.errors.startswith("005930 1d: " + tasks.ERROR_BUSY.format(seconds=15))
     result = tasks.collect_series.delay(code="005930", timeframe="1d").get()
     assert result["changed"] > 0
+
+
+def test_a_series_lock_lives_while_its_holder_beats_and_lapses_soon_after_it_dies(settings):
+    holder = django_python(
+        "import time\n"
+        "from marketdata.tasks import SeriesLock\n"
+        "SeriesLock(code='005930', timeframe='1d', owner='task-1').__enter__()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(120)\n",
+        MARKETDATA_SERIES_LOCK_SECONDS="2",
+    )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        time.sleep(3.5)  # past the lock's lifetime: only the heartbeat keeps it
+        assert client.get("marketdata:series:005930:1d") == b"task-1"
+    finally:
+        holder.send_signal(signal.SIGKILL)  # a worker lost without any cleanup
+        holder.wait()
+    deadline = time.monotonic() + 2.5
+    while client.exists("marketdata:series:005930:1d") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not client.exists("marketdata:series:005930:1d")
+    settings.MARKETDATA_SERIES_LOCK_SECONDS = 2
+    with tasks.SeriesLock(code="005930", timeframe="1d", owner="task-2"):
+        assert client.get("marketdata:series:005930:1d") == b"task-2"
+    assert not client.exists("marketdata:series:005930:1d")
+
+
+def test_a_hostile_series_fails_alone_and_the_run_closes_with_its_counts(ingest_sim, eager):
+    services.stocks_sync()
+    targets = Stock.objects.analysis_targets().count()
+    ingest_sim.configure(
+        page_size=50,
+        corrupt_code="000660",
+        corrupt_row=60,  # the 11th row of the second page
+        corrupt_fields={"trde_qty": "99999999999999999999"},  # beyond a bigint
+    )
+    tasks.collect_timeframe("1mo", force=True)
+    run = IngestionRun.objects.get(kind="collect")
+    assert (run.status, run.series_done, run.series_failed) == ("partial", targets - 1, 1)
+    assert run.errors.startswith("000660 1mo: Malformed Kiwoom ka10083 response: ")
+    assert "000660 page 2 row 11 (dt=" in run.errors and "trde_qty='9999" in run.errors
+    failed = run.outcomes.get(succeeded=False)
+    assert (failed.code, failed.timeframe) == ("000660", "1mo") and failed.error == run.errors[:-1]
+    assert run.outcomes.filter(succeeded=True).count() == targets - 1
+    hynix = Stock.objects.get(code="000660")
+    assert Candle.objects.filter(stock=hynix, timeframe="1mo").count() == 50  # page 1 only
+    assert "page 2 row 11" in hynix.sync_states.get(timeframe="1mo").last_error
+
+
+def test_a_series_reported_twice_counts_once():
+    run = services.ingestion_run_start(
+        kind=IngestionRun.Kind.COLLECT, timeframe="1d", trigger="task", series_total=2
+    )
+    assert services.ingestion_run_record(run_id=run.pk, code="005930", timeframe="1d")
+    # The same task delivered again after its worker was lost reports again.
+    assert not services.ingestion_run_record(run_id=run.pk, code="005930", timeframe="1d")
+    assert not services.ingestion_run_record(
+        run_id=run.pk, code="005930", timeframe="1d", error="late duplicate"
+    )
+    run.refresh_from_db()
+    assert (run.status, run.series_done, run.series_failed, run.errors) == ("running", 1, 0, "")
+    services.ingestion_run_record(run_id=run.pk, code="000660", timeframe="1d", error="boom")
+    run.refresh_from_db()
+    assert (run.status, run.series_done, run.series_failed) == ("partial", 1, 1)
+
+
+def test_runs_past_their_deadline_are_abandoned_and_late_reports_still_count(settings):
+    settings.MARKETDATA_RUN_DEADLINE_SECONDS = 600
+    run = services.ingestion_run_start(
+        kind=IngestionRun.Kind.COLLECT, timeframe="30m", trigger="task", series_total=26
+    )
+    for code in ("000001", "000002"):
+        services.ingestion_run_record(run_id=run.pk, code=code, timeframe="30m")
+    run.refresh_from_db()
+    assert services.ingestion_runs_abandon(now=run.deadline_at - dt.timedelta(seconds=1)) == 0
+    assert tasks.close_abandoned_runs() == "0 run(s) abandoned"
+    later = run.deadline_at + dt.timedelta(seconds=1)
+    assert services.ingestion_runs_abandon(now=later) == 1
+    run.refresh_from_db()
+    assert (run.status, run.finished_at) == (IngestionRun.Status.ABANDONED, later)
+    assert "24 of 26 series never reported" in run.errors
+    assert services.ingestion_runs_abandon(now=later) == 0  # closed once
+    # A task delivered again after all reports into it; the last one closes the run.
+    for number in range(3, 27):
+        services.ingestion_run_record(run_id=run.pk, code=f"{number:06d}", timeframe="30m")
+    run.refresh_from_db()
+    assert (run.status, run.series_done) == (IngestionRun.Status.SUCCEEDED, 26)

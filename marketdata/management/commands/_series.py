@@ -4,6 +4,7 @@ timeframes, running one service per series with progress output, and the run rec
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 
@@ -14,8 +15,12 @@ from marketdata.kiwoom import KiwoomClient, KiwoomError
 from marketdata.krx_calendar import TIMEFRAMES
 from marketdata.models import Stock
 
+logger = logging.getLogger(__name__)
+
 ERROR_NO_SERIES = "No series to process: give --codes or run sync_stocks first"
-ERROR_FAILED_SERIES = "{failed} of {total} series failed (the others completed): {errors}"
+ERROR_FAILED_SERIES = (
+    "{failed} of {total} series failed ({succeeded} succeeded); failed: {names}. Errors: {errors}"
+)
 ERROR_BAD_DATE = "{option} must be a date like 2020-10-12, not {value!r}"
 PROGRESS_EVERY_SECONDS = 1.0
 
@@ -65,6 +70,7 @@ class SeriesRunner:
         self.timeframes = timeframes
         self.series = [(code, tf) for tf in timeframes for code in codes]
         self.errors: list[str] = []
+        self.failed: list[str] = []
         self.rows = 0
         self.changed = 0
         self.pages = 0
@@ -126,32 +132,46 @@ class SeriesRunner:
             result = operation(
                 stock=stock, timeframe=timeframe, client=self.client, progress=progress
             )
-        except (KiwoomError, services.IngestionError) as exc:
-            message = f"{code} {timeframe}: {exc}"
+        except Exception as exc:  # one series never sinks the run: record it, go on
+            if isinstance(exc, KiwoomError | services.IngestionError):
+                reason = str(exc)
+            else:
+                logger.exception("%s %s failed", code, timeframe)
+                reason = f"{type(exc).__name__}: {exc}"
+            message = f"{code} {timeframe}: {reason}"
+            self.failed.append(f"{code} {timeframe}")
             self.errors.append(message)
-            services.ingestion_run_record(run_id=run_id, error=message)
-            self.command.stderr.write(f"{label}: FAILED {exc}")
+            services.ingestion_run_record(
+                run_id=run_id, code=code, timeframe=timeframe, error=message
+            )
+            self.command.stderr.write(f"{label}: FAILED {reason}")
             return
         self.rows = base_rows + result.fetched
         self.pages = base_pages + result.pages
         self.changed += result.changed
-        services.ingestion_run_record(run_id=run_id, result=result)
+        services.ingestion_run_record(run_id=run_id, code=code, timeframe=timeframe, result=result)
         self.write(
             f"{label}: {result.pages} pages, {result.fetched:,} bars read, "
             f"{result.changed:,} new or changed · {self._status(1.0)}"
         )
 
     def finish(self) -> None:
+        """Prints the summary (succeeded/failed of the series); CommandError naming the failed
+        series when any failed."""
         elapsed = time.monotonic() - self.started
-        done = len(self.series) - len(self.errors)
+        done = len(self.series) - len(self.failed)
         self.write(
-            f"Done: {done}/{len(self.series)} series, {self.pages} pages, {self.rows:,} bars read, "
-            f"{self.changed:,} new or changed, {self.client.requests} requests "
-            f"in {_clock(elapsed)}."
+            f"Done: {done}/{len(self.series)} series succeeded, {len(self.failed)} failed; "
+            f"{self.pages} pages, {self.rows:,} bars read, {self.changed:,} new or changed, "
+            f"{self.client.requests} requests in {_clock(elapsed)}."
         )
-        if self.errors:
+        if self.failed:
             raise CommandError(
                 ERROR_FAILED_SERIES.format(
-                    failed=len(self.errors), total=len(self.series), errors="; ".join(self.errors)
+                    failed=len(self.failed),
+                    total=len(self.series),
+                    succeeded=done,
+                    names=", ".join(self.failed),
+                    errors="; ".join(self.errors),
                 )
             )

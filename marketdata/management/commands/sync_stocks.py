@@ -21,9 +21,13 @@ class Command(BaseCommand):
         self.stdout.write("Reading the KOSPI and KOSDAQ stock lists from Kiwoom…")
         try:
             result = services.stocks_sync()
-        except KiwoomError as exc:
-            services.ingestion_run_record(run_id=run.pk, error=str(exc))
-            raise CommandError(f"Stock master not synced: {exc}") from None
+        except Exception as exc:  # recorded whatever it is, so the run never stays running
+            known = isinstance(exc, KiwoomError)
+            error = str(exc) if known else f"{type(exc).__name__}: {exc}"
+            services.ingestion_run_record(run_id=run.pk, error=f"stock master: {error}")
+            if known:
+                raise CommandError(f"Stock master not synced: {exc}") from None
+            raise
         services.ingestion_run_record(run_id=run.pk)
         self.stdout.write(
             f"Stocks: {result.created} new, {result.updated} updated, {result.reactivated} "
