@@ -94,3 +94,22 @@ class IngestionRunAdmin(admin.ModelAdmin):
     list_filter = ["kind", "timeframe", "status", "trigger"]
     readonly_fields = [f.name for f in IngestionRun._meta.fields]
     inlines = [IngestionRunSeriesInline]
+
+
+@admin.register(IngestionRunSeries)
+class IngestionRunSeriesAdmin(admin.ModelAdmin):
+    """Per-series outcomes across runs: which series fail, and why (read-only)."""
+
+    list_display = ["finished_at", "run", "code", "timeframe", "succeeded", "short_error"]
+    list_filter = ["succeeded", "timeframe", "run__kind"]
+    search_fields = ["code", "error"]
+    list_select_related = ["run"]
+    raw_id_fields = ["run"]
+    readonly_fields = [f.name for f in IngestionRunSeries._meta.fields]
+
+    @admin.display(description="Error")
+    def short_error(self, obj: IngestionRunSeries) -> str:
+        return obj.error[:120]
+
+    def has_add_permission(self, request) -> bool:
+        return False
