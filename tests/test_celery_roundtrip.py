@@ -12,7 +12,7 @@ from tests.celery_worker import start_worker, stop_worker
 def test_roundtrip_on_redis():
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
     env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}
-    client = Celery(broker=broker, backend=broker)
+    client = Celery(broker=broker, backend=broker, set_as_current=False)
     worker = start_worker(env, name="roundtrip")
     try:
         result = client.send_task("chartinsight.add", args=(20, 22))
@@ -35,7 +35,9 @@ def test_roundtrip_on_filesystem_fallback(tmp_path, monkeypatch):
         # The worker creates the folders on start; the client uses the same ones.
         for sub in ("queue", "processed", "results", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        client = Celery(broker="filesystem://", backend=f"file://{folder / 'results'}")
+        client = Celery(
+            broker="filesystem://", backend=f"file://{folder / 'results'}", set_as_current=False
+        )
         client.conf.broker_transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

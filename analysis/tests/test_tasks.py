@@ -68,7 +68,7 @@ def test_a_real_worker_runs_the_fan_out_on_redis():
         "CELERY_RESULT_BACKEND": broker,
         "DATABASE_URL": database_url,
     }
-    client = Celery(broker=broker, backend=broker)
+    client = Celery(broker=broker, backend=broker, set_as_current=False)
     worker = start_worker(env, name="analysis")
     try:
         queued = client.send_task("analysis.analyze_all").get(timeout=60)

@@ -72,7 +72,12 @@ def test_a_worker_killed_mid_run_loses_nothing(ingest_sim):
         CELERY_VISIBILITY_TIMEOUT="8",
         MARKETDATA_SERIES_LOCK_SECONDS="3",
     )
-    client = Celery(broker=settings.CELERY_BROKER_URL, backend=settings.CELERY_BROKER_URL)
+    # Not the current app: the eager tests that run later use the project's app.
+    client = Celery(
+        broker=settings.CELERY_BROKER_URL,
+        backend=settings.CELERY_BROKER_URL,
+        set_as_current=False,
+    )
     first = start_worker(env, name="doomed")
     second = None
     try:
