@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates the virtual environment, installing Debian's python3-venv first when it is missing.
+# Creates the virtual environment, installing Debian's python3-venv first when it is missing
+# (as root; otherwise it says what to install and stops).
 set -euo pipefail
 python=$1; venv=$2
 if [ -x "$venv/bin/python" ]; then exit 0; fi
@@ -7,9 +8,7 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "ChartInsight Studio needs Python 3.11 or newer as '$python' (set PYTHON=...)." >&2; exit 1
 fi
 if ! "$python" -m venv --help >/dev/null 2>&1 || ! "$python" -c 'import ensurepip' 2>/dev/null; then
-  echo "Installing python3-venv (Debian/Ubuntu)…"
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq python3-venv
+  "$(dirname "$0")/apt-install.sh" python3-venv "Python's venv module, for $venv" || exit 1
 fi
 echo "Creating $venv …"
 "$python" -m venv "$venv"

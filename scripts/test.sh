@@ -5,23 +5,21 @@ cd "$(dirname "$0")/.."
 
 scripts/services.sh
 
-sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+# Debian packages the tests use. Installed when running as root; otherwise `make test` says what to
+# install and goes on (scripts/apt-install.sh never calls sudo).
 if ! [ -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium for the browser tests…"
-  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  scripts/apt-install.sh chromium "the browser tests drive it" \
+    || echo "(without /usr/bin/chromium the browser tests fail, saying so)"
 fi
 # Korean names in the browser tests' screenshots need a CJK font; the tests pass without it.
 if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
-  echo "Installing fonts-noto-cjk for readable Korean in screenshots…"
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq fonts-noto-cjk >/dev/null \
-    || echo "(fonts-noto-cjk not installed; screenshots will show boxes for Korean text)"
+  scripts/apt-install.sh fonts-noto-cjk "readable Korean in screenshots" \
+    || echo "(screenshots will show boxes for Korean text)"
 fi
-
 # The compose file must stay valid for Debian's docker-compose 1.29 (a test parses it with it).
 if ! command -v docker-compose >/dev/null 2>&1; then
-  echo "Installing Debian's docker-compose for the compose-file test…"
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq docker-compose >/dev/null \
-    || echo "(docker-compose not installed; that test is skipped)"
+  scripts/apt-install.sh docker-compose "the compose-file test parses with it" \
+    || echo "(that test is skipped)"
 fi
 
 export DEBUG=true
