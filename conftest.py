@@ -3,9 +3,9 @@
 
 import pytest
 
-pytest_plugins = ["marketdata.tests.fixtures", "tests.browser.chromium"]
+from tests.factories import PASSWORD
 
-PASSWORD = "correct horse battery staple 42"
+pytest_plugins = ["marketdata.tests.fixtures", "tests.browser.chromium"]
 
 
 @pytest.fixture
@@ -26,6 +26,12 @@ def staff_user(django_user_model):
 @pytest.fixture
 def user_client(client, user):
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def other_client(client, other_user):
+    client.force_login(other_user)
     return client
 
 

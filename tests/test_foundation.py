@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from conftest import PASSWORD
+from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["analysis:radar", "analysis:scanner", "labeling:list", "password_change"]

@@ -8,26 +8,10 @@ import pytest
 from analysis.selectors.scanner import trading_days_cutoff
 from analysis.tests.factories import make_pattern, make_run
 from marketdata.tests.factories import make_stock
+from tests.factories import GARBAGE
 
 pytestmark = pytest.mark.django_db
 
-GARBAGE = [
-    "",
-    "x",
-    "-1",
-    "0",
-    "nan",
-    "inf",
-    "1e309",
-    "99999999999999999999",
-    "2147483648",
-    "\x00",
-    "<script>",
-    "0001-01-01",
-    "9999-12-31",
-    "0001-01-01T00:00:00",
-    "9999-12-31T23:59:59",
-]
 PARAMS = {
     "/radar/": [
         "symbol",

@@ -204,13 +204,6 @@ def test_radar_analysis_serves_the_stored_window_or_computes(walk_stock):
     assert stale["source"] == "computed"
 
 
-@pytest.fixture
-def admin_client_logged(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", password="x" * 20)
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize(
     ("model", "query"),
     [
@@ -220,19 +213,19 @@ def admin_client_logged(client, django_user_model):
         ("trendperiod", "?direction=up"),
     ],
 )
-def test_admin_lists_stored_results_read_only(walk_stock, admin_client_logged, model, query):
+def test_admin_lists_stored_results_read_only(walk_stock, admin_client, model, query):
     run = series_analyze(stock=walk_stock, timeframe="1d")
     base = f"/admin/analysis/{model}/"
-    listing = admin_client_logged.get(base + "?q=005930")
+    listing = admin_client.get(base + "?q=005930")
     assert listing.status_code == 200
     assert "005930" in listing.content.decode()
-    assert admin_client_logged.get(base + query).status_code == 200
-    assert admin_client_logged.get(base + "add/").status_code == 403
+    assert admin_client.get(base + query).status_code == 200
+    assert admin_client.get(base + "add/").status_code == 403
     if model == "analysisrun":
-        detail = admin_client_logged.get(f"{base}{run.pk}/change/")
+        detail = admin_client.get(f"{base}{run.pk}/change/")
         assert detail.status_code == 200
         assert b'name="_save"' not in detail.content
-        assert admin_client_logged.post(f"{base}{run.pk}/delete/").status_code == 403
+        assert admin_client.post(f"{base}{run.pk}/delete/").status_code == 403
         assert AnalysisRun.objects.filter(pk=run.pk).exists()
 
 

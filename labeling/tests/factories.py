@@ -1,7 +1,37 @@
-"""Factories for labeling tests."""
+"""Factories for labeling tests (stored detections: `analysis.tests.factories.make_detection`;
+stocks and bars: `marketdata.tests.factories`)."""
+
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from labeling.models import Label
+from labeling.services import label_create
+from marketdata.tests.factories import kst
+
+
+def make_label(
+    owner,
+    stock,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    timeframe: str = "1d",
+    pattern_type: str = "DT",
+    **fields,
+) -> Label:
+    """A label made by `label_create` (snapped to the stored bars, with its first revision);
+    by default a double top on the daily bars of 8–12 January 2024."""
+    return label_create(
+        owner=owner,
+        stock=stock,
+        timeframe=timeframe,
+        pattern_type=pattern_type,
+        start=start or kst(2024, 1, 8),
+        end=end or kst(2024, 1, 12),
+        **fields,
+    )
 
 
 def price_frame(index: pd.DatetimeIndex, base: float = 70_000.0) -> pd.DataFrame:

@@ -1,15 +1,6 @@
-import pytest
-
 from labeling import services
 from labeling.models import Label
 from marketdata.tests.factories import kst
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    admin = django_user_model.objects.create_superuser("root", password="x" * 20)
-    client.force_login(admin)
-    return client
 
 
 def test_admin_lists_and_filters_labels_and_revisions_read_only(admin_client, user, stock):

@@ -1,17 +1,15 @@
 """Labeling on the Trading Radar in headless Chromium (Debian's /usr/bin/chromium via Playwright):
 drag a range in label mode, fill the form, save, see the label drawn; accept a detected pattern."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
 from analysis.models import PatternInstance
 from analysis.services import series_analyze
-from analysis.tests.factories import swing_series
-from conftest import PASSWORD
+from analysis.tests.factories import make_swing_stock
 from labeling.models import Label, Source
-from marketdata.tests.factories import make_candles, make_stock
-from tests.browser.chromium import ARTIFACTS, report_csp_violations
+from labeling.tests.factories import make_label
 
 pytestmark = pytest.mark.browser
 
@@ -21,48 +19,10 @@ LABEL_SHAPES = (
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, user):
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="ko-KR"
-    )
-    context.set_default_timeout(15_000)
-    problems: list[str] = []
-    report_csp_violations(context, problems)
-    page = context.new_page()
-    # Resources a test expects to fail (the label form answers invalid input with a 400) and
-    # the browser's own favicon probe are not page errors.
-    page.expected_failures = {"/favicon.ico"}
-
-    def on_console(message):
-        url = message.location.get("url") or ""
-        expected = any(url.endswith(path) for path in page.expected_failures)
-        if message.type == "error" and not (expected and "Failed to load" in message.text):
-            problems.append(f"console.{message.type}: {message.text} at {url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
-    yield page
-    context.close()
-    assert problems == [], f"JavaScript errors or CSP violations on the page: {problems}"
-
-
-@pytest.fixture
 def series(transactional_db):
-    stock = make_stock("005930", "삼성전자")
-    frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))
-    make_candles(stock, "1d", frame)
+    stock, frame = make_swing_stock()
     series_analyze(stock=stock, timeframe="1d")  # stored detections the Radar can offer
     return {"stock": stock, "frame": frame}
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def open_radar(page):
@@ -80,7 +40,10 @@ def drag(page, x0: float, x1: float) -> None:
     page.mouse.up()
 
 
-def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
+def test_drag_a_range_fill_the_form_save_and_see_the_label(
+    series, logged_in_page, user, screenshot
+):
+    page = logged_in_page
     open_radar(page)
     assert page.evaluate(LABEL_SHAPES) == 0
     assert page.is_hidden("#label-panel")
@@ -94,7 +57,7 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
     assert start.endswith("+09:00") and end > start
 
     # A bad key point first: the 400 comes back into the panel with the error, nothing saved.
-    page.expected_failures.add("/labels/new")
+    page.expected_error_urls.append("/labels/new")
     page.select_option("#label-panel-body select[name=pattern_type]", "DB")
     page.fill("#label-panel-body textarea[name=key_points]", "V1 2020-01-02 70000")
     page.click("#label-panel-body button[type=submit]")
@@ -121,7 +84,8 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(series, page, user):
     page.wait_for_selector("#label-panel", state="hidden")
 
 
-def test_accept_a_detected_pattern_and_undo(series, page, user):
+def test_accept_a_detected_pattern_and_undo(series, logged_in_page, user, screenshot):
+    page = logged_in_page
     stored = PatternInstance.objects.filter(stock=series["stock"], timeframe="1d")
     assert stored.exists(), "the synthetic series should give the detector something to find"
     open_radar(page)
@@ -143,18 +107,18 @@ def test_accept_a_detected_pattern_and_undo(series, page, user):
     assert label.is_deleted
 
 
-def test_label_list_filters_deletes_and_restores_with_htmx(series, page, user):
-    from labeling.services import label_create
-
+def test_label_list_filters_deletes_and_restores_with_htmx(
+    series, logged_in_page, user, screenshot
+):
+    page = logged_in_page
     frame = series["frame"]
     for pattern_type, offset in (("DT", 100), ("HS", 60)):
-        label_create(
-            owner=user,
-            stock=series["stock"],
-            timeframe="1d",
+        make_label(
+            user,
+            series["stock"],
+            frame.index[-offset].to_pydatetime(),
+            frame.index[-offset + 20].to_pydatetime(),
             pattern_type=pattern_type,
-            start=frame.index[-offset].to_pydatetime(),
-            end=frame.index[-offset + 20].to_pydatetime(),
         )
     page.goto("/labels/")
     assert page.locator("table.labels tbody tr").count() == 2

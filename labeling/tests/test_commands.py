@@ -5,19 +5,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from labeling import services
+from labeling.tests.factories import make_label
 from marketdata.tests.factories import kst
-
-
-def make(user, stock, pattern_type, day):
-    return services.label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type=pattern_type,
-        start=kst(2024, 1, day),
-        end=kst(2024, 1, day + 2),
-    )
 
 
 def run(*args) -> tuple[str, str]:
@@ -27,9 +16,9 @@ def run(*args) -> tuple[str, str]:
 
 
 def test_export_labels_for_one_user_and_all(user, other_user, stock, tmp_path):
-    mine = make(user, stock, "DT", 8)
-    second = make(user, stock, "DB", 15)
-    theirs = make(other_user, stock, "HS", 22)
+    mine = make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 10), pattern_type="DT")
+    second = make_label(user, stock, kst(2024, 1, 15), kst(2024, 1, 17), pattern_type="DB")
+    theirs = make_label(other_user, stock, kst(2024, 1, 22), kst(2024, 1, 24), pattern_type="HS")
 
     out, err = run("--user", "alice", "--pattern-type", "DT")
     records = [json.loads(line) for line in out.splitlines()]

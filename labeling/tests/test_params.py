@@ -2,22 +2,10 @@
 
 import pytest
 
+from tests.factories import GARBAGE
+
 pytestmark = pytest.mark.django_db
 
-GARBAGE = [
-    "",
-    "x",
-    "-1",
-    "0",
-    "nan",
-    "1e309",
-    "99999999999999999999",
-    "2147483648",
-    "\x00",
-    "<script>",
-    "0001-01-01",
-    "9999-12-31",
-]
 FILTERS = ["symbol", "timeframe", "pattern_type", "outcome", "source", "date_from", "date_to"]
 PARAMS = {
     "/labels/": [*FILTERS, "deleted", "page"],

@@ -7,7 +7,7 @@ import pytest
 from analysis import radar_extensions
 from analysis.services import series_analyze
 from analysis.tests.factories import make_swing_stock, radar_figure
-from labeling.services import label_create
+from labeling.tests.factories import make_label
 
 pytestmark = pytest.mark.django_db
 
@@ -27,21 +27,19 @@ def test_labeling_registers_its_radar_extension():
 
 def test_api_labels_are_the_users_own(user_client, user, other_user, samsung):
     stock, frame = samsung
-    mine = label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
+    mine = make_label(
+        user,
+        stock,
+        frame.index[-40].to_pydatetime(),
+        frame.index[-20].to_pydatetime(),
         pattern_type="DB",
-        start=frame.index[-40].to_pydatetime(),
-        end=frame.index[-20].to_pydatetime(),
     )
-    label_create(
-        owner=other_user,
-        stock=stock,
-        timeframe="1d",
+    make_label(
+        other_user,
+        stock,
+        frame.index[-30].to_pydatetime(),
+        frame.index[-10].to_pydatetime(),
         pattern_type="DT",
-        start=frame.index[-30].to_pydatetime(),
-        end=frame.index[-10].to_pydatetime(),
     )
     labels = user_client.get("/api/radar", {"symbol": "005930"}).json()["labels"]
     assert [(label["id"], label["pattern_type"]) for label in labels] == [(mine.pk, "DB")]
@@ -51,21 +49,19 @@ def test_api_labels_are_the_users_own(user_client, user, other_user, samsung):
 
 def test_labels_drawn_in_their_own_layer(user_client, user, other_user, samsung):
     stock, frame = samsung
-    label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
+    make_label(
+        user,
+        stock,
+        frame.index[-60].to_pydatetime(),
+        frame.index[-30].to_pydatetime(),
         pattern_type="HS",
-        start=frame.index[-60].to_pydatetime(),
-        end=frame.index[-30].to_pydatetime(),
     )
-    label_create(
-        owner=other_user,
-        stock=stock,
-        timeframe="1d",
+    make_label(
+        other_user,
+        stock,
+        frame.index[-20].to_pydatetime(),
+        frame.index[-10].to_pydatetime(),
         pattern_type="DT",
-        start=frame.index[-20].to_pydatetime(),
-        end=frame.index[-10].to_pydatetime(),
     )
     figure = radar_figure(user_client.get(RADAR, {"symbol": "005930"}))
     layer = figure["radar"]["layers"]["labels"]

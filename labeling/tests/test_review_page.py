@@ -3,29 +3,22 @@
 from analysis.tests.factories import make_detection
 from labeling import services
 from labeling.models import Source
+from labeling.tests.factories import make_label
 from marketdata.tests.factories import kst
-
-
-def label(user, stock, pattern_type, start, end, **kw):
-    return services.label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type=pattern_type,
-        start=start,
-        end=end,
-        **kw,
-    )
 
 
 def test_review_page_metrics_misses_and_false_alarms(user_client, user, other_user, stock):
     # Bars are weekdays from 2024-01-02. Label DB 01-08..01-19 (10 bars).
-    matched = label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
-    missed = label(user, stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16))
-    label(user, stock, "triangle_sym", kst(2024, 1, 22), kst(2024, 1, 26))  # not a detector type
-    gone = label(user, stock, "DT", kst(2024, 1, 22), kst(2024, 1, 26))
+    matched = make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 19), pattern_type="DB")
+    missed = make_label(user, stock, kst(2024, 2, 5), kst(2024, 2, 16), pattern_type="DT")
+    make_label(
+        user, stock, kst(2024, 1, 22), kst(2024, 1, 26), pattern_type="triangle_sym"
+    )  # not a detector type
+    gone = make_label(user, stock, kst(2024, 1, 22), kst(2024, 1, 26), pattern_type="DT")
     services.label_delete(label=gone, actor=user)
-    label(other_user, stock, "DT", kst(2024, 1, 22), kst(2024, 1, 26))  # someone else's
+    make_label(
+        other_user, stock, kst(2024, 1, 22), kst(2024, 1, 26), pattern_type="DT"
+    )  # someone else's
 
     make_detection(stock, "DB", kst(2024, 1, 9), kst(2024, 1, 19))  # IoU 9/10 → match
     make_detection(stock, "DT", kst(2024, 2, 14), kst(2024, 2, 23))  # IoU 3/15 → false alarm
@@ -50,7 +43,7 @@ def test_review_page_metrics_misses_and_false_alarms(user_client, user, other_us
 
 
 def test_rejected_detection_stays_a_false_alarm(user_client, user, stock):
-    label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 19), pattern_type="DB")
     wrong = make_detection(stock, "DB", kst(2024, 1, 10), kst(2024, 1, 12))  # IoU 3/10
     services.detection_decide(user=user, decision="reject", pattern=wrong)
     report = user_client.get("/labels/review/").context["report"]
@@ -67,7 +60,7 @@ def test_review_filters_and_empty_state(user_client, user, stock):
     response = user_client.get("/labels/review/")
     assert response.context["report"]["series"] == 0
     assert "Nothing to review yet" in response.content.decode()
-    label(user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
+    make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 19), pattern_type="DB")
     make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
     assert user_client.get("/labels/review/", {"timeframe": "5m"}).context["report"]["series"] == 0
     scoped = user_client.get(
@@ -79,8 +72,14 @@ def test_review_filters_and_empty_state(user_client, user, stock):
     assert user_client.get("/labels/review/", {"date_from": "soon"}).status_code == 400
 
 
-def test_review_is_per_user(client, user, other_user, stock):
-    label(other_user, stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19), source=Source.MANUAL)
+def test_review_is_per_user(user_client, other_user, stock):
+    make_label(
+        other_user,
+        stock,
+        kst(2024, 1, 8),
+        kst(2024, 1, 19),
+        pattern_type="DB",
+        source=Source.MANUAL,
+    )
     make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
-    client.force_login(user)
-    assert client.get("/labels/review/").context["report"]["series"] == 0
+    assert user_client.get("/labels/review/").context["report"]["series"] == 0

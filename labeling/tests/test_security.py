@@ -2,14 +2,15 @@
 review shows it. Every POST needs the CSRF token."""
 
 import json
-from datetime import datetime
 
 import pytest
 from django.test import Client
 
 from analysis.tests.factories import make_detection
 from labeling.models import Label
-from labeling.services import label_create, label_delete
+from labeling.services import label_delete
+from labeling.tests.factories import make_label
+from marketdata.tests.factories import kst
 
 pytestmark = pytest.mark.django_db
 
@@ -18,46 +19,33 @@ SECRET_NOTE = "alice-private-note"
 
 @pytest.fixture
 def alice_label(user, stock):
-    return label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DT",
-        start=datetime.fromisoformat("2024-01-10T00:00:00+09:00"),
-        end=datetime.fromisoformat("2024-01-24T00:00:00+09:00"),
-        direction="bearish",
-        notes=SECRET_NOTE,
+    return make_label(
+        user, stock, kst(2024, 1, 10), kst(2024, 1, 24), direction="bearish", notes=SECRET_NOTE
     )
 
 
-@pytest.fixture
-def bob_client(client, other_user):
-    client.force_login(other_user)
-    return client
-
-
-def test_other_users_label_pages_are_404(bob_client, alice_label):
+def test_other_users_label_pages_are_404(other_client, alice_label):
     pk = alice_label.pk
     for url in (f"/labels/{pk}/", f"/labels/{pk}/edit", f"/labels/{pk}/history"):
-        assert bob_client.get(url).status_code == 404, url
+        assert other_client.get(url).status_code == 404, url
     for url in (
         f"/labels/{pk}/edit",
         f"/labels/{pk}/delete",
         f"/labels/{pk}/restore",
         f"/labels/detections/{pk}/undo",
     ):
-        assert bob_client.post(url).status_code == 404, url
+        assert other_client.post(url).status_code == 404, url
     alice_label.refresh_from_db()
     assert alice_label.deleted_at is None
 
 
-def test_other_users_deleted_label_cannot_be_restored(bob_client, user, alice_label):
+def test_other_users_deleted_label_cannot_be_restored(other_client, user, alice_label):
     label_delete(label=alice_label, actor=user)
-    assert bob_client.post(f"/labels/{alice_label.pk}/restore").status_code == 404
+    assert other_client.post(f"/labels/{alice_label.pk}/restore").status_code == 404
     assert Label.objects.get(pk=alice_label.pk).deleted_at is not None
 
 
-def test_other_users_labels_absent_from_list_exports_review_and_radar(bob_client, alice_label):
+def test_other_users_labels_absent_from_list_exports_review_and_radar(other_client, alice_label):
     for url in (
         "/labels/",
         "/labels/?deleted=on",
@@ -69,7 +57,7 @@ def test_other_users_labels_absent_from_list_exports_review_and_radar(bob_client
         "/radar/figure?symbol=005930&tf=1d",
         "/api/radar?symbol=005930&tf=1d",
     ):
-        response = bob_client.get(url)
+        response = other_client.get(url)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert response.status_code == 200, url
         assert SECRET_NOTE.encode() not in body, url
@@ -86,12 +74,7 @@ def test_staff_cannot_change_other_users_labels(staff_client, alice_label):
 def test_posts_without_csrf_token_are_refused(user, stock, alice_label):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    detection = make_detection(
-        stock,
-        "DT",
-        datetime.fromisoformat("2024-01-10T00:00:00+09:00"),
-        datetime.fromisoformat("2024-01-24T00:00:00+09:00"),
-    )
+    detection = make_detection(stock, "DT", kst(2024, 1, 10), kst(2024, 1, 24))
     pk = alice_label.pk
     for url, data in (
         ("/labels/new", {"symbol": "005930"}),
@@ -118,22 +101,8 @@ XSS = '<script>alert("x")</script>\'"<img src=x onerror=alert(1)>'
 def test_stock_name_and_notes_are_escaped_everywhere(user_client, user, stock):
     stock.name = XSS
     stock.save()
-    label = label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type="DT",
-        start=datetime.fromisoformat("2024-01-10T00:00:00+09:00"),
-        end=datetime.fromisoformat("2024-01-24T00:00:00+09:00"),
-        notes=XSS,
-        tags=[XSS[:40]],
-    )
-    make_detection(
-        stock,
-        "DT",
-        datetime.fromisoformat("2024-01-10T00:00:00+09:00"),
-        datetime.fromisoformat("2024-01-24T00:00:00+09:00"),
-    )
+    label = make_label(user, stock, kst(2024, 1, 10), kst(2024, 1, 24), notes=XSS, tags=[XSS[:40]])
+    make_detection(stock, "DT", kst(2024, 1, 10), kst(2024, 1, 24))
     for url in (
         "/radar/?symbol=005930&tf=1d",
         "/radar/symbols?q=005930",

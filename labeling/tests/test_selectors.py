@@ -4,23 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from labeling import services
-from labeling.models import Label, Source
+from labeling.models import Source
 from labeling.selectors import charts, ranges
-from labeling.tests.factories import price_frame
+from labeling.tests.factories import make_label, price_frame
 from marketdata.krx_calendar import bar_starts
 from marketdata.tests.factories import kst, make_candles, make_stock
-
-
-def make_label(user, stock, start, end, **kw) -> Label:
-    return services.label_create(
-        owner=user,
-        stock=stock,
-        timeframe="1d",
-        pattern_type=kw.pop("pattern_type", "DB"),
-        start=start,
-        end=end,
-        **kw,
-    )
 
 
 def test_instants_snap_to_the_krx_bar_grid():
@@ -133,12 +121,14 @@ def test_key_point_outside_range_is_rejected(stock):
 
 
 def test_label_overlays_only_own_live_labels_in_window(stock, other_stock, user, other_user):
-    mine = make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 12))
-    make_label(user, stock, kst(2024, 2, 5), kst(2024, 2, 9))  # outside the window
-    gone = make_label(user, stock, kst(2024, 1, 9), kst(2024, 1, 10))
+    mine = make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 12), pattern_type="DB")
+    make_label(
+        user, stock, kst(2024, 2, 5), kst(2024, 2, 9), pattern_type="DB"
+    )  # outside the window
+    gone = make_label(user, stock, kst(2024, 1, 9), kst(2024, 1, 10), pattern_type="DB")
     services.label_delete(label=gone, actor=user)
-    make_label(other_user, stock, kst(2024, 1, 8), kst(2024, 1, 12))
-    make_label(user, other_stock, kst(2024, 1, 8), kst(2024, 1, 12))
+    make_label(other_user, stock, kst(2024, 1, 8), kst(2024, 1, 12), pattern_type="DB")
+    make_label(user, other_stock, kst(2024, 1, 8), kst(2024, 1, 12), pattern_type="DB")
 
     overlays = charts.label_overlays(
         user=user, stock=stock, timeframe="1d", start=kst(2024, 1, 10), end=kst(2024, 1, 31)

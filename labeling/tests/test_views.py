@@ -9,21 +9,8 @@ from analysis.tests.factories import make_detection
 from labeling import forms, services
 from labeling.models import Label, LabelRevision, Source
 from labeling.selectors import charts, detections, ranges
-from labeling.tests.factories import HTMX, post_data
+from labeling.tests.factories import HTMX, make_label, post_data
 from marketdata.tests.factories import kst
-
-
-def make_label(user, stock, start=None, end=None, **kw) -> Label:
-    return services.label_create(
-        owner=user,
-        stock=stock,
-        timeframe=kw.pop("timeframe", "1d"),
-        pattern_type=kw.pop("pattern_type", "DT"),
-        start=start or kst(2024, 1, 8),
-        end=end or kst(2024, 1, 12),
-        **kw,
-    )
-
 
 # --- create -----------------------------------------------------------------------------------
 
@@ -209,22 +196,21 @@ def test_htmx_delete_from_list_returns_row_with_restore(user_client, user, stock
 # --- isolation, staff, CSRF ------------------------------------------------------------------
 
 
-def test_other_users_label_is_404_everywhere(client, user, other_user, stock):
+def test_other_users_label_is_404_everywhere(user_client, other_user, stock):
     label = make_label(other_user, stock)
-    client.force_login(user)
     for url in (f"/labels/{label.pk}/", f"/labels/{label.pk}/edit", f"/labels/{label.pk}/history"):
-        assert client.get(url).status_code == 404, url
+        assert user_client.get(url).status_code == 404, url
     for url in (
         f"/labels/{label.pk}/delete",
         f"/labels/{label.pk}/restore",
         f"/labels/{label.pk}/edit",
     ):
-        assert client.post(url, post_data()).status_code == 404, url
+        assert user_client.post(url, post_data()).status_code == 404, url
     label.refresh_from_db()
     assert not label.is_deleted and label.revisions.count() == 1
-    listing = client.get("/labels/")
+    listing = user_client.get("/labels/")
     assert listing.context["page_obj"].paginator.count == 0
-    exported = client.get("/labels/export.csv")
+    exported = user_client.get("/labels/export.csv")
     assert len(list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))) == 1
 
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from analysis.tests.factories import swing_series
-from labeling.services import label_create
+from analysis.tests.factories import make_swing_stock, swing_series
+from labeling.tests.factories import make_label
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.browser
@@ -14,9 +14,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def series(transactional_db):
-    samsung = make_stock("005930", "삼성전자")
-    samsung_frame = swing_series("1d", date(2023, 1, 2), date(2025, 11, 20))  # 704 bars
-    make_candles(samsung, "1d", samsung_frame)
+    samsung, samsung_frame = make_swing_stock()  # 704 daily bars
     hynix = make_stock("000660", "SK하이닉스")
     make_candles(hynix, "1d", swing_series("1d", date(2024, 6, 3), date(2025, 11, 20), seed=3))
     return {"samsung": samsung, "samsung_frame": samsung_frame, "hynix": hynix}
@@ -209,13 +207,12 @@ def test_labels_changed_event_redraws_with_the_new_label(series, logged_in_page,
     )
     assert page.evaluate(count) == 0
     frame = series["samsung_frame"]
-    label_create(
-        owner=user,
-        stock=series["samsung"],
-        timeframe="1d",
+    make_label(
+        user,
+        series["samsung"],
+        frame.index[-50].to_pydatetime(),
+        frame.index[-30].to_pydatetime(),
         pattern_type="DB",
-        start=frame.index[-50].to_pydatetime(),
-        end=frame.index[-30].to_pydatetime(),
     )
     page.evaluate("document.dispatchEvent(new CustomEvent('radar:labels-changed'))")
     page.wait_for_function(f"() => {count} === 1")
