@@ -113,3 +113,25 @@ def test_the_checks_see_a_violation(tmp_path, monkeypatch):
         test_no_module_imports_a_higher_app("analysis")
     with pytest.raises(AssertionError):
         test_no_module_or_template_names_a_higher_app("analysis")
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest():
+    """Shared test code lives in factories and fixture plugins, never in a test module."""
+    offending = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[0] in {".venv", "var", "static"} or not (
+            path.name.startswith("test_") or path.name == "conftest.py"
+        ):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                last = name.split(".")[-1]
+                if last.startswith("test_") or last == "conftest":
+                    offending.append(f"{rel}:{node.lineno} imports {name}")
+    assert offending == []

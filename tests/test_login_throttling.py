@@ -10,7 +10,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.utils import timezone
 
-from conftest import PASSWORD
+from tests.factories import PASSWORD
 
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"

@@ -3,7 +3,7 @@ is blocked, and the page fixture reports the violation (so every browser test fa
 
 import pytest
 
-from conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
