@@ -25,6 +25,34 @@ def _any_of(conditions: list[Q]) -> Q:
     return combined
 
 
+def _span(kind: str, obj, *, stock, bars: list) -> Span:
+    """A label or detection as a span of bar indexes of its series (`bars`: its stored instants)."""
+    return Span(
+        (kind, obj.pk),
+        (stock.code, obj.timeframe),
+        obj.pattern_type,
+        bisect_left(bars, obj.start_ts),
+        bisect_left(bars, obj.end_ts),
+    )
+
+
+def _row(obj, stock) -> dict:
+    """The columns a misses / false-alarms row shows for a label or a detection."""
+    return {
+        "kind": "label" if isinstance(obj, Label) else "detection",
+        "id": obj.pk,
+        "symbol": stock.code,
+        "name": stock.name,
+        "timeframe": obj.timeframe,
+        "pattern_type": obj.pattern_type,
+        "start_ts": obj.start_ts,
+        "end_ts": obj.end_ts,
+        "radar_url": radar_url(
+            symbol=stock.code, timeframe=obj.timeframe, start=obj.start_ts, end=obj.end_ts
+        ),
+    }
+
+
 def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) -> dict:
     """The user's labels against the detector's stored patterns (see `labeling.review`).
 
@@ -108,64 +136,23 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
     rejected = 0
     for key in windows:
         stock = labels_by_series[key][0].stock
-        tf = key[1]
         bars = bars_by_series[key]
-        series = (stock.code, tf)
         for label in labels_by_series[key]:
             if label.source == Source.REJECTED:
                 rejected += 1
                 continue
-            row_key = ("label", label.pk)
-            label_spans.append(
-                Span(
-                    row_key,
-                    series,
-                    label.pattern_type,
-                    bisect_left(bars, label.start_ts),
-                    bisect_left(bars, label.end_ts),
-                )
-            )
-            misses_rows[row_key] = {
-                "kind": "label",
-                "id": label.pk,
-                "url": label.get_absolute_url(),
-                "symbol": stock.code,
-                "name": stock.name,
-                "timeframe": tf,
-                "pattern_type": label.pattern_type,
-                "start_ts": label.start_ts,
-                "end_ts": label.end_ts,
-                "radar_url": radar_url(
-                    symbol=stock.code, timeframe=tf, start=label.start_ts, end=label.end_ts
-                ),
-            }
+            span = _span("label", label, stock=stock, bars=bars)
+            label_spans.append(span)
+            misses_rows[span.key] = {**_row(label, stock), "url": label.get_absolute_url()}
         for detection in detections_by_series[key]:
-            row_key = ("detection", detection.pk)
-            detection_spans.append(
-                Span(
-                    row_key,
-                    series,
-                    detection.pattern_type,
-                    bisect_left(bars, detection.start_ts),
-                    bisect_left(bars, detection.end_ts),
-                )
-            )
-            alarm_rows[row_key] = {
-                "kind": "detection",
-                "id": detection.pk,
+            span = _span("detection", detection, stock=stock, bars=bars)
+            detection_spans.append(span)
+            alarm_rows[span.key] = {
+                **_row(detection, stock),
                 "pattern": detection,
                 "decision": decisions.get(detection.pk),
-                "symbol": stock.code,
-                "name": stock.name,
-                "timeframe": tf,
-                "pattern_type": detection.pattern_type,
                 "status": detection.status,
                 "score": detection.score,
-                "start_ts": detection.start_ts,
-                "end_ts": detection.end_ts,
-                "radar_url": radar_url(
-                    symbol=stock.code, timeframe=tf, start=detection.start_ts, end=detection.end_ts
-                ),
             }
     result = review_metrics(label_spans, detection_spans)
     return {
