@@ -170,10 +170,21 @@ def parse_int(value, *, field: str = "value") -> int | None:
 def parse_count(value, *, field: str, limit: float) -> float | None:
     """An unsigned quantity (shares, KRW): '' -> None; a minus sign, NaN, infinity or a value
     above `limit` raise ValueError."""
-    if isinstance(value, str) and value.strip().startswith("-"):
-        raise ValueError(f"{field}={value!r} is negative")
-    number = parse_number(value, field=field)
-    if number is not None and not number <= limit:  # NaN fails every comparison
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if not text:
+            return None
+        if text[0] == "-":
+            raise ValueError(f"{field}={value!r} is negative")
+        try:
+            number = float(text.lstrip("+"))
+        except ValueError:
+            raise ValueError(f"{field}={value!r} is not a number") from None
+    else:
+        number = parse_number(value, field=field)
+        if number is None:
+            return None
+    if not number <= limit:  # NaN fails every comparison
         raise ValueError(f"{field}={value!r} is outside 0…{limit:,.0f}")
     return number
 
@@ -317,13 +328,18 @@ def _check_date(day: dt.date, *, timeframe: str, latest: dt.date, field: str, ra
     """A bar's date lies in [FIRST_BAR_DATE, the current trading day `latest`]. Weekly and
     monthly rows are dated by a day inside their period, so for them only the period may not
     come after the current one."""
-    key, newest = day, latest
-    if timeframe not in INTRADAY_MINUTES:
-        key, newest = period_start(timeframe, day), period_start(timeframe, latest)
-    if day < FIRST_BAR_DATE or key > newest:
-        raise ValueError(
-            f"{field}={raw!r} is outside {FIRST_BAR_DATE}…{latest} (the current trading day)"
-        )
+    if FIRST_BAR_DATE <= day <= latest:
+        return
+    later_day_of_the_current_period = (
+        day > latest
+        and timeframe in ("1w", "1mo")
+        and period_start(timeframe, day) <= period_start(timeframe, latest)
+    )
+    if later_day_of_the_current_period:
+        return
+    raise ValueError(
+        f"{field}={raw!r} is outside {FIRST_BAR_DATE}…{latest} (the current trading day)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
