@@ -279,6 +279,18 @@ def pattern_status_at(pattern: dict, asof: int | None) -> str | None:
     return pattern.get("status")
 
 
+def pattern_outcome_at(pattern: dict, asof: int | None) -> str | None:
+    """The outcome of a completed pattern as known at bar `asof`: "target", "failed",
+    "expired", "pending" (completed, nothing decided yet) or None (not completed by then)."""
+    if pattern_status_at(pattern, asof) != "completed":
+        return None
+    outcome = pattern.get("outcome") or {}
+    index = outcome.get("index")
+    if not outcome.get("result") or (asof is not None and (index is None or index > asof)):
+        return "pending"
+    return outcome["result"]
+
+
 def _neckline_points(pattern: dict, start: int, end: int) -> list[tuple[float, float]] | None:
     """Neckline as two (bar, price) points across the pattern box, or None."""
     neck = pattern.get("neckline")

@@ -134,3 +134,13 @@ class ScannerForm(_DefaultsForm):
     min_score = forms.FloatField(min_value=0, max_value=1, required=False)
     sort = forms.ChoiceField(choices=list(SCANNER_SORTS.items()), required=False, initial="recent")
     page = forms.IntegerField(min_value=1, required=False, initial=1)
+
+
+class PatternStatsForm(_DefaultsForm):
+    """`/patterns/stats/` filters (all optional: every type, timeframe and market)."""
+
+    type = forms.ChoiceField(
+        choices=[("", "All patterns"), *DetectedPatternType.choices], required=False
+    )
+    tf = forms.ChoiceField(choices=[("", "All timeframes"), *Timeframe.choices], required=False)
+    market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("radar/symbols", views.symbol_search, name="symbol_search"),
     path("api/radar", views.api_radar, name="api_radar"),
     path("scanner/", views.scanner, name="scanner"),
+    path("patterns/stats/", views.pattern_stats, name="pattern_stats"),
 ]

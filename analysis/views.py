@@ -1,4 +1,4 @@
-"""Trading Radar, its JSON endpoints, and the Scanner."""
+"""Trading Radar, its JSON endpoints, the Scanner and the pattern statistics."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from analysis.forms import (
     LAYERS_SENTINEL,
     SCANNER_SORTS,
     ApiRadarForm,
+    PatternStatsForm,
     RadarForm,
     ScannerForm,
     SymbolSearchForm,
     errors_text,
 )
 from analysis.selectors import radar as radar_reads
+from analysis.selectors import stats as stats_reads
 from analysis.selectors.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from analysis.selectors.scanner import scanner_page
 from marketdata.models import Timeframe
@@ -221,3 +223,25 @@ def scanner(request):
     if request.htmx:
         template += "#results"
     return render(request, template, context)
+
+
+@require_GET
+def pattern_stats(request):
+    """`/patterns/stats/`: per pattern type x timeframe x market, what completed patterns did
+    afterwards (counts, outcome rates, median bars to target and excursions), an outcome
+    histogram and the score's calibration curve. Filters live in the URL."""
+    form = PatternStatsForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "analysis/radar_error.html",
+            {"page_title": "Bad request", "nav": "stats", "message": errors_text(form)},
+            status=400,
+        )
+    data = stats_reads.stats_page(
+        pattern_type=form.cleaned_data["type"],
+        timeframe=form.cleaned_data["tf"],
+        market=form.cleaned_data["market"],
+    )
+    context = {"page_title": "Pattern statistics", "nav": "stats", "form": form, **data}
+    return render(request, "analysis/pattern_stats.html", context)

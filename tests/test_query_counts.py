@@ -1,6 +1,6 @@
-"""Pages whose query count must not grow with what they show: each holds with 25 (Radar) or 50
-(Scanner) stored patterns and 200 labels on the page (bulk reads, no query per row or per
-template tag).
+"""Pages whose query count must not grow with what they show: each holds with 25 (Radar) or
+50+ (Scanner, pattern statistics) stored patterns and 200 labels on the page (bulk reads, no
+query per row or per template tag).
 
 The bounds are the counts measured (session and user included); one query per pattern, label or
 series would exceed them by far."""
@@ -97,9 +97,21 @@ def test_scanner(user_client, django_assert_max_num_queries):
         run = make_run(make_stock(f"{100000 + i}", f"stock {i}"))
         pattern_end = run.last_bar_ts - timedelta(days=i % 5)
         make_pattern(run, "DB", start=pattern_end - timedelta(days=30), end=pattern_end)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = user_client.get("/scanner/")
     assert len(response.context["page"].object_list) == PATTERNS
+
+
+def test_pattern_stats(user_client, django_assert_max_num_queries):
+    for i in range(PATTERNS + 10):
+        run = make_run(make_stock(f"{100000 + i}", f"stock {i}", market=("KOSPI", "KOSDAQ")[i % 2]))
+        end = run.last_bar_ts - timedelta(days=30)
+        for kind, outcome in (("DB", "target"), ("DT", "failed"), ("HS", "expired")):
+            make_pattern(run, kind, start=end - timedelta(days=30), end=end, outcome=outcome)
+    with django_assert_max_num_queries(5):
+        response = user_client.get("/patterns/stats/")
+    assert len(response.context["rows"]) == 6  # 3 types x 2 markets on 1d
+    assert response.context["totals"]["completed"] == 3 * (PATTERNS + 10)
 
 
 @pytest.mark.parametrize("viewer", ["user_client", "staff_client"])

@@ -15,7 +15,13 @@ from django.db.models import Q
 
 from analysis import radar_extensions
 from analysis.engine import indicators as compute_indicators
-from analysis.figures import bar_label, build_radar_figure, iso_kst, pattern_status_at
+from analysis.figures import (
+    bar_label,
+    build_radar_figure,
+    iso_kst,
+    pattern_outcome_at,
+    pattern_status_at,
+)
 from analysis.models import PatternInstance
 from analysis.selectors.runs import radar_analysis
 from marketdata.krx_calendar import KST
@@ -315,6 +321,7 @@ def _pattern_rows(
             "start_ts": pd.Timestamp(pattern["start_ts"]),
             "end_ts": pd.Timestamp(pattern["end_ts"]),
             "status": pattern_status_at(pattern, asof),
+            "outcome_known": pattern_outcome_at(pattern, asof),
         }
         for pattern in sorted(
             analysis.get("patterns", []),

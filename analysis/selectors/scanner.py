@@ -13,6 +13,7 @@ from django.utils import timezone
 from marketdata.krx_calendar import KST, is_trading_day, previous_trading_day
 
 from ..models import PatternInstance
+from .stats import success_rates
 
 
 def trading_days_cutoff(days: int, *, today: date | None = None) -> datetime:
@@ -53,8 +54,10 @@ def scanner_page(
     Filters as `PatternInstance.objects.scan` (`days_back` in trading days). Each object has the
     stock and run joined plus `to_target_pct` / `to_neckline_pct`: percent from the run's last
     close (KRW) to the target / neckline, positive = above the price. Sorting and distances are
-    computed by the database; a page costs two queries (count and rows). A page past the end
-    gives the last page.
+    computed by the database. Each object also carries `success`: {"rate", "resolved"}, the
+    historical share of completed patterns of its type, timeframe and market that reached their
+    target (`analysis.selectors.stats.success_rates`). A page costs three queries (count, rows,
+    rates). A page past the end gives the last page.
     """
     since = trading_days_cutoff(days_back) if days_back else None
     # A zero close gives no distance (NULL) instead of a database division-by-zero error.
@@ -80,4 +83,11 @@ def scanner_page(
         .annotate(to_target_abs=Abs("to_target_pct"), to_neckline_abs=Abs("to_neckline_pct"))
         .order_by(*SCANNER_ORDER[sort])
     )
-    return Paginator(qs, per_page).get_page(page)
+    result = Paginator(qs, per_page).get_page(page)
+    result.object_list = list(result.object_list)
+    rates = success_rates(
+        keys={(p.pattern_type, p.timeframe, p.stock.market) for p in result.object_list}
+    )
+    for p in result.object_list:
+        p.success = rates[(p.pattern_type, p.timeframe, p.stock.market)]
+    return result

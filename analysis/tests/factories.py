@@ -175,9 +175,19 @@ def make_pattern(
     score: float = 0.5,
     target: float = 11_000.0,
     neckline: float = 10_500.0,
+    outcome: str = "",
+    bars_to_target: int | None = None,
+    mfe_pct: float | None = None,
+    mae_pct: float | None = None,
 ) -> PatternInstance:
-    """A stored detected pattern of `run` from `start` to `end` (detected at `end`; KRW)."""
+    """A stored detected pattern of `run` from `start` to `end` (detected at `end`; KRW); a
+    completed one may carry an `outcome` (set five days after `end`)."""
     return PatternInstance.objects.create(
+        outcome=outcome,
+        outcome_ts=end + pd.Timedelta(days=5) if outcome else None,
+        bars_to_target=bars_to_target,
+        mfe_pct=mfe_pct,
+        mae_pct=mae_pct,
         run=run,
         stock=run.stock,
         timeframe=run.timeframe,

@@ -154,7 +154,8 @@ def test_pagination_in_the_database(user_client, market):
     scanner_queries = [
         q for q in queries.captured_queries if "analysis_patterninstance" in q["sql"]
     ]
-    assert len(scanner_queries) == 2  # count + one page of rows (stock and run joined)
+    # count + one page of rows (stock and run joined) + the success rates of its kinds
+    assert len(scanner_queries) == 3
     assert "OFFSET 50" in scanner_queries[1]["sql"]
     beyond = user_client.get(URL, {"type": "DB", "page": 99})
     assert beyond.context["page"].number == 2
