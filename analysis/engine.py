@@ -21,7 +21,7 @@ from . import indicators as ind
 from .detection import AtrSwingDetector, Bars, Extreme, SwingDetector
 from .patterns import Pattern, detect_patterns
 from .structural import StructuralSwingDetector
-from .trend import SIDEWAYS, TrendPeriod, TrendState, trend_periods
+from .trend import SIDEWAYS, CurrentTrend, TrendSegment, trend_periods
 from .zigzag import ZigzagPoint, build_zigzag
 
 ENGINE_VERSION = "5"
@@ -121,8 +121,8 @@ class AnalysisResult:
     index: pd.DatetimeIndex
     extremes: list[Extreme]
     zigzag: list[ZigzagPoint]
-    trend_periods: list[TrendPeriod]
-    trend_state: TrendState
+    trend_periods: list[TrendSegment]
+    trend_state: CurrentTrend
     patterns: list[Pattern]
     params: dict = field(default_factory=dict)
     _iso: list[str] | None = field(default=None, repr=False)
@@ -388,7 +388,7 @@ def analyze(
     index, bars = bars_from_frame(ohlcv)
     params = swing.params()
     if len(bars) < 2:
-        return AnalysisResult(index, [], [], [], TrendState(SIDEWAYS, 0), [], params)
+        return AnalysisResult(index, [], [], [], CurrentTrend(SIDEWAYS, 0), [], params)
     # The engine allocates many small objects and frees them by reference counting; pausing
     # the cyclic collector keeps the time per bar flat on long series (100,000 bars: -30 %).
     collecting = gc.isenabled()

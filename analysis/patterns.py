@@ -102,7 +102,7 @@ ATR_FLOOR_FRACTION = 0.001
 
 
 @dataclass(slots=True)
-class Outcome:
+class PatternOutcome:
     """What happened after completion (prices KRW, excursions % of `entry`)."""
 
     result: str | None  # TARGET | FAILED | EXPIRED; None while pending
@@ -135,7 +135,7 @@ class Pattern:
     extreme: float = 0.0
     confirm_by_index: int = 0
     features: dict[str, float] = field(default_factory=dict)
-    outcome: Outcome | None = None
+    outcome: PatternOutcome | None = None
     mirrored: bool = field(default=False, repr=False)
 
     def neckline_at(self, j: int) -> float:
@@ -505,7 +505,7 @@ class _Scan:
         self.found.append(d.pattern)
         return True
 
-    def _outcome(self, pattern: Pattern) -> Outcome:
+    def _outcome(self, pattern: Pattern) -> PatternOutcome:
         """Target / failed / expired from the bars after the completion bar (oriented prices)."""
         b = pattern.end_index
         tops = [index for role, (index, _) in pattern.points.items() if role[0] == "P"]
@@ -531,7 +531,7 @@ class _Scan:
             adverse = max(0.0, float(self.h_np[b + 1 : upto + 1].max()) - entry)
         else:
             favourable = adverse = 0.0
-        return Outcome(
+        return PatternOutcome(
             result=result,
             index=index,
             horizon_index=horizon,

@@ -32,7 +32,9 @@ SIDEWAYS = "sideways"
 
 
 @dataclass(frozen=True, slots=True)
-class TrendPeriod:
+class TrendSegment:
+    """One up or down trend period in bar indexes (stored as `analysis.models.TrendPeriod`)."""
+
     direction: str  # UP | DOWN
     start_index: int
     end_index: int
@@ -41,14 +43,16 @@ class TrendPeriod:
 
 
 @dataclass(frozen=True, slots=True)
-class TrendState:
+class CurrentTrend:
+    """The trend at the last bar (stored in `AnalysisRun.trend_state`, choices `TrendState`)."""
+
     state: str  # UP | DOWN | SIDEWAYS
     since_index: int  # bar where the current state began (0 if sideways from the start)
 
 
 def trend_periods(
     close: list[float], extremes: list[Extreme], *, levels: tuple[str, ...] = (MAJOR,)
-) -> tuple[list[TrendPeriod], TrendState]:
+) -> tuple[list[TrendSegment], CurrentTrend]:
     """Trend periods and the state at the last bar, from the points of `levels` as they
     became known."""
     n = len(close)
@@ -57,7 +61,7 @@ def trend_periods(
     )
     peaks: list[tuple[int, float]] = []  # (index, price), sorted by index
     valleys: list[tuple[int, float]] = []
-    periods: list[TrendPeriod] = []
+    periods: list[TrendSegment] = []
     state, since = SIDEWAYS, 0
     k = 0
     for i in range(n):
@@ -88,11 +92,11 @@ def trend_periods(
                 state, since = UP, i
         elif state == UP:
             if c < valleys[-1][1]:
-                periods.append(TrendPeriod(UP, since, i, False, since))
+                periods.append(TrendSegment(UP, since, i, False, since))
                 state, since = SIDEWAYS, i
         elif c > peaks[-1][1]:
-            periods.append(TrendPeriod(DOWN, since, i, False, since))
+            periods.append(TrendSegment(DOWN, since, i, False, since))
             state, since = SIDEWAYS, i
     if state != SIDEWAYS:
-        periods.append(TrendPeriod(state, since, n - 1, True, since))
-    return periods, TrendState(state, since)
+        periods.append(TrendSegment(state, since, n - 1, True, since))
+    return periods, CurrentTrend(state, since)

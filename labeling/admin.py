@@ -6,18 +6,9 @@ admin form would bypass that, so the admin shows labels and history without edit
 
 from django.contrib import admin
 
+from analysis.admin import ReadOnlyAdmin
+
 from .models import Label, LabelRevision
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LabelRevisionInline(admin.TabularInline):

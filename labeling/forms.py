@@ -7,6 +7,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from analysis.models import PatternInstance
+from analysis.selectors.radar import UNKNOWN_SYMBOL
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 from marketdata.models import Stock, Timeframe
 
@@ -21,7 +22,6 @@ from .models import (
 )
 from .selectors.ranges import END_BEFORE_START
 
-UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}."
 DETECTION_GONE = (
     "This detection is no longer stored (the series was analysed again); reload the Radar."
 )

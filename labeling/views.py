@@ -23,9 +23,7 @@ from .models import Label, Outcome
 from .selectors.charts import label_figure
 from .selectors.detections import current_detection
 from .selectors.detector_review import review_report
-from .selectors.labels import label_history as label_revisions
-from .selectors.labels import label_list as labels_filtered
-from .selectors.labels import radar_url
+from .selectors.labels import label_revisions, labels_filtered, radar_url
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."

@@ -13,7 +13,7 @@ from ..models import Label, LabelRevision
 from .ranges import kst_days
 
 
-def label_list(
+def labels_filtered(
     *,
     user,
     symbol: str = "",
@@ -58,7 +58,7 @@ def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) ->
     return f"{reverse('analysis:radar')}?{urlencode(query)}"
 
 
-def label_history(*, label: Label) -> list[dict]:
+def label_revisions(*, label: Label) -> list[dict]:
     """The label's revisions, newest first: {revision, changes: [(field, before, after)]}."""
     revisions = list(
         LabelRevision.objects.filter(label=label).select_related("actor").order_by("number")

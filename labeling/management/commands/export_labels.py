@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling import export
 from labeling.forms import MAX_CONTEXT_BARS, LabelFilterForm
-from labeling.selectors.labels import label_list
+from labeling.selectors.labels import labels_filtered
 
 FORMATS = ("csv", "jsonl", "label-studio")
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         )
         if not form.is_valid():
             raise CommandError("; ".join(f"{f}: {' '.join(e)}" for f, e in form.errors.items()))
-        labels = label_list(user=viewer, **form.cleaned_data)
+        labels = labels_filtered(user=viewer, **form.cleaned_data)
         count = labels.count()
         if options["format"] == "csv":
             chunks = export.csv_chunks(labels)
