@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from marketdata.krx_calendar import KST
 from marketdata.selectors import candles_frame
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -8,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _daily(n: int) -> pd.DataFrame:
-    index = pd.bdate_range("2025-01-06", periods=n, tz="Asia/Seoul")
+    index = pd.bdate_range("2025-01-06", periods=n, tz=KST)
     close = pd.Series(range(100, 100 + n), index=index, dtype="float64")
     return pd.DataFrame(
         {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1000},
@@ -21,10 +22,10 @@ def test_candles_frame_types_order_and_limit():
     make_candles(stock, "1d", _daily(10))
     frame = candles_frame(stock=stock, timeframe="1d")
     assert len(frame) == 10
-    assert str(frame.index.tz) == "Asia/Seoul"
+    assert str(frame.index.tz) == KST.key
     assert frame.index.is_monotonic_increasing
     assert frame["close"].dtype == "float64" and frame["is_final"].dtype == bool
-    assert frame.index[0] == pd.Timestamp("2025-01-06", tz="Asia/Seoul")
+    assert frame.index[0] == pd.Timestamp("2025-01-06", tz=KST)
     newest = candles_frame(stock=stock, timeframe="1d", limit=3)
     assert list(newest["close"]) == [107.0, 108.0, 109.0]
     older = candles_frame(stock=stock, timeframe="1d", limit=2, before=newest.index[0])

@@ -612,7 +612,7 @@ def test_no_bars_on_weekends_holidays_or_outside_the_session(kiwoom_simulator):
 )
 def test_special_sessions_have_their_own_bars(now, days):
     market = SimulatedMarket(now=now)
-    for timeframe in ("5m", "30m", "1h"):
+    for timeframe in cal.INTRADAY_TIMEFRAMES:
         bars = market.bars("005930", timeframe, start=days[0] - timedelta(days=7))
         for day in [*days, days[0] - timedelta(days=1)]:
             on_day = bars[bars.index.date == day]

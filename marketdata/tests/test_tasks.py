@@ -160,7 +160,7 @@ def test_every_schedule_names_a_registered_task_and_syncs_into_beat():
     call_command("sync_schedules", stdout=io.StringIO())
     five = PeriodicTask.objects.get(name="Collect 5m bars (every 5 minutes, session)")
     assert five.task == "marketdata.collect_timeframe" and '"5m"' in five.kwargs
-    assert five.crontab.timezone.key == "Asia/Seoul"
+    assert five.crontab.timezone.key == KST.key
     assert five.crontab.hour == "9-16" and five.crontab.day_of_week == "mon-fri"
     sweep = PeriodicTask.objects.get(task="marketdata.sweep_after_close")
     assert (sweep.crontab.minute, sweep.crontab.hour) == ("40", "15-16")
