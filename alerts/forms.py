@@ -161,22 +161,12 @@ class AlertRuleForm(forms.Form):
         )
 
 
-class NecklineAlertForm(forms.Form):
-    """The Radar's one-click alert on one detected pattern."""
+class NecklineAlertForm(SymbolForm):
+    """The Radar's one-click alert on one detected pattern (symbol resolved by SymbolForm)."""
 
-    symbol = forms.CharField(max_length=12)
     tf = forms.ChoiceField(choices=Timeframe.choices)
     pattern_type = forms.ChoiceField(choices=DetectedPatternType.choices)
     start_ts = forms.DateTimeField(help_text="The pattern's first bar (ISO 8601)")
-
-    def clean(self):
-        cleaned = super().clean()
-        if "symbol" in cleaned:
-            try:
-                cleaned["stock"] = _stock(cleaned["symbol"])
-            except forms.ValidationError as error:
-                self.add_error("symbol", error)
-        return cleaned
 
 
 class NotificationSettingsForm(forms.Form):
