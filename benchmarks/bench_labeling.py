@@ -97,7 +97,7 @@ def main() -> None:
                 "tags": "bench",
             }
             started = time.perf_counter()
-            response = client.post("/labels/new", data)
+            response = client.post("/labels/new/", data)
             save_times.append(time.perf_counter() - started)
             assert response.status_code == 302, response.status_code
         print(f"save a label (POST /labels/new, {SAVES} saves): {_ms(save_times)}")

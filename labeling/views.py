@@ -5,8 +5,15 @@ import json
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +35,24 @@ from .selectors.labels import label_revisions, labels_filtered, radar_url
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
 PAGE_SIZE = 50
+
+
+class HttpResponsePermanentRedirectKeepMethod(HttpResponsePermanentRedirect):
+    """308: like 301, but the browser repeats a POST as a POST (with its body)."""
+
+    status_code = 308
+
+
+def moved(request, to: str, **kwargs):
+    """The old URL of a labeling page or action without the trailing slash: a permanent
+    redirect to `labeling:<to>` with the query string kept (301 for GET/HEAD, 308 otherwise,
+    so a form posted to the old URL is posted again to the new one)."""
+    target = reverse(f"labeling:{to}", kwargs=kwargs)
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
+    if request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(target)
+    return HttpResponsePermanentRedirectKeepMethod(target)
 
 
 def _safe_next(request, fallback: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/radar/", "/scanner/", "/labels/", "/labels/new", "/accounts/password/change/"]
+PAGES = ["/radar/", "/scanner/", "/labels/", "/labels/new/", "/accounts/password/change/"]
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 
 

@@ -57,7 +57,7 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(
     assert start.endswith("+09:00") and end > start
 
     # A bad key point first: the 400 comes back into the panel with the error, nothing saved.
-    page.expected_error_urls.append("/labels/new")
+    page.expected_error_urls.append("/labels/new/")
     page.select_option("#label-panel-body select[name=pattern_type]", "DB")
     page.fill("#label-panel-body textarea[name=key_points]", "V1 2020-01-02 70000")
     page.click("#label-panel-body button[type=submit]")

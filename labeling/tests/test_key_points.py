@@ -1,8 +1,8 @@
 """Label key points are bounded input: finite positive prices, a handful of points with plain role
 names, refused by the form before any candle or label is read; resolved in one query.
 
-Every way in is checked: the label form (`/labels/new`), the Radar's HTMX panel (the same URL
-with HX-Request, answered with the form fragment), and `/labels/<id>/edit`.
+Every way in is checked: the label form (`/labels/new/`), the Radar's HTMX panel (the same URL
+with HX-Request, answered with the form fragment), and `/labels/<id>/edit/`.
 """
 
 import pytest
@@ -33,10 +33,10 @@ def label(user, stock):
 def _post(client, way: str, label, key_points: str):
     data = post_data(key_points=key_points)
     if way == "edit":
-        return client.post(f"/labels/{label.pk}/edit", data)
+        return client.post(f"/labels/{label.pk}/edit/", data)
     if way == "radar panel":
-        return client.post("/labels/new", data, **HTMX)
-    return client.post("/labels/new", data)
+        return client.post("/labels/new/", data, **HTMX)
+    return client.post("/labels/new/", data)
 
 
 def _key_point_errors(response) -> list[str]:
@@ -81,7 +81,7 @@ def test_bad_role_or_price_is_a_field_error(user_client, label, way, line, expec
 
 def test_a_role_may_appear_once(user_client, stock):
     response = user_client.post(
-        "/labels/new", post_data(key_points="V1 2024-01-09 68000\nV1 2024-01-17 68100")
+        "/labels/new/", post_data(key_points="V1 2024-01-09 68000\nV1 2024-01-17 68100")
     )
     errors = response.context["form"].errors["key_points"]
     assert response.status_code == 400
@@ -92,26 +92,26 @@ def test_at_most_the_stated_number_of_key_points(user_client, stock):
     days = [9, 10, 11, 12, 15, 16, 17, 18, 19, 8, 9]
     lines = [f"P{i + 1} 2024-01-{day:02d} 68000" for i, day in enumerate(days)]
     assert len(lines) == models.MAX_KEY_POINTS + 1
-    response = user_client.post("/labels/new", post_data(key_points="\n".join(lines)))
+    response = user_client.post("/labels/new/", post_data(key_points="\n".join(lines)))
     assert response.status_code == 400
     errors = response.context["form"].errors["key_points"]
     assert any(f"At most {models.MAX_KEY_POINTS} key points" in e for e in errors), errors
 
     allowed = "\n".join(lines[: models.MAX_KEY_POINTS])
-    response = user_client.post("/labels/new", post_data(key_points=allowed))
+    response = user_client.post("/labels/new/", post_data(key_points=allowed))
     assert response.status_code == 302
     assert len(Label.objects.get().key_points) == models.MAX_KEY_POINTS
 
 
 def test_the_form_states_the_limit(user_client, stock):
-    body = user_client.get("/labels/new").content.decode()
+    body = user_client.get("/labels/new/").content.decode()
     assert f"up to {models.MAX_KEY_POINTS}" in body
 
 
 def test_a_flood_of_key_points_is_refused_before_reading_bars_or_labels(user_client, stock):
     flood = "\n".join(f"P{i} 2024-01-09 68000" for i in range(50_000))  # about 1 MB
     with CaptureQueriesContext(connection) as queries:
-        response = user_client.post("/labels/new", post_data(key_points=flood))
+        response = user_client.post("/labels/new/", post_data(key_points=flood))
     assert response.status_code == 400
     assert response.context["form"].errors["key_points"]
     touched = [

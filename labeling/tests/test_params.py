@@ -13,7 +13,7 @@ PARAMS = {
     "/labels/export.jsonl": [*FILTERS, "with_bars", "context"],
     "/labels/export.label-studio.json": [*FILTERS, "context"],
     "/labels/review/": ["timeframe", "date_from", "date_to"],
-    "/labels/new": ["symbol", "timeframe", "tf", "start", "end", "pattern_type"],
+    "/labels/new/": ["symbol", "timeframe", "tf", "start", "end", "pattern_type"],
 }
 
 
@@ -47,13 +47,13 @@ def test_garbage_label_form_fields_never_500(user_client, stock):
     failures = []
     for name in [*POST_FIELDS, "key_points", "tags", "notes"]:
         for value in POST_GARBAGE:
-            response = user_client.post("/labels/new", {**VALID_LABEL, name: value})
+            response = user_client.post("/labels/new/", {**VALID_LABEL, name: value})
             if response.status_code not in (302, 400):
                 failures.append((name, value, response.status_code))
     for value in POST_GARBAGE:
         for decision in ("accept", value):
             response = user_client.post(
-                "/labels/detections/decide", {"decision": decision, "detection": value}
+                "/labels/detections/decide/", {"decision": decision, "detection": value}
             )
             if response.status_code != 400:
                 failures.append(("detection", value, response.status_code))

@@ -26,13 +26,13 @@ def alice_label(user, stock):
 
 def test_other_users_label_pages_are_404(other_client, alice_label):
     pk = alice_label.pk
-    for url in (f"/labels/{pk}/", f"/labels/{pk}/edit", f"/labels/{pk}/history"):
+    for url in (f"/labels/{pk}/", f"/labels/{pk}/edit/", f"/labels/{pk}/history/"):
         assert other_client.get(url).status_code == 404, url
     for url in (
-        f"/labels/{pk}/edit",
-        f"/labels/{pk}/delete",
-        f"/labels/{pk}/restore",
-        f"/labels/detections/{pk}/undo",
+        f"/labels/{pk}/edit/",
+        f"/labels/{pk}/delete/",
+        f"/labels/{pk}/restore/",
+        f"/labels/detections/{pk}/undo/",
     ):
         assert other_client.post(url).status_code == 404, url
     alice_label.refresh_from_db()
@@ -41,7 +41,7 @@ def test_other_users_label_pages_are_404(other_client, alice_label):
 
 def test_other_users_deleted_label_cannot_be_restored(other_client, user, alice_label):
     label_delete(label=alice_label, actor=user)
-    assert other_client.post(f"/labels/{alice_label.pk}/restore").status_code == 404
+    assert other_client.post(f"/labels/{alice_label.pk}/restore/").status_code == 404
     assert Label.objects.get(pk=alice_label.pk).deleted_at is not None
 
 
@@ -67,7 +67,7 @@ def test_other_users_labels_absent_from_list_exports_review_and_radar(other_clie
 def test_staff_cannot_change_other_users_labels(staff_client, alice_label):
     pk = alice_label.pk
     assert staff_client.get(f"/labels/{pk}/").status_code == 200  # staff read everyone's
-    for url in (f"/labels/{pk}/edit", f"/labels/{pk}/delete", f"/labels/detections/{pk}/undo"):
+    for url in (f"/labels/{pk}/edit/", f"/labels/{pk}/delete/", f"/labels/detections/{pk}/undo/"):
         assert staff_client.post(url).status_code == 404, url
 
 
@@ -77,12 +77,12 @@ def test_posts_without_csrf_token_are_refused(user, stock, alice_label):
     detection = make_detection(stock, "DT", kst(2024, 1, 10), kst(2024, 1, 24))
     pk = alice_label.pk
     for url, data in (
-        ("/labels/new", {"symbol": "005930"}),
-        (f"/labels/{pk}/edit", {}),
-        (f"/labels/{pk}/delete", {}),
-        (f"/labels/{pk}/restore", {}),
-        ("/labels/detections/decide", {"decision": "accept", "detection": detection.pk}),
-        (f"/labels/detections/{pk}/undo", {}),
+        ("/labels/new/", {"symbol": "005930"}),
+        (f"/labels/{pk}/edit/", {}),
+        (f"/labels/{pk}/delete/", {}),
+        (f"/labels/{pk}/restore/", {}),
+        ("/labels/detections/decide/", {"decision": "accept", "detection": detection.pk}),
+        (f"/labels/detections/{pk}/undo/", {}),
     ):
         assert client.post(url, data).status_code == 403, url
     assert Label.objects.count() == 1
@@ -110,10 +110,10 @@ def test_stock_name_and_notes_are_escaped_everywhere(user_client, user, stock):
         "/scanner/?days=5000",
         "/labels/",
         f"/labels/{label.pk}/",
-        f"/labels/{label.pk}/edit",
-        f"/labels/{label.pk}/history",
+        f"/labels/{label.pk}/edit/",
+        f"/labels/{label.pk}/history/",
         "/labels/review/",
-        f"/labels/new?symbol={XSS}&start={XSS}",
+        f"/labels/new/?symbol={XSS}&start={XSS}",
     ):
         body = user_client.get(url).content.decode()
         assert "<script>alert" not in body, url

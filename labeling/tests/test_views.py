@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from analysis.tests.factories import make_detection
 from labeling import forms, services
@@ -16,7 +17,7 @@ from marketdata.tests.factories import kst
 
 
 def test_create_full_page_redirects_and_saves_snapped_label(user_client, user, stock):
-    response = user_client.post("/labels/new", post_data())
+    response = user_client.post("/labels/new/", post_data())
     label = Label.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/labels/{label.pk}/"
@@ -39,7 +40,7 @@ def test_create_full_page_redirects_and_saves_snapped_label(user_client, user, s
 
 def test_create_htmx_returns_saved_fragment_and_trigger(user_client, stock):
     response = user_client.post(
-        "/labels/new",
+        "/labels/new/",
         post_data(
             start="2024-01-08T00:00:00+09:00", end="2024-01-12T00:00:00+09:00", key_points=""
         ),
@@ -71,7 +72,7 @@ def test_create_htmx_returns_saved_fragment_and_trigger(user_client, stock):
 def test_create_invalid_gives_400_with_field_error_and_saves_nothing(
     user_client, stock, overrides, field, message
 ):
-    response = user_client.post("/labels/new", post_data(**overrides))
+    response = user_client.post("/labels/new/", post_data(**overrides))
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert any(message in e for e in errors[field]), errors
@@ -81,7 +82,7 @@ def test_create_invalid_gives_400_with_field_error_and_saves_nothing(
 
 def test_create_invalid_htmx_returns_form_fragment_with_errors(user_client, stock):
     response = user_client.post(
-        "/labels/new", post_data(start="2024-01-19", end="2024-01-08"), **HTMX
+        "/labels/new/", post_data(start="2024-01-19", end="2024-01-08"), **HTMX
     )
     assert response.status_code == 400
     body = response.content.decode()
@@ -91,12 +92,12 @@ def test_create_invalid_htmx_returns_form_fragment_with_errors(user_client, stoc
 
 def test_intraday_needs_a_time_not_a_date(user_client, intraday_stock):
     response = user_client.post(
-        "/labels/new", post_data(symbol="035420", timeframe="5m", key_points="")
+        "/labels/new/", post_data(symbol="035420", timeframe="5m", key_points="")
     )
     assert response.status_code == 400
     assert forms.DATE_NEEDS_DAILY in response.context["form"].errors["start"]
     response = user_client.post(
-        "/labels/new",
+        "/labels/new/",
         post_data(
             symbol="035420",
             timeframe="5m",
@@ -112,7 +113,7 @@ def test_intraday_needs_a_time_not_a_date(user_client, intraday_stock):
 
 def test_get_form_is_prefilled_from_query(user_client, stock):
     response = user_client.get(
-        "/labels/new",
+        "/labels/new/",
         {
             "symbol": "005930",
             "timeframe": "1d",
@@ -127,7 +128,7 @@ def test_get_form_is_prefilled_from_query(user_client, stock):
     assert 'value="2024-01-08T00:00:00+09:00"' in body
     assert '<option value="1d" selected>' in body
     assert "<html" not in body
-    full = user_client.get("/labels/new")
+    full = user_client.get("/labels/new/")
     assert "<html" in full.content.decode()
 
 
@@ -140,12 +141,12 @@ def test_detail_edit_delete_restore_history(user_client, user, stock):
     assert detail.status_code == 200
     assert "Double top" in detail.content.decode()
 
-    edit_page = user_client.get(f"/labels/{label.pk}/edit")
+    edit_page = user_client.get(f"/labels/{label.pk}/edit/")
     assert edit_page.status_code == 200
     assert edit_page.context["form"].initial["start"] == "2024-01-08"
 
     response = user_client.post(
-        f"/labels/{label.pk}/edit",
+        f"/labels/{label.pk}/edit/",
         post_data(
             pattern_type="DT", start="2024-01-09", end="2024-01-16", notes="second", key_points=""
         ),
@@ -154,18 +155,18 @@ def test_detail_edit_delete_restore_history(user_client, user, stock):
     label.refresh_from_db()
     assert (label.notes, label.start_ts, label.outcome) == ("second", kst(2024, 1, 9), "success")
 
-    response = user_client.post(f"/labels/{label.pk}/delete")
+    response = user_client.post(f"/labels/{label.pk}/delete/")
     assert response.status_code == 302
     label.refresh_from_db()
     assert label.is_deleted
     assert charts.label_overlays(user=user, stock=stock, timeframe="1d") == []
 
-    response = user_client.post(f"/labels/{label.pk}/restore")
+    response = user_client.post(f"/labels/{label.pk}/restore/")
     assert response.status_code == 302
     label.refresh_from_db()
     assert not label.is_deleted
 
-    history = user_client.get(f"/labels/{label.pk}/history")
+    history = user_client.get(f"/labels/{label.pk}/history/")
     actions = [item["revision"].action for item in history.context["revisions"]]
     assert actions == ["restored", "deleted", "updated", "created"]
     updated = history.context["revisions"][2]
@@ -177,7 +178,7 @@ def test_detail_edit_delete_restore_history(user_client, user, stock):
 def test_edit_invalid_keeps_label_unchanged(user_client, user, stock):
     label = make_label(user, stock)
     response = user_client.post(
-        f"/labels/{label.pk}/edit", post_data(start="2024-01-19", end="2024-01-08")
+        f"/labels/{label.pk}/edit/", post_data(start="2024-01-19", end="2024-01-08")
     )
     assert response.status_code == 400
     label.refresh_from_db()
@@ -187,7 +188,7 @@ def test_edit_invalid_keeps_label_unchanged(user_client, user, stock):
 
 def test_htmx_delete_from_list_returns_row_with_restore(user_client, user, stock):
     label = make_label(user, stock)
-    response = user_client.post(f"/labels/{label.pk}/delete", **HTMX)
+    response = user_client.post(f"/labels/{label.pk}/delete/", **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
     assert f'id="label-row-{label.pk}"' in body and "Restore" in body and "<html" not in body
@@ -198,12 +199,13 @@ def test_htmx_delete_from_list_returns_row_with_restore(user_client, user, stock
 
 def test_other_users_label_is_404_everywhere(user_client, other_user, stock):
     label = make_label(other_user, stock)
-    for url in (f"/labels/{label.pk}/", f"/labels/{label.pk}/edit", f"/labels/{label.pk}/history"):
+    pk = label.pk
+    for url in (f"/labels/{pk}/", f"/labels/{pk}/edit/", f"/labels/{pk}/history/"):
         assert user_client.get(url).status_code == 404, url
     for url in (
-        f"/labels/{label.pk}/delete",
-        f"/labels/{label.pk}/restore",
-        f"/labels/{label.pk}/edit",
+        f"/labels/{label.pk}/delete/",
+        f"/labels/{label.pk}/restore/",
+        f"/labels/{label.pk}/edit/",
     ):
         assert user_client.post(url, post_data()).status_code == 404, url
     label.refresh_from_db()
@@ -221,9 +223,9 @@ def test_staff_see_everyones_labels_read_only(staff_client, user, stock):
     detail = staff_client.get(f"/labels/{label.pk}/")
     assert detail.status_code == 200
     body = detail.content.decode()
-    assert "read-only" in body and f"/labels/{label.pk}/edit" not in body
-    assert staff_client.get(f"/labels/{label.pk}/edit").status_code == 404
-    assert staff_client.post(f"/labels/{label.pk}/delete").status_code == 404
+    assert "read-only" in body and f"/labels/{label.pk}/edit/" not in body
+    assert staff_client.get(f"/labels/{label.pk}/edit/").status_code == 404
+    assert staff_client.post(f"/labels/{label.pk}/delete/").status_code == 404
     label.refresh_from_db()
     assert not label.is_deleted
 
@@ -233,20 +235,20 @@ def test_csrf_is_enforced_on_every_form(user, stock):
     client.force_login(user)
     label = make_label(user, stock)
     posts = [
-        ("/labels/new", post_data()),
-        (f"/labels/{label.pk}/edit", post_data()),
-        (f"/labels/{label.pk}/delete", {}),
-        (f"/labels/{label.pk}/restore", {}),
-        ("/labels/detections/decide", {}),
-        (f"/labels/detections/{label.pk}/undo", {}),
+        ("/labels/new/", post_data()),
+        (f"/labels/{label.pk}/edit/", post_data()),
+        (f"/labels/{label.pk}/delete/", {}),
+        (f"/labels/{label.pk}/restore/", {}),
+        ("/labels/detections/decide/", {}),
+        (f"/labels/detections/{label.pk}/undo/", {}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     assert Label.objects.count() == 1
     # With the token from the form page the same POST goes through.
-    page = client.get("/labels/new")
+    page = client.get("/labels/new/")
     token = page.context["csrf_token"]
-    response = client.post("/labels/new", post_data(csrfmiddlewaretoken=str(token)))
+    response = client.post("/labels/new/", post_data(csrfmiddlewaretoken=str(token)))
     assert response.status_code == 302
     assert Label.objects.count() == 2
 
@@ -457,7 +459,7 @@ def decision_data(detection, decision="accept", **overrides):
 
 
 def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, detection):
-    response = user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
+    response = user_client.post("/labels/detections/decide/", decision_data(detection), **HTMX)
     assert response.status_code == 200
     assert response["HX-Trigger"] == "radar:labels-changed"
     label = Label.objects.get()
@@ -471,14 +473,14 @@ def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, de
         kst(2024, 1, 19),
     )
     body = response.content.decode()
-    assert "Accepted" in body and f"/labels/detections/{label.pk}/undo" in body
+    assert "Accepted" in body and f"/labels/detections/{label.pk}/undo/" in body
 
     # Changing one's mind on the same detection switches the label, no duplicate.
-    user_client.post("/labels/detections/decide", decision_data(detection, "reject"), **HTMX)
+    user_client.post("/labels/detections/decide/", decision_data(detection, "reject"), **HTMX)
     label.refresh_from_db()
     assert Label.objects.count() == 1 and label.source == Source.REJECTED
 
-    undo = user_client.post(f"/labels/detections/{label.pk}/undo", **HTMX)
+    undo = user_client.post(f"/labels/detections/{label.pk}/undo/", **HTMX)
     assert undo.status_code == 200
     assert 'value="accept"' in undo.content.decode()
     label.refresh_from_db()
@@ -491,18 +493,18 @@ def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, de
 
 
 def test_decision_survives_reanalysis(user_client, user, stock, detection):
-    user_client.post("/labels/detections/decide", decision_data(detection), **HTMX)
+    user_client.post("/labels/detections/decide/", decision_data(detection), **HTMX)
     label = Label.objects.get()
     stale_id = detection.pk
     detection.delete()  # a re-analysis replaces the rows…
     label.refresh_from_db()
     assert label.detected_pattern is None and label.detection_ref["pattern_type"] == "DB"
     again = make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))  # …with the same pattern
-    response = user_client.post("/labels/detections/decide", decision_data(again), **HTMX)
+    response = user_client.post("/labels/detections/decide/", decision_data(again), **HTMX)
     assert Label.objects.count() == 1  # still the one decision
     assert "Accepted" in response.content.decode()
     stale = user_client.post(
-        "/labels/detections/decide",
+        "/labels/detections/decide/",
         {"decision": "accept", "detection": str(stale_id)},
         **HTMX,
     )
@@ -512,19 +514,19 @@ def test_decision_survives_reanalysis(user_client, user, stock, detection):
 
 
 def test_decide_without_htmx_redirects_back(user_client, stock, detection):
-    response = user_client.post("/labels/detections/decide", decision_data(detection))
+    response = user_client.post("/labels/detections/decide/", decision_data(detection))
     assert response.status_code == 302
     assert response["Location"] == "/radar/?symbol=005930&tf=1d"
     other = make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 9))
     offsite = user_client.post(
-        "/labels/detections/decide", decision_data(other, "reject", next="https://evil.example/")
+        "/labels/detections/decide/", decision_data(other, "reject", next="https://evil.example/")
     )
     assert offsite["Location"].startswith("/labels/")
 
 
 def test_decide_invalid_saves_nothing(user_client, stock):
     outside = make_detection(stock, "DT", kst(2023, 1, 2), kst(2023, 1, 20))  # before the bars
-    response = user_client.post("/labels/detections/decide", decision_data(outside), **HTMX)
+    response = user_client.post("/labels/detections/decide/", decision_data(outside), **HTMX)
     assert response.status_code == 400
     assert "outside the stored bars" in response.content.decode()
     assert Label.objects.count() == 0
@@ -592,7 +594,7 @@ def test_history_spells_out_list_values(user_client, user, stock):
         tags=["swing", "2024"],
         key_points=[{"role": "P1", "ts": kst(2024, 1, 9), "price": 71200}],
     )
-    body = user_client.get(f"/labels/{label.pk}/history").content.decode()
+    body = user_client.get(f"/labels/{label.pk}/history/").content.decode()
     assert "<b>tags</b>: – → swing, 2024" in body
     assert "P1 2024-01-09T00:00:00+09:00 71,200" in body
 
@@ -614,3 +616,22 @@ def test_empty_list_says_how_to_add_labels(user_client):
     assert response.status_code == 200
     assert "No labels match" in response.content.decode()
     assert "Export this filter" in response.content.decode()
+
+
+def test_old_urls_without_the_slash_redirect_permanently(user_client, user, stock):
+    label = make_label(user, stock)
+    pk = label.pk
+    for old, new in (
+        (f"/labels/{pk}/edit", f"/labels/{pk}/edit/"),
+        (f"/labels/{pk}/history", f"/labels/{pk}/history/"),
+        ("/labels/new?symbol=005930&timeframe=1d", "/labels/new/?symbol=005930&timeframe=1d"),
+    ):
+        response = user_client.get(old)
+        assert (response.status_code, response["Location"]) == (301, new), old
+        assert user_client.get(new).status_code == 200
+    # A form posted to an old action URL is posted again to the new one (308 keeps the body).
+    response = user_client.post(f"/labels/{pk}/delete", {"next": "/labels/"})
+    assert (response.status_code, response["Location"]) == (308, f"/labels/{pk}/delete/")
+    label.refresh_from_db()
+    assert not label.is_deleted  # the redirect itself changes nothing
+    assert reverse("labeling:edit", args=[pk]) == f"/labels/{pk}/edit/"

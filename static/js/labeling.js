@@ -4,7 +4,7 @@
  * On the Radar (templates/labeling/partials/_radar_panel.html present):
  *  - `radar:range-selected` (dispatched by static/js/radar.js in label mode after a drag, detail
  *    {symbol, timeframe, start, end} with ISO instants of the first/last selected bar) loads the
- *    label form, GET /labels/new?symbol=…&timeframe=…&start=…&end=…, into #label-panel-body
+ *    label form, GET /labels/new/?symbol=…&timeframe=…&start=…&end=…, into #label-panel-body
  *    with htmx and shows the panel.
  *  - Saving the form (an htmx POST) answers with the "saved" fragment and the response header
  *    `HX-Trigger: radar:labels-changed`; htmx dispatches that event on the form and it bubbles to
