@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     VAR_DIR=/var/lib/chartinsight
 
+# gettext: compilemessages builds the translations (.mo) from the committed .po catalogs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
 # The runtime user owns only its home and the state folder: the code and the virtualenv stay
 # root's, so a compromised process cannot rewrite what the next start runs.
 RUN groupadd --system app \
@@ -30,7 +35,8 @@ RUN --mount=type=secret,id=pip_cert \
 COPY . .
 # collectstatic needs settings to load; this build-time key is never used at run time.
 RUN DEBUG=false SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
-    && python -m compileall -q -j 0 /app/chartinsight /app/marketdata /app/analysis /app/labeling
+    && DEBUG=false SECRET_KEY=collectstatic-only python manage.py compilemessages -v0 \
+    && python -m compileall -q -j 0 /app/chartinsight /app/accounts /app/marketdata /app/analysis /app/labeling
 
 USER app
 EXPOSE 8000

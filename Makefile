@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test bench lint image-check lock
+.PHONY: run test bench lint image-check lock messages
 
 # Installs only when a lock file changed since the last install. The locks (made by `make lock`
 # from requirements*.txt) pin every package, transitive ones included, with PyPI's hashes.
@@ -28,6 +28,10 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	@scripts/bench.sh
+
+# Refreshes locale/ko/LC_MESSAGES/*.po from the code; then translate every empty msgstr.
+messages: $(VENV)/.dev-installed
+	@scripts/makemessages.sh
 
 # Builds the Docker image and smoke-tests every role from it (slow; not part of `make test`).
 image-check:

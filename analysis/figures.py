@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from accounts import colors
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 
 # TradingView colours.
-UP_COLOR = "#089981"
-DOWN_COLOR = "#F23645"
-VOLUME_UP = "rgba(8,153,129,0.55)"
-VOLUME_DOWN = "rgba(242,54,69,0.55)"
+# Rising/falling colours (candles, volume) come from the user's candle convention
+# (accounts/colors.py: Korean red up / blue down by default, or green up / red down).
+VOLUME_ALPHA = 0.55
 VOLUME_FLAT = "rgba(120,123,134,0.55)"
 PEAK_COLOR = "#ef4444"
 VALLEY_COLOR = "#22c55e"
@@ -314,6 +314,17 @@ def _neckline_points(pattern: dict, start: int, end: int) -> list[tuple[float, f
     return [(x0, y0), (end, y0 + slope * (end - x0))]
 
 
+def volume_bar_colors(candle_colors: str) -> tuple[str, str]:
+    """(rising, falling) volume bar colours of a candle convention: its colours, translucent."""
+
+    def translucent(hex_color: str) -> str:
+        r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+        return f"rgba({r},{g},{b},{VOLUME_ALPHA})"
+
+    up, down = colors.up_down_colors(candle_colors)
+    return translucent(up), translucent(down)
+
+
 def build_radar_figure(
     ohlcv: pd.DataFrame,
     analysis: dict,
@@ -325,6 +336,7 @@ def build_radar_figure(
     asof: int | None = None,
     focus: tuple[int, int] | None = None,
     close_before: float | None = None,
+    candle_colors: str = colors.DEFAULT,
 ) -> dict:
     """The Radar's Plotly figure dict (see the module docstring).
 
@@ -335,7 +347,10 @@ def build_radar_figure(
     `focus`: (first bar, last bar) to zoom the x-axis to (e.g. a pattern from the Scanner).
     `close_before`: close (KRW) of the stored bar before the first one, so the first bar's
     change and volume colour compare with it; None when the series starts there.
+    `candle_colors`: the colour convention of rising/falling bars (`accounts.colors`).
     """
+    up_color, down_color = colors.up_down_colors(candle_colors)
+    volume_up, volume_down = volume_bar_colors(candle_colors)
     indicator_series = indicator_series or {}
     builder = _Builder(hidden=frozenset(hidden))
     n_all = len(ohlcv)
@@ -380,8 +395,8 @@ def build_radar_figure(
             "high": h.tolist(),
             "low": lo.tolist(),
             "close": c.tolist(),
-            "increasing": {"line": {"color": UP_COLOR, "width": 1}, "fillcolor": UP_COLOR},
-            "decreasing": {"line": {"color": DOWN_COLOR, "width": 1}, "fillcolor": DOWN_COLOR},
+            "increasing": {"line": {"color": up_color, "width": 1}, "fillcolor": up_color},
+            "decreasing": {"line": {"color": down_color, "width": 1}, "fillcolor": down_color},
             "text": hover,
             "hoverinfo": "text",
             "showlegend": False,
@@ -391,7 +406,7 @@ def build_radar_figure(
     volume_colors = [
         VOLUME_FLAT
         if np.isnan(prev_close[i]) or c[i] == prev_close[i]
-        else (VOLUME_UP if c[i] > prev_close[i] else VOLUME_DOWN)
+        else (volume_up if c[i] > prev_close[i] else volume_down)
         for i in range(n)
     ]
     builder.trace(

@@ -89,6 +89,7 @@ def radar(request):
             hidden=context["hidden"],
             asof=params["asof"],
             focus=focus,
+            candle_colors=request.candle_colors,
         )
     except RadarError as error:
         if error.status == 400:
@@ -124,6 +125,7 @@ def radar_figure(request):
             asof=params["asof"],
             focus=focus,
             pattern_rows=False,
+            candle_colors=request.candle_colors,
         )
     except RadarError as error:
         return JsonResponse({"error": error.message}, status=error.status)

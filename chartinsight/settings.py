@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "accounts",
     "marketdata",
     "analysis",
     "labeling",
@@ -68,9 +69,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Language from the language cookie, then Accept-Language, then LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The user's saved language (wins over the above) and candle colours (request.candle_colors).
+    "accounts.middleware.UserPreferencesMiddleware",
     # Database down: 503 JSON / a plain 503 page instead of a 500 (before the login check).
     "chartinsight.middleware.DatabaseUnavailableMiddleware",
     # Every page but the public ones (login, /healthz, static) requires login.
@@ -95,6 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "marketdata.context_processors.data_source",
             ],
         },
@@ -134,10 +140,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "analysis:radar"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# Korean first (docs/architecture.md, "Languages and colours"): the catalog is
+# locale/ko/LC_MESSAGES/django.po (+ djangojs.po); the .mo files are built by `make run`,
+# `make test` and the image (`compilemessages`), never committed.
+LANGUAGE_CODE = "ko"
+LANGUAGES = [("ko", "한국어"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
+# Figures shown to users group thousands explicitly (`|intcomma`, `|floatformat:"0g"`): a global
+# USE_THOUSAND_SEPARATOR would also turn ids and bar positions in attributes into "1,234".
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

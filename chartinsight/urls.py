@@ -4,9 +4,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
-admin.site.site_header = "ChartInsight Studio administration"
+from accounts.views import javascript_catalog
+
+admin.site.site_header = _("ChartInsight Studio administration")
 admin.site.site_title = "ChartInsight Studio"
 
 urlpatterns = [
@@ -31,6 +35,10 @@ urlpatterns = [
         ),
     ),
     path("admin/", admin.site.urls),
+    # POST (with CSRF) language, next: sets the language cookie (the login page's switch).
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("jsi18n/<str:language>.js", javascript_catalog, name="javascript-catalog"),
+    path("", include("accounts.urls")),
     path("", include("marketdata.urls")),
     path("", include("analysis.urls")),
     path("labels/", include("labeling.urls")),

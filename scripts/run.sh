@@ -37,6 +37,11 @@ start() {  # start <role> <command…>: runs in the background, output in $LOG_D
   pids+=($!)
 }
 
+if ! command -v msgfmt >/dev/null 2>&1; then
+  scripts/apt-install.sh gettext "compilemessages builds the Korean catalog with it" \
+    || echo "(without gettext the pages show in English)"
+fi
+scripts/compilemessages.sh
 $PY manage.py migrate --noinput -v0
 $PY manage.py sync_schedules
 $PY manage.py demo_setup

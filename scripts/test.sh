@@ -16,6 +16,11 @@ if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
   scripts/apt-install.sh fonts-noto-cjk "readable Korean in screenshots" \
     || echo "(screenshots will show boxes for Korean text)"
 fi
+# The translations (.mo) are built from locale/*/LC_MESSAGES/*.po by gettext's msgfmt.
+if ! command -v msgfmt >/dev/null 2>&1; then
+  scripts/apt-install.sh gettext "compilemessages builds the Korean catalog with it" \
+    || echo "(without gettext the pages stay English and the i18n tests fail)"
+fi
 # The compose file must stay valid for Debian's docker-compose 1.29 (a test parses it with it).
 if ! command -v docker-compose >/dev/null 2>&1; then
   scripts/apt-install.sh docker-compose "the compose-file test parses with it" \
@@ -28,6 +33,8 @@ export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/char
 export REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export CELERY_BROKER_URL=${TEST_CELERY_BROKER_URL:-$REDIS_URL}
 export KIWOOM_BASE_URL= KIWOOM_APPKEY= KIWOOM_SECRETKEY=
+
+scripts/compilemessages.sh
 
 if [ -z "${SKIP_LINT:-}" ]; then
   echo "ruff:"

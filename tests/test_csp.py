@@ -40,7 +40,8 @@ def test_every_script_tag_is_own_file_or_data(user_client, path):
     assert "'unsafe-inline'" not in policy["script-src"]
     assert "'unsafe-eval'" not in policy["script-src"]
     for attributes in SCRIPT_TAG.findall(response.content.decode()):
-        own_file = re.search(r'\bsrc="/static/', attributes)
+        # static/js/, or the JavaScript catalog of the page's language (/jsi18n/<language>.js)
+        own_file = re.search(r'\bsrc="/(static/|jsi18n/(ko|en)\.js")', attributes)
         data_block = 'type="application/json"' in attributes
         assert own_file or data_block, f"inline or foreign script on {path}: <script{attributes}>"
 

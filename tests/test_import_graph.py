@@ -16,11 +16,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
+    # accounts (display preferences) is the lowest app: any app may read it.
+    "accounts": ("marketdata", "analysis", "labeling", "alerts"),
     "marketdata": ("analysis", "labeling", "alerts"),
     "analysis": ("labeling", "alerts"),
 }
 # Where a string or template could reach a higher app: template paths and URL namespaces.
-TEMPLATE_REFERENCE = re.compile(r"""['"/](?P<app>analysis|labeling|alerts)[/:]""")
+TEMPLATE_REFERENCE = re.compile(r"""['"/](?P<app>marketdata|analysis|labeling|alerts)[/:]""")
 
 
 def modules(app: str) -> list[Path]:

@@ -10,7 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # What `make test` runs: the venv bootstrap, the services, the test runner and their helper.
-MAKE_TEST_SCRIPTS = ["ensure-python.sh", "services.sh", "test.sh", "apt-install.sh"]
+MAKE_TEST_SCRIPTS = [
+    "ensure-python.sh",
+    "services.sh",
+    "test.sh",
+    "apt-install.sh",
+    "compilemessages.sh",
+]
 SUDO_COMMAND = re.compile(r"^(?!\s*#).*(?<![\w-])sudo\s", re.MULTILINE)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from django.db.models import Q
 
+from accounts import colors
 from analysis import radar_extensions
 from analysis.engine import indicators as compute_indicators
 from analysis.figures import (
@@ -235,6 +236,7 @@ def radar_page_data(
     asof: int | None = None,
     focus: tuple[datetime, datetime] | None = None,
     pattern_rows: bool = True,
+    candle_colors: str = colors.DEFAULT,
 ) -> dict:
     """Everything the Radar page shows: the figure dict, the info line and the pattern list.
 
@@ -277,6 +279,7 @@ def radar_page_data(
             if series["window_start"] > 0
             else None
         ),
+        candle_colors=candle_colors,
     )
     closes = window["close"].to_numpy()
     last_close = float(closes[-1])

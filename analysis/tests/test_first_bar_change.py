@@ -3,7 +3,7 @@ colour), not with nothing."""
 
 import pytest
 
-from analysis.figures import VOLUME_DOWN, VOLUME_UP
+from analysis.figures import volume_bar_colors
 from analysis.tests.factories import radar_figure
 
 pytestmark = pytest.mark.django_db
@@ -17,5 +17,6 @@ def test_first_shown_bar_has_its_change_vs_the_previous_stored_close(user_client
     closes = frame["close"].to_numpy()
     first, before = closes[-100], closes[-101]
     assert f"Chg {(first / before - 1) * 100:+.2f}%" in candles["text"][0]
-    expected = VOLUME_UP if first > before else VOLUME_DOWN
+    volume_up, volume_down = volume_bar_colors("kr")  # the Korean convention by default
+    expected = volume_up if first > before else volume_down
     assert volume["marker"]["color"][0] == expected

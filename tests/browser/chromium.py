@@ -71,9 +71,16 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):
+def browser_locale():
+    """The browser's language (its Accept-Language): English, like the rest of the suite; a
+    module overrides this fixture to read the pages in Korean."""
+    return "en-US"
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db, browser_locale):
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale="ko-KR"
+        base_url=live_server.url, viewport={"width": 1400, "height": 1000}, locale=browser_locale
     )
     context.set_default_timeout(15_000)
     problems: list[str] = []

@@ -1,0 +1,206 @@
+"""Korean first: the catalog covers every string the code marks for translation, every entry has
+a Korean translation, and the language a page speaks is the user's choice, then the browser's,
+then Korean (docs/architecture.md, "Languages and colours")."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.selectors import SESSION_KEY
+from accounts.services import preferences_update
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "locale" / "ko" / "LC_MESSAGES"
+CATALOGS = ["django.po", "djangojs.po"]
+STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def po_entries(path: Path) -> list[dict]:
+    """The entries of a .po file (blank-line separated, as makemessages writes them):
+    {"msgid", "msgid_plural", "msgstr": [...], "fuzzy"} each; the header and obsolete (#~)
+    entries left out."""
+    entries = []
+    for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
+        entry = {"msgctxt": "", "msgid": "", "msgid_plural": "", "msgstr": [], "fuzzy": False}
+        field = None
+        for line in block.strip().splitlines():
+            if line.startswith("#,"):
+                entry["fuzzy"] = "fuzzy" in line
+            elif line.startswith("#"):
+                continue
+            elif line.startswith('"'):
+                text = STRING.match(line).group(1)
+                if field.startswith("msgstr"):
+                    entry["msgstr"][-1] += text
+                else:
+                    entry[field] += text
+            else:
+                field, _, rest = line.partition(" ")
+                text = STRING.search(rest).group(1)
+                if field.startswith("msgstr"):
+                    entry["msgstr"].append(text)
+                else:
+                    entry[field] += text
+        if entry["msgid"]:
+            entries.append(entry)
+    return entries
+
+
+def test_the_po_reader_sees_untranslated_fuzzy_and_plural_entries(tmp_path):
+    po = tmp_path / "x.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: ko\\n"\n\n'
+        'msgid "A"\nmsgstr "가"\n\n'
+        'msgid "B"\nmsgstr ""\n\n'
+        '#, fuzzy\nmsgid "C"\nmsgstr "다"\n\n'
+        'msgid "one"\nmsgid_plural "many"\nmsgstr[0] ""\n\n'
+        'msgctxt "verb"\nmsgid "Long "\n"text"\nmsgstr ""\n"긴 "\n"글"\n\n'
+        '#~ msgid "Gone"\n#~ msgstr ""\n',
+        encoding="utf-8",
+    )
+    assert untranslated(po) == ["B", "C", "one"]
+    assert {e["msgid"] for e in po_entries(po)} == {"A", "B", "C", "one", "Long text"}
+
+
+def untranslated(path: Path) -> list[str]:
+    return [e["msgid"] for e in po_entries(path) if e["fuzzy"] or not all(e["msgstr"])]
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_every_catalog_entry_has_a_korean_translation(catalog):
+    path = LOCALE / catalog
+    if catalog == "djangojs.po" and not path.exists():
+        pytest.skip("no JavaScript string is marked for translation")
+    assert untranslated(path) == [], f"{path.relative_to(ROOT)}: translate these (make messages)"
+
+
+def copy_sources(target: Path) -> None:
+    """What makemessages reads (Python, templates, our scripts) and the committed catalogs."""
+    skip = {".venv", "var", "staticfiles", "test-artifacts", ".git", "__pycache__", "node_modules"}
+
+    def ignore(folder, names):
+        return [
+            n
+            for n in names
+            if n in skip
+            or n.endswith((".min.js", ".mo", ".pyc", ".png", ".svg", ".lock"))
+            or (n.startswith(".") and n != ".env.example")
+        ]
+
+    shutil.copytree(ROOT, target, ignore=ignore, symlinks=False)
+
+
+def test_every_string_marked_in_the_code_is_in_the_catalog(tmp_path):
+    """Runs `make messages` on a copy of the sources: a string someone wrapped in gettext or
+    {% translate %} but did not add to the catalog fails here, named."""
+    if shutil.which("msgfmt") is None:
+        pytest.fail("gettext is missing: apt-get install gettext (make test does)")
+    copy = tmp_path / "src"
+    copy_sources(copy)
+    env = {**os.environ, "PY": sys.executable, "DEBUG": "true", "VAR_DIR": str(tmp_path / "var")}
+    subprocess.run(["scripts/makemessages.sh"], cwd=copy, env=env, check=True, timeout=300)
+    for catalog in CATALOGS:
+        extracted = copy / "locale" / "ko" / "LC_MESSAGES" / catalog
+        committed = LOCALE / catalog
+        wanted = {e["msgid"] for e in po_entries(extracted)} if extracted.exists() else set()
+        have = {e["msgid"] for e in po_entries(committed)} if committed.exists() else set()
+        assert sorted(wanted - have) == [], (
+            f"locale/ko/LC_MESSAGES/{catalog} lacks these strings: run `make messages` and "
+            "translate them"
+        )
+        assert sorted(have - wanted) == [], f"{catalog}: unused entries (make messages drops them)"
+
+
+LOGIN = "/accounts/login/"
+
+
+@pytest.mark.django_db
+def test_pages_are_korean_by_default(client, korean):
+    response = client.get(LOGIN)
+    assert response["Content-Language"] == "ko"
+    assert '<html lang="ko">' in response.text
+    assert "로그인" in response.text and "Log in" not in response.text
+
+
+@pytest.mark.django_db
+def test_accept_language_wins_over_the_default(client, korean):
+    response = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response["Content-Language"] == "en"
+    assert "Log in" in response.text and "로그인" not in response.text
+
+
+@pytest.mark.django_db
+def test_the_saved_language_wins_over_accept_language(client, user, korean):
+    preferences_update(user=user, language="en", candle_colors="kr")
+    client.force_login(user)  # copies the preferences into the session
+    page = client.get(reverse("accounts:preferences"), HTTP_ACCEPT_LANGUAGE="ko-KR")
+    assert page["Content-Language"] == "en"
+    assert "Settings" in page.text and "설정" not in page.text
+
+    answer = client.post(
+        reverse("accounts:preferences"),
+        {"language": "ko", "candle_colors": "intl"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 302
+    assert client.session[SESSION_KEY] == {"language": "ko", "candle_colors": "intl"}
+    page = client.get(reverse("accounts:preferences"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page["Content-Language"] == "ko"
+    assert "설정을 저장했습니다." in page.text
+    assert 'class="colors-intl"' in page.text
+
+
+@pytest.mark.django_db
+def test_browser_setting_follows_accept_language(client, user, korean):
+    preferences_update(user=user, language="", candle_colors="kr")
+    client.force_login(user)
+    assert client.get("/settings/", HTTP_ACCEPT_LANGUAGE="en")["Content-Language"] == "en"
+    assert client.get("/settings/")["Content-Language"] == "ko"
+
+
+@pytest.mark.django_db
+def test_a_bad_preference_is_refused_with_the_reason(user_client):
+    answer = user_client.post("/settings/", {"language": "fr", "candle_colors": "purple"})
+    assert answer.status_code == 400
+    assert "Select a valid choice." in answer.text
+
+
+@pytest.mark.django_db
+def test_set_language_needs_the_csrf_token_and_sets_the_cookie(korean):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/i18n/setlang/", {"language": "en", "next": LOGIN}).status_code == 403
+    page = strict.get(LOGIN)
+    token = page.cookies["csrftoken"].value
+    answer = strict.post(
+        "/i18n/setlang/", {"language": "en", "next": LOGIN, "csrfmiddlewaretoken": token}
+    )
+    assert answer.status_code == 302
+    assert "Log in" in strict.get(LOGIN).text
+
+
+@pytest.mark.django_db
+def test_javascript_catalog_is_served_per_language(client):
+    ko = client.get("/jsi18n/ko.js")
+    assert ko.status_code == 200 and "django.gettext" in ko.text
+    assert ko["Cache-Control"].startswith(("max-age", "public"))
+    assert client.get("/jsi18n/fr.js").status_code == 404
+
+
+def test_korean_formats_group_thousands(korean):
+    from django.template import Context, Template
+
+    template = Template('{% load humanize %}{{ n|intcomma }} {{ x|floatformat:"2g" }} {{ n }}')
+    with translation.override("ko"):
+        # Shown figures group thousands; a bare number (ids, positions in attributes) does not.
+        assert (
+            template.render(Context({"n": 1234567, "x": 71500.5})) == "1,234,567 71,500.50 1234567"
+        )
