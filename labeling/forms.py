@@ -5,6 +5,7 @@ from datetime import date, datetime, time
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 
 from analysis.models import PatternInstance
 from analysis.selectors.radar import UNKNOWN_SYMBOL
@@ -20,15 +21,18 @@ from .models import (
     Source,
     key_point_problem,
 )
-from .selectors.ranges import END_BEFORE_START
+from .selectors.ranges import END_BEFORE_START, kst_text
 
 DETECTION_GONE = (
     "This detection is no longer stored (the series was analysed again); reload the Radar."
 )
 BAD_INSTANT = (
-    "Enter an ISO 8601 instant (e.g. 2024-03-04T09:30:00+09:00) or, for 1d/1w/1mo, a KST date "
-    "(2024-03-04)."
+    "Enter a KST date and time (2024-03-04 09:30) or an ISO 8601 instant "
+    "(2024-03-04T09:30:00+09:00) or, for 1d/1w/1mo, a KST date (2024-03-04)."
 )
+CHOOSE_PATTERN_TYPE = _("Choose the pattern type.")
+# The pattern type has no default: a quick save must not store a type the user never picked.
+PATTERN_TYPE_CHOICES = [("", _("— choose —")), *LabelPatternType.choices]
 DATE_NEEDS_DAILY = "A date alone is only accepted for 1d, 1w and 1mo; give the time of the bar."
 BAD_KEY_POINT = (
     "Line {line}: write one key point per line as ROLE INSTANT PRICE, e.g. “P1 2024-03-04 71200”."
@@ -108,10 +112,22 @@ def key_points_text(key_points: list[dict], timeframe: str) -> str:
     """The textarea form of stored key points (inverse of `parse_key_points`)."""
     lines = []
     for point in key_points:
-        instant = datetime.fromisoformat(point["ts"]).astimezone(KST)
-        shown = instant.isoformat() if timeframe in INTRADAY_MINUTES else instant.date().isoformat()
+        shown = kst_text(datetime.fromisoformat(point["ts"]), timeframe).replace(" ", "T")
         lines.append(f"{point['role']} {shown} {point['price']:g}")
     return "\n".join(lines)
+
+
+def instant_text(value: str, timeframe: str | None) -> str:
+    """A start/end as the form shows it: a KST date for 1d/1w/1mo, "YYYY-MM-DD HH:MM" (KST) for
+    intraday bars (`selectors.ranges.kst_text`); text that is no instant is returned as is, for
+    the form to refuse. Without a timeframe the text is kept."""
+    if not timeframe:
+        return value
+    try:
+        instant = parse_instant(value, None)
+    except forms.ValidationError:
+        return value
+    return kst_text(instant, timeframe or "1d")
 
 
 class SymbolField(forms.CharField):
@@ -130,9 +146,17 @@ class LabelForm(forms.Form):
 
     symbol = SymbolField(max_length=12, help_text="KRX code, e.g. 005930")
     timeframe = forms.ChoiceField(choices=Timeframe.choices)
-    pattern_type = forms.ChoiceField(choices=LabelPatternType.choices, label="Pattern")
-    start = forms.CharField(max_length=40, help_text="First bar: ISO instant or KST date")
-    end = forms.CharField(max_length=40, help_text="Last bar: ISO instant or KST date")
+    pattern_type = forms.ChoiceField(
+        choices=PATTERN_TYPE_CHOICES,
+        label=_("Pattern"),
+        error_messages={"required": CHOOSE_PATTERN_TYPE},
+    )
+    start = forms.CharField(
+        max_length=40, help_text=_("First bar (KST): a date for 1d/1w/1mo, date and time intraday")
+    )
+    end = forms.CharField(
+        max_length=40, help_text=_("Last bar (KST): a date for 1d/1w/1mo, date and time intraday")
+    )
     direction = forms.ChoiceField(
         choices=[("", "Usual for the pattern"), *Direction.choices], required=False
     )
@@ -229,19 +253,14 @@ class ExportOptionsForm(forms.Form):
 
 
 def label_form_initial(label) -> dict:
-    """The LabelForm's initial data for editing `label` (instants as ISO text in KST)."""
-    daily = label.timeframe not in INTRADAY_MINUTES
-
-    def shown(instant):
-        local = instant.astimezone(KST)
-        return local.date().isoformat() if daily else local.isoformat()
-
+    """The LabelForm's initial data for editing `label` (start/end as `kst_text`: dates for
+    1d/1w/1mo, KST date and time for intraday bars)."""
     return {
         "symbol": label.stock.code,
         "timeframe": label.timeframe,
         "pattern_type": label.pattern_type,
-        "start": shown(label.start_ts),
-        "end": shown(label.end_ts),
+        "start": kst_text(label.start_ts, label.timeframe),
+        "end": kst_text(label.end_ts, label.timeframe),
         "direction": label.direction,
         "outcome": label.outcome,
         "key_points": key_points_text(label.key_points, label.timeframe),

@@ -24,6 +24,7 @@ from .forms import (
     LabelFilterForm,
     LabelForm,
     ReviewFilterForm,
+    instant_text,
     label_form_initial,
 )
 from .models import Label, Outcome
@@ -116,6 +117,11 @@ def _form_initial_from_query(request) -> dict:
             initial[field] = request.GET[field]
     if request.GET.get("tf") and "timeframe" not in initial:
         initial["timeframe"] = request.GET["tf"]
+    # The Radar sends the bars' ISO instants; a daily bar shows as its date, an intraday one as
+    # its KST date and time.
+    for field in ("start", "end"):
+        if field in initial:
+            initial[field] = instant_text(initial[field], initial.get("timeframe"))
     return initial
 
 

@@ -1,8 +1,11 @@
 """Template helpers for the labeling pages and partials (lookups only: no queries)."""
 
+from datetime import datetime
+
 from django import template
 
 from ..selectors.labels import radar_url
+from ..selectors.ranges import kst_text
 
 register = template.Library()
 
@@ -17,6 +20,14 @@ def _field(obj, name: str):
 def pattern_field(pattern, name: str):
     """`pattern.<name>` for a dict or an object (the Radar may pass either)."""
     return _field(pattern, name)
+
+
+@register.filter
+def bar_when(value, timeframe: str) -> str:
+    """A bar instant (aware datetime or ISO text) in KST: its date for 1d/1w/1mo, date and time
+    for intraday bars (`selectors.ranges.kst_text`)."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return kst_text(instant, timeframe)
 
 
 @register.filter

@@ -1,7 +1,8 @@
 """Labeling on the Trading Radar in headless Chromium (Debian's /usr/bin/chromium via Playwright):
 drag a range in label mode, fill the form, save, see the label drawn; accept a detected pattern."""
 
-from datetime import datetime
+import re
+from datetime import date, datetime, time
 
 import pytest
 
@@ -10,8 +11,10 @@ from analysis.services import series_analyze
 from analysis.tests.factories import make_swing_stock
 from labeling.models import Label, Source
 from labeling.tests.factories import make_label
+from marketdata.krx_calendar import KST
 
 pytestmark = pytest.mark.browser
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 LABEL_SHAPES = (
     "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'labels').length"
@@ -54,7 +57,9 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(
     start = page.input_value("#label-panel-body input[name=start]")
     end = page.input_value("#label-panel-body input[name=end]")
     assert page.input_value("#label-panel-body input[name=symbol]") == "005930"
-    assert start.endswith("+09:00") and end > start
+    assert DATE.fullmatch(start) and DATE.fullmatch(end) and end > start  # daily bars: dates
+    # No type is preset: saving now is refused until one is chosen.
+    assert page.input_value("#label-panel-body select[name=pattern_type]") == ""
 
     # A bad key point first: the 400 comes back into the panel with the error, nothing saved.
     page.expected_error_urls.append("/labels/new/")
@@ -74,8 +79,8 @@ def test_drag_a_range_fill_the_form_save_and_see_the_label(
     label = Label.objects.get()
     assert (label.owner, label.pattern_type, label.outcome) == (user, "DB", "success")
     frame = series["frame"]
-    assert label.start_ts == datetime.fromisoformat(start)
-    assert label.end_ts == datetime.fromisoformat(end)
+    assert label.start_ts == datetime.combine(date.fromisoformat(start), time(0), tzinfo=KST)
+    assert label.end_ts == datetime.combine(date.fromisoformat(end), time(0), tzinfo=KST)
     assert frame.index[0] <= label.start_ts <= label.end_ts <= frame.index[-1]
     assert page.url.endswith("/radar/?symbol=005930&tf=1d")  # no reload
     screenshot(page, "labeling-radar-saved")

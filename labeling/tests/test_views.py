@@ -125,11 +125,72 @@ def test_get_form_is_prefilled_from_query(user_client, stock):
     assert response.status_code == 200
     body = response.content.decode()
     assert 'value="005930"' in body
-    assert 'value="2024-01-08T00:00:00+09:00"' in body
+    assert 'value="2024-01-08"' in body and 'value="2024-01-12"' in body  # dates, not instants
+    assert "T00:00" not in body
     assert '<option value="1d" selected>' in body
     assert "<html" not in body
     full = user_client.get("/labels/new/")
     assert "<html" in full.content.decode()
+
+
+def test_pattern_type_has_no_default_and_is_required(user_client, stock):
+    body = user_client.get("/labels/new/", {"symbol": "005930", "timeframe": "1d"}).content
+    body = body.decode()
+    select = body[
+        body.index('name="pattern_type"') : body.index(
+            "</select>", body.index('name="pattern_type"')
+        )
+    ]
+    assert '<option value="" selected>' in select and "— choose —" in select
+    assert select.count("selected") == 1  # nothing else pre-selected
+    response = user_client.post("/labels/new/", post_data(pattern_type=""))
+    assert response.status_code == 400
+    assert response.context["form"].errors["pattern_type"] == [forms.CHOOSE_PATTERN_TYPE]
+    assert not Label.objects.exists()
+
+
+def test_intraday_start_and_end_keep_their_time(user_client, intraday_stock):
+    response = user_client.get(
+        "/labels/new/",
+        {
+            "symbol": "035420",
+            "timeframe": "5m",
+            "start": "2024-03-04T10:00:00+09:00",
+            "end": "2024-03-04T11:05:00+09:00",
+        },
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert 'value="2024-03-04 10:00"' in body and 'value="2024-03-04 11:05"' in body
+    # What the form shows is what it accepts back.
+    response = user_client.post(
+        "/labels/new/",
+        post_data(
+            symbol="035420",
+            timeframe="5m",
+            start="2024-03-04 10:00",
+            end="2024-03-04 11:05",
+            key_points="H 2024-03-04T10:30 190500",
+        ),
+    )
+    assert response.status_code == 302
+    label = Label.objects.get()
+    assert (label.start_ts, label.end_ts) == (kst(2024, 3, 4, 10, 0), kst(2024, 3, 4, 11, 5))
+    edit = user_client.get(f"/labels/{label.pk}/edit/")
+    assert edit.context["form"].initial["start"] == "2024-03-04 10:00"
+    assert edit.context["form"].initial["key_points"] == "H 2024-03-04T10:30 190500"
+    detail = user_client.get(f"/labels/{label.pk}/").content.decode()
+    assert "2024-03-04 10:00 – 2024-03-04 11:05" in detail
+    assert "H 2024-03-04 10:30 190,500 KRW" in detail
+
+
+def test_daily_label_detail_shows_dates(user_client, user, stock):
+    user_client.post("/labels/new/", post_data())
+    label = Label.objects.get()
+    body = user_client.get(f"/labels/{label.pk}/").content.decode()
+    assert "2024-01-08 – 2024-01-19" in body
+    assert "V1 2024-01-09 68,000 KRW" in body
+    assert "T00:00" not in body and "+09:00" not in body
 
 
 # --- detail, edit, delete, restore, history ------------------------------------------------
