@@ -7,6 +7,8 @@ timeframe (intraday: the KST start instant; 1d/1w/1mo: 00:00 KST of the date, Mo
 
 from django.db import models
 
+from .hangul import initials
+
 
 class Timeframe(models.TextChoices):
     """The choices for timeframe columns; the codes are `krx_calendar.TIMEFRAMES`."""
@@ -37,6 +39,11 @@ class StockQuerySet(models.QuerySet):
 class Stock(models.Model):
     code = models.CharField(max_length=12, unique=True, help_text="KRX short code, e.g. 005930")
     name = models.CharField(max_length=100, help_text="Korean name, e.g. 삼성전자")
+    # The name's initial consonants (marketdata/hangul.py), kept in step with `name` by save()
+    # and stocks_sync: the symbol search finds ㅅㅅㅈㅈ → 삼성전자.
+    name_initials = models.CharField(
+        max_length=100, blank=True, editable=False, help_text="e.g. ㅅㅅㅈㅈ for 삼성전자"
+    )
     market = models.CharField(max_length=10, choices=Market.choices)
     industry = models.CharField(max_length=100, blank=True)
     listed_shares = models.BigIntegerField(null=True, blank=True, help_text="shares")
@@ -65,6 +72,13 @@ class Stock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.name_initials = initials(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_initials"}
+        super().save(*args, **kwargs)
 
 
 class Candle(models.Model):

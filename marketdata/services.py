@@ -23,6 +23,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import krx_calendar
+from .hangul import initials
 from .kiwoom import (
     MARKET_CODES,
     Bar,
@@ -175,6 +176,7 @@ def stocks_sync(*, client: KiwoomClient | None = None) -> StocksSyncResult:
 
     field_names = [
         "name",
+        "name_initials",
         "market",
         "industry",
         "listed_shares",
@@ -194,6 +196,7 @@ def stocks_sync(*, client: KiwoomClient | None = None) -> StocksSyncResult:
         for code, info in infos.items():
             values = {
                 "name": info.name,
+                "name_initials": initials(info.name),
                 "market": info.market,
                 "industry": info.industry[:100],
                 "listed_shares": info.listed_shares,

@@ -25,6 +25,7 @@ from analysis.figures import (
 )
 from analysis.models import PatternInstance
 from analysis.selectors.runs import radar_analysis
+from marketdata.hangul import initials, is_initials_query
 from marketdata.krx_calendar import KST
 from marketdata.models import Candle, Stock
 from marketdata.selectors import candles_frame
@@ -74,17 +75,22 @@ class RadarError(Exception):
 
 
 def stock_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Stock]:
-    """Active stocks whose code starts with `query` or whose Korean name contains it; codes that
-    match first, then by code."""
+    """Active stocks for the symbol box: codes starting with `query` first (005 → 005930…),
+    then names containing it (삼성), or, for a query of initial consonants, names whose
+    initials contain it (ㅅㅅㅈㅈ → 삼성전자, marketdata/hangul.py); each group by code."""
     query = query.strip()
     if not query:
         return []
     by_code = list(Stock.objects.active().filter(code__startswith=query).order_by("code")[:limit])
     if len(by_code) >= limit:
         return by_code
+    if is_initials_query(query):
+        matches = Q(name_initials__contains=initials(query))
+    else:
+        matches = Q(name__icontains=query)
     by_name = (
         Stock.objects.active()
-        .filter(Q(name__icontains=query))
+        .filter(matches)
         .exclude(code__startswith=query)
         .order_by("code")[: limit - len(by_code)]
     )

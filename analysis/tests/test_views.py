@@ -1,6 +1,7 @@
 """Trading Radar pages with the Django test client: rendering, parameters, errors, empty states."""
 
 import json
+import re
 from datetime import date
 
 import pandas as pd
@@ -118,6 +119,25 @@ def test_symbol_search_fragment_for_htmx_by_code_and_korean_name(user_client, sa
     assert "000660" in by_input.content.decode()
     nothing = user_client.get("/radar/symbols", {"q": "없는회사"}, HTTP_HX_REQUEST="true")
     assert "No stock matches" in nothing.content.decode()
+
+
+def test_symbol_search_by_initial_consonants_and_code_prefix(user_client, samsung):
+    make_stock("000660", "SK하이닉스")
+    make_stock("005935", "삼성전자우")
+    make_stock("028260", "삼성물산")
+
+    def codes(q):
+        html = user_client.get("/radar/symbols", {"q": q}, HTTP_HX_REQUEST="true").text
+        return re.findall(r'id="symbol-option-(\w+)"', html)
+
+    assert codes("ㅅㅅㅈㅈ") == ["005930", "005935"]  # 삼성전자, 삼성전자우
+    assert codes("ㅅㅅ") == ["005930", "005935", "028260"]
+    assert codes("ㅎㅇㄴㅅ") == ["000660"]  # SK하이닉스: initials anywhere in the name
+    assert codes("skㅎ") == ["000660"]
+    assert codes("ㅅㅈㅈ") == ["005930", "005935"]
+    assert codes("ㅁㅅ") == ["028260"]
+    assert codes("00593") == ["005930", "005935"]  # code prefix
+    assert codes("삼성ㅈ") == []  # a complete syllable: a name search, not initials
 
 
 def test_symbol_search_full_page_without_htmx(user_client, samsung):

@@ -181,6 +181,7 @@ def test_stocks_sync_new_missing_returning_and_filter_zero(ingest_sim):
     samsung = Stock.objects.get(code="005930")
     assert samsung.listed_shares == UNIVERSE_BY_CODE["005930"].listed_shares
     assert samsung.market == "KOSPI" and samsung.industry
+    assert samsung.name_initials == "ㅅㅅㅈㅈ"  # stored for the 초성 symbol search
 
     again = services.stocks_sync()
     assert (again.created, again.updated, again.deactivated, again.reactivated) == (0, 0, 0, 0)
