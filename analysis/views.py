@@ -21,6 +21,7 @@ from analysis.forms import (
 )
 from analysis.selectors import radar as radar_reads
 from analysis.selectors import stats as stats_reads
+from analysis.selectors import timeframes as timeframe_reads
 from analysis.selectors.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from analysis.selectors.scanner import scanner_page
 from marketdata.models import Timeframe
@@ -76,6 +77,10 @@ def radar(request):
         context.update(message=error.message, query=params["symbol"], results=results)
         return render(request, "analysis/radar_unknown.html", context, status=404)
     context["stock"] = stock
+    # Replay hides what came after the cursor, the other timeframes' current state included.
+    context["timeframe_strip"] = (
+        timeframe_reads.timeframe_strip(stock=stock) if params["asof"] is None else []
+    )
     focus = (
         (params["focus_start"], params["focus_end"]) if params["focus_start"] is not None else None
     )

@@ -72,7 +72,8 @@ def busy_series(user):
 
 
 def test_radar_page(user_client, busy_series, django_assert_max_num_queries):
-    with django_assert_max_num_queries(10):
+    # 10 + 1: the multi-timeframe strip (every timeframe's run and newest pattern, one query).
+    with django_assert_max_num_queries(11):
         response = user_client.get("/radar/", {"symbol": "005930", "bars": 1500})
     data = response.context["data"]
     assert len(data["patterns"]) >= RADAR_PATTERNS and len(data["labels"]) == LABELS
