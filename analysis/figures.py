@@ -6,7 +6,10 @@ No ORM, no I/O. Inputs:
 - `analysis`: the `AnalysisResult.to_dict()` shape (extremes, zigzag, trend_periods, trend_state,
   patterns) restricted to those bars, with every `*_index` counting from the first bar (0).
 - `indicator_series`: `{choice: {line name: [float | None, ...]}}` aligned with the bars.
-- `labels`: the user's labels, `{id, pattern_type, start_ts, end_ts, direction, source, url}`.
+- `labels`: the user's labels, `{id, pattern_type, start_ts, end_ts, direction, source, url}`,
+  optionally `key_points` (`[{role, ts, price}]`, drawn as markers) and `layer`: "labels" (the
+  default) or "rejected" — a detection the user rejected, drawn as a grey dashed "✗ DT rejected"
+  box in its own layer, never like a label.
 
 The x-axis is the **bar index** (0 … N-1) for every timeframe, with KST tick labels: nights,
 weekends and holidays take no space, and every overlay (markers, zigzag, shapes, labels) sits on the
@@ -51,6 +54,7 @@ PATTERN_FILL = {True: "rgba(34,197,94,0.07)", False: "rgba(239,68,68,0.07)"}
 INVALIDATED_COLOR = "#9ca3af"
 LABEL_COLOR = "#7e22ce"
 LABEL_FILL = "rgba(126,34,206,0.07)"
+REJECTED_COLOR = "#9ca3af"
 FOCUS_FILL = "rgba(250,204,21,0.12)"
 FOCUS_LINE = "#ca8a04"
 
@@ -67,6 +71,7 @@ LAYERS: dict[str, str] = {
     "IHS": "Inverse H&S",
     "invalidated": "Invalidated patterns",
     "labels": "My labels",
+    "rejected": "Rejected detections",
 }
 # Off until the user asks: invalidated patterns are history, and they crowd the chart.
 DEFAULT_HIDDEN = frozenset({"invalidated"})
@@ -781,12 +786,22 @@ def _add_patterns(
 
 
 def _add_labels(builder: _Builder, labels: Sequence[dict], bars: pd.DataFrame) -> None:
-    """The user's own labels: purple dash-dot boxes, taller than pattern boxes, with a link."""
+    """The user's own labels: purple dash-dot boxes, taller than pattern boxes, with a link, and
+    their key points as markers; rejected detections (`layer` "rejected"): grey dashed boxes."""
     index = bars.index
+    point_x: list[int] = []
+    point_y: list[float] = []
+    point_text: list[str] = []
+    point_position: list[str] = []
+    high = bars["high"].to_numpy(dtype=float) if len(bars) else np.array([])
+    low = bars["low"].to_numpy(dtype=float) if len(bars) else np.array([])
     for label in labels:
         start = _bar_of(index, label["start_ts"], side="start")
         end = _bar_of(index, label["end_ts"], side="end")
         if start is None or end is None or end < start:
+            continue
+        if label.get("layer") == "rejected":
+            _add_rejected(builder, label, bars, start, end)
             continue
         y0, y1 = _span_extent(bars, start, end, LABEL_PAD_FRACTION)
         builder.shape(
@@ -823,6 +838,79 @@ def _add_labels(builder: _Builder, labels: Sequence[dict], bars: pd.DataFrame) -
                 "bgcolor": "rgba(255,255,255,0.85)",
             },
         )
+        for point in label.get("key_points") or ():
+            bar = _bar_of(index, point["ts"], side="start")
+            if bar is None:
+                continue
+            price = float(point["price"])
+            point_x.append(bar)
+            point_y.append(price)
+            point_text.append(str(point["role"]))
+            # A point at the bar's upper half (a peak) gets its role above, a valley's below.
+            upper = price >= (high[bar] + low[bar]) / 2
+            point_position.append("top center" if upper else "bottom center")
+    if point_x:
+        builder.trace(
+            "labels",
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": "Key points",
+                "x": point_x,
+                "y": point_y,
+                "text": point_text,
+                "textposition": point_position,
+                "textfont": {"color": LABEL_COLOR, "size": 11},
+                "marker": {
+                    "color": "#ffffff",
+                    "size": 9,
+                    "symbol": "circle",
+                    "line": {"color": LABEL_COLOR, "width": 2},
+                },
+                "hovertemplate": "%{text} %{y:,.0f}<extra></extra>",
+                "showlegend": False,
+                "yaxis": "y",
+            },
+        )
+
+
+def _add_rejected(builder: _Builder, label: dict, bars: pd.DataFrame, start: int, end: int) -> None:
+    """A detection the user rejected: a grey dashed box labelled "✗ DT rejected" in the
+    "rejected" layer (no fill, so it never reads as a label or a live pattern)."""
+    y0, y1 = _span_extent(bars, start, end, PATTERN_PAD_FRACTION)
+    builder.shape(
+        "rejected",
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y",
+            "x0": start - 0.5,
+            "x1": end + 0.5,
+            "y0": y0,
+            "y1": y1,
+            "fillcolor": "rgba(0,0,0,0)",
+            "line": {"color": REJECTED_COLOR, "width": 1.5, "dash": "dash"},
+        },
+    )
+    text = f"✗ {label['pattern_type']} rejected"
+    if label.get("url"):
+        text = f'<a href="{label["url"]}">{text}</a>'
+    builder.annotation(
+        "rejected",
+        {
+            "x": (start + end) / 2,
+            "y": y1,
+            "xref": "x",
+            "yref": "y",
+            "text": text,
+            "showarrow": False,
+            "yanchor": "bottom",
+            "font": {"color": "#6b7280", "size": 11},
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "bordercolor": REJECTED_COLOR,
+            "borderpad": 2,
+        },
+    )
 
 
 def _add_indicators(

@@ -5,8 +5,9 @@
 analysis ← labeling) while the Radar still shows that app's parts:
 
 - `overlays(user=, stock=, timeframe=, start=, end=)` → the user's ranges drawn in the figure's
-  "labels" layer, each `{"id", "pattern_type", "start_ts", "end_ts" (ISO, +09:00), "direction",
-  "source", "url"}` (the shape `analysis.figures.build_radar_figure` draws);
+  "labels" layer (or "rejected", by their `layer` key), each `{"id", "pattern_type",
+  "start_ts", "end_ts" (ISO, +09:00), "direction", "source", "url", "layer", "key_points"}`
+  (the shape `analysis.figures.build_radar_figure` draws);
 - `decisions(user=, pattern_ids=)` → `{pattern id: decision}` for stored detected patterns, in a
   bounded number of queries whatever the number of ids; `decision_template` renders one pattern
   row's cell with `pattern` (the Radar's pattern dict) and `decision` (its value, or None) in

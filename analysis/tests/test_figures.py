@@ -9,6 +9,7 @@ from analysis.figures import (
     LABEL_COLOR,
     LAYERS,
     PATTERN_TYPES,
+    REJECTED_COLOR,
     bar_label,
     bar_labels,
     build_radar_figure,
@@ -272,6 +273,57 @@ def test_labels_snap_to_bars_and_use_their_own_style():
     assert 'href="/labels/7/"' in note["text"] and "DB" in note["text"]
 
 
+def test_key_points_are_markers_and_a_rejected_detection_is_a_grey_dashed_box_of_its_own():
+    frame = bars(DAILY_DAYS)  # bars 0–7; high = close + 2, low = close − 2, close = 100 + bar
+    label = {
+        "id": 7,
+        "pattern_type": "DB",
+        "start_ts": "2024-02-06T00:00:00+09:00",
+        "end_ts": "2024-02-15T00:00:00+09:00",
+        "direction": "bullish",
+        "source": "manual",
+        "url": "/labels/7/",
+        "layer": "labels",
+        "key_points": [
+            {"role": "V1", "ts": "2024-02-07T00:00:00+09:00", "price": 100.0},
+            {"role": "P1", "ts": "2024-02-08T00:00:00+09:00", "price": 105.0},
+        ],
+    }
+    rejected = {
+        **label,
+        "id": 8,
+        "pattern_type": "DT",
+        "start_ts": "2024-02-13T00:00:00+09:00",
+        "end_ts": "2024-02-16T00:00:00+09:00",
+        "source": "rejected_detection",
+        "url": "/labels/8/",
+        "layer": "rejected",
+        "key_points": [],
+    }
+    fig = build_radar_figure(frame, EMPTY, timeframe="1d", labels=[label, rejected])
+    layers = fig["radar"]["layers"]
+    assert len(layers["labels"]["shapes"]) == 1 and len(layers["labels"]["annotations"]) == 1
+    points = fig["data"][layers["labels"]["traces"][0]]
+    assert points["name"] == "Key points" and points["meta"]["layer"] == "labels"
+    assert (points["x"], points["y"], points["text"]) == ([2, 3], [100.0, 105.0], ["V1", "P1"])
+    assert points["textposition"] == ["bottom center", "top center"]  # valley below, peak above
+
+    (box_index,) = layers["rejected"]["shapes"]
+    box = fig["layout"]["shapes"][box_index]
+    assert (box["x0"], box["x1"]) == (3.5, 7.5)
+    assert box["line"] == {"color": REJECTED_COLOR, "width": 1.5, "dash": "dash"}
+    assert box["fillcolor"] == "rgba(0,0,0,0)"
+    (note_index,) = layers["rejected"]["annotations"]
+    assert "✗ DT rejected" in fig["layout"]["annotations"][note_index]["text"]
+    assert not layers["rejected"]["traces"]
+    assert "rejected" in LAYERS
+    hidden = build_radar_figure(
+        frame, EMPTY, timeframe="1d", labels=[rejected], hidden=["rejected"]
+    )
+    (hidden_box,) = hidden["radar"]["layers"]["rejected"]["shapes"]
+    assert hidden["layout"]["shapes"][hidden_box]["visible"] is False
+
+
 def test_layer_toggles_map_to_traces_and_shapes_and_hidden_start_invisible():
     frame = bars(DAILY_DAYS)
     analysis = dict(
@@ -293,7 +345,17 @@ def test_layer_toggles_map_to_traces_and_shapes_and_hidden_start_invisible():
             "direction": "bearish",
             "source": "manual",
             "url": "",
-        }
+        },
+        {
+            "id": 2,
+            "pattern_type": "DT",
+            "start_ts": DAILY_DAYS[4].isoformat(),
+            "end_ts": DAILY_DAYS[6].isoformat(),
+            "direction": "bearish",
+            "source": "rejected_detection",
+            "url": "",
+            "layer": "rejected",
+        },
     ]
     fig = build_radar_figure(frame, analysis, timeframe="1d", labels=labels, hidden=["minor", "DB"])
     layers = fig["radar"]["layers"]

@@ -8,7 +8,7 @@ from analysis.figures import build_radar_figure
 from marketdata.krx_calendar import KST
 from marketdata.selectors import candles_frame
 
-from ..models import Label
+from ..models import Label, Source
 from .ranges import label_context_bounds
 
 MINI_CHART_CONTEXT_BARS = 30
@@ -16,9 +16,20 @@ MINI_CHART_HEIGHT = 380
 
 
 def _overlay(
-    *, pk: int, pattern_type: str, start_ts: datetime, end_ts: datetime, direction, source, url
+    *,
+    pk: int,
+    pattern_type: str,
+    start_ts: datetime,
+    end_ts: datetime,
+    direction,
+    source,
+    url,
+    key_points=(),
 ) -> dict:
-    """One label in the shape `analysis.figures.build_radar_figure` draws (instants ISO, KST)."""
+    """One label in the shape `analysis.figures.build_radar_figure` draws (instants ISO, KST).
+
+    A rejected detection goes to the figure's "rejected" layer (a grey dashed box), every other
+    label to "labels" with its key points."""
     return {
         "id": pk,
         "pattern_type": pattern_type,
@@ -27,6 +38,8 @@ def _overlay(
         "direction": direction,
         "source": source,
         "url": url,
+        "layer": "rejected" if source == Source.REJECTED else "labels",
+        "key_points": list(key_points),
     }
 
 
@@ -34,8 +47,9 @@ def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list
     """The user's live labels on one series that overlap [start, end], oldest start first.
 
     Each: {"id", "pattern_type", "start_ts", "end_ts" (ISO, +09:00), "direction", "source",
-    "url" (the label's page)}. Only `user`'s own labels (staff included), never deleted ones.
-    One query. Registered as the Radar's overlays (`labeling.apps`).
+    "url" (the label's page), "layer" ("labels", or "rejected" for a rejected detection),
+    "key_points" ([{"role", "ts", "price"}])}. Only `user`'s own labels (staff included),
+    never deleted ones. One query. Registered as the Radar's overlays (`labeling.apps`).
     """
     rows = (
         Label.objects.owned_by(user)
@@ -43,7 +57,9 @@ def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list
         .filter(stock=stock, timeframe=timeframe)
         .overlapping(start=start, end=end)
         .order_by("start_ts", "id")
-        .values_list("id", "pattern_type", "start_ts", "end_ts", "direction", "source")
+        .values_list(
+            "id", "pattern_type", "start_ts", "end_ts", "direction", "source", "key_points"
+        )
     )
     return [
         _overlay(
@@ -54,8 +70,9 @@ def label_overlays(*, user, stock, timeframe: str, start=None, end=None) -> list
             direction=direction,
             source=source,
             url=reverse("labeling:detail", args=[pk]),
+            key_points=key_points,
         )
-        for pk, pattern_type, start_ts, end_ts, direction, source in rows
+        for pk, pattern_type, start_ts, end_ts, direction, source, key_points in rows
     ]
 
 
@@ -80,6 +97,7 @@ def label_figure(*, label: Label, context: int = MINI_CHART_CONTEXT_BARS) -> dic
         direction=label.direction,
         source=label.source,
         url="",
+        key_points=label.key_points,
     )
     figure = build_radar_figure(frame, {}, timeframe=label.timeframe, labels=[overlay])
     layout = {**figure["layout"], "height": MINI_CHART_HEIGHT, "dragmode": "pan"}

@@ -5,6 +5,8 @@ stored pattern row, the label panel and the labeling static files."""
 import pytest
 
 from analysis import radar_extensions
+from analysis.figures import REJECTED_COLOR
+from analysis.models import PatternInstance
 from analysis.services import series_analyze
 from analysis.tests.factories import make_swing_stock, radar_figure
 from labeling.tests.factories import make_label
@@ -89,3 +91,29 @@ def test_the_page_has_the_label_panel_and_the_labeling_static_files(user_client,
     html = user_client.get(RADAR, {"symbol": "005930"}).content.decode()
     assert 'id="label-panel"' in html and 'id="label-panel-link"' in html
     assert "css/labeling" in html and "js/labeling" in html
+
+
+def test_a_rejected_detection_is_drawn_in_its_own_layer_never_as_a_label(user_client, samsung):
+    stock, _ = samsung
+    series_analyze(stock=stock, timeframe="1d")
+    before = radar_figure(user_client.get(RADAR, {"symbol": "005930"}))
+    pattern = PatternInstance.objects.filter(stock=stock, timeframe="1d").latest("end_ts")
+    response = user_client.post(
+        "/labels/detections/decide/", {"decision": "reject", "detection": pattern.pk}
+    )
+    assert response.status_code == 302
+    figure = radar_figure(user_client.get(RADAR, {"symbol": "005930"}))
+    layers = figure["radar"]["layers"]
+    assert "labels" not in layers or not layers["labels"]["shapes"]
+    (box_index,) = layers["rejected"]["shapes"]
+    box = figure["layout"]["shapes"][box_index]
+    assert box["line"]["dash"] == "dash" and box["line"]["color"] == REJECTED_COLOR
+    assert box["name"] == "rejected"
+    (note_index,) = layers["rejected"]["annotations"]
+    assert (
+        f"✗ {pattern.pattern_type} rejected" in figure["layout"]["annotations"][note_index]["text"]
+    )
+    assert len(figure["layout"]["shapes"]) == len(before["layout"]["shapes"]) + 1
+    # The layer has its own toggle on the page.
+    html = user_client.get(RADAR, {"symbol": "005930"}).content.decode()
+    assert 'data-layer="rejected"' in html

@@ -142,6 +142,8 @@ def test_label_overlays_only_own_live_labels_in_window(stock, other_stock, user,
             "direction": "bullish",
             "source": Source.MANUAL,
             "url": f"/labels/{mine.pk}/",
+            "layer": "labels",
+            "key_points": [],
         }
     ]
     assert charts.label_overlays(user=user, stock=stock, timeframe="1w") == []
