@@ -53,6 +53,10 @@ WORKER_CONCURRENCY = 2
 UNIVERSE_NOW = datetime.fromisoformat("2025-12-30T18:00:00+09:00")
 MINUTE_HISTORY_DAYS = 60
 WAIT_SECONDS = 900
+FULL_SIZE_SERIES = 2_500
+FULL_SIZE_BARS = 1_200
+FULL_SIZE_CODE_PREFIX = "9"  # made-up codes 900000..902499, outside the simulator's universe
+FULL_SIZE_TARGET_SECONDS = 60
 
 
 def synthetic_bars(n: int, seed: int = 1) -> pd.DataFrame:
@@ -364,6 +368,21 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
+def _children_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its live children (the
+    prefork pool), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _stop_worker(worker: subprocess.Popen) -> None:
     worker.send_signal(signal.SIGTERM)
     try:
@@ -419,6 +438,143 @@ def bench_universe_through_celery() -> None:
     )
 
 
+def _full_size_specs() -> list:
+    """FULL_SIZE_SERIES made-up stocks for the simulator's market model: each borrows the
+    volatility, beta, turnover and price levels of one universe stock (in turn) under its own
+    code, so its path (seeded by the code) is its own."""
+    from dataclasses import replace
+    from datetime import date
+
+    from marketdata.simulator.universe import UNIVERSE
+
+    base = [spec for spec in UNIVERSE if spec.listed_on <= date(2020, 1, 1)]
+    return [
+        replace(
+            base[i % len(base)],
+            code=f"{FULL_SIZE_CODE_PREFIX}{i:05d}",
+            name=f"벤치마크 {i:04d}",
+            listed_on=date(2012, 1, 2),
+        )
+        for i in range(FULL_SIZE_SERIES)
+    ]
+
+
+def _load_full_size_universe() -> list:
+    """Stores FULL_SIZE_BARS daily bars (ending at UNIVERSE_NOW) of each made-up stock with COPY,
+    as the only analysis targets; regenerates only when the stored bars are not those. Returns
+    the stocks."""
+    from marketdata.models import Candle, Stock
+    from marketdata.simulator.market import daily_bars_for
+
+    specs = _full_size_specs()
+    Stock.objects.exclude(code__in=[s.code for s in specs]).update(is_analysis_target=False)
+    stocks = {}
+    for spec in specs:
+        stocks[spec.code], _ = Stock.objects.update_or_create(
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "market": spec.market,
+                "is_active": True,
+                "is_analysis_target": True,
+            },
+        )
+    stored = Candle.objects.filter(stock__in=stocks.values(), timeframe="1d")
+    expected = FULL_SIZE_SERIES * FULL_SIZE_BARS
+    if stored.count() == expected:
+        print(f"  {expected:,} daily candles of {FULL_SIZE_SERIES:,} made-up stocks already stored")
+        return list(stocks.values())
+    Candle.objects.filter(stock__in=stocks.values()).delete()
+    now = timezone.now()
+    columns = (
+        "stock_id, timeframe, ts, open, high, low, close, volume, traded_value, is_final, "
+        "fetched_at"
+    )
+    started = time.perf_counter()
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY marketdata_candle ({columns}) FROM STDIN") as copy,
+    ):
+        for number, spec in enumerate(specs, start=1):
+            frame = daily_bars_for(spec, until=UNIVERSE_NOW.date()).iloc[-FULL_SIZE_BARS:]
+            pk = stocks[spec.code].pk
+            for ts, o, h, lo, c, v, tv in zip(
+                frame.index.to_pydatetime(),
+                frame["open"].tolist(),
+                frame["high"].tolist(),
+                frame["low"].tolist(),
+                frame["close"].tolist(),
+                frame["volume"].tolist(),
+                frame["traded_value"].tolist(),
+                strict=True,
+            ):
+                copy.write_row((pk, "1d", ts, o, h, lo, c, v, tv, True, now))
+            if number % 250 == 0:
+                elapsed = time.perf_counter() - started
+                print(
+                    f"  generated and copied {number:,}/{len(specs):,} series "
+                    f"({number / len(specs):.0%}, {number / elapsed:.0f} series/s)",
+                    flush=True,
+                )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketdata_candle")
+    print(f"  stored {expected:,} daily candles in {time.perf_counter() - started:.0f} s (COPY)")
+    return list(stocks.values())
+
+
+def bench_full_size_universe() -> None:
+    """FULL_SIZE_SERIES daily series x FULL_SIZE_BARS bars of the simulator's market model,
+    analysed and stored through a real Celery worker (`analysis.analyze_all`, forced), with
+    the engine's own time per bar (from the stored runs' duration_ms) beside the wall time."""
+    from django.db.models import Sum
+
+    from analysis.models import AnalysisRun
+    from chartinsight.celery import app
+
+    print(
+        f"\nfull-size universe: {FULL_SIZE_SERIES:,} daily series × {FULL_SIZE_BARS:,} bars "
+        f"(simulator market model) through Celery"
+    )
+    stocks = _load_full_size_universe()
+    AnalysisRun.objects.filter(stock__in=stocks).delete()  # every run written in the timed part
+    app.control.purge()  # tasks left queued by an interrupted earlier run
+    worker = _start_worker()
+    try:
+        app.send_task("chartinsight.add", args=(1, 1)).get(timeout=120)  # worker is up
+        started_at = timezone.now()
+        started = time.perf_counter()
+        cpu_before = _children_cpu(worker.pid)
+        app.send_task("analysis.analyze_all", kwargs={"timeframes": ["1d"], "force": True}).get(
+            timeout=120
+        )
+        done = 0
+        while time.perf_counter() - started < WAIT_SECONDS:
+            done = AnalysisRun.objects.filter(analysed_at__gte=started_at).count()
+            if done >= FULL_SIZE_SERIES:
+                break
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+        worker_cpu = _children_cpu(worker.pid) - cpu_before
+    finally:
+        _stop_worker(worker)
+    runs = AnalysisRun.objects.filter(stock__in=stocks, analysed_at__gte=started_at)
+    totals = runs.aggregate(bars=Sum("bars"), engine_ms=Sum("duration_ms"))
+    bars, engine = totals["bars"] or 0, (totals["engine_ms"] or 0) / 1000
+    verdict = "under" if wall < FULL_SIZE_TARGET_SECONDS else "OVER"
+    print(
+        f"  {done:,}/{FULL_SIZE_SERIES:,} series, {bars:,} bars analysed and stored in "
+        f"{wall:.1f} s wall ({verdict} the {FULL_SIZE_TARGET_SECONDS} s target) with "
+        f"{WORKER_CONCURRENCY} worker processes on {os.cpu_count()} cores: "
+        f"{done / wall:.0f} series/s, {bars / wall:,.0f} bars/s"
+    )
+    print(
+        f"  engine (analyze() alone, in the workers): {engine * 1e6 / max(bars, 1):.1f} µs per "
+        f"bar, {engine:.1f} s of {worker_cpu:.1f} s worker CPU; the rest is loading, scoring, "
+        f"storing and Celery"
+    )
+
+
 def main() -> None:
     logging.getLogger("analysis.services").setLevel(logging.WARNING)  # one line per series
     bench_engine()
@@ -426,3 +582,4 @@ def main() -> None:
     bench_real_series()
     bench_patterns_real_series()
     bench_universe_through_celery()
+    bench_full_size_universe()

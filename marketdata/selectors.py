@@ -1,10 +1,11 @@
 """Reads for market data and operations."""
 
+import numpy as np
 import pandas as pd
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Max
+from django.db.models import F, FloatField, Func, Max
 
 from .krx_calendar import KST, TIMEFRAMES
 from .models import Candle, SyncState
@@ -73,6 +74,9 @@ def health_report() -> dict:
 
 
 OHLCV_COLUMNS = ["open", "high", "low", "close", "volume"]
+_EPOCH_US_SQL = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::float8"
+_NAN_WHEN_NULL_SQL = "COALESCE(%(expressions)s::float8, 'NaN'::float8)"
+_BOOL_AS_FLOAT_SQL = "(%(expressions)s)::int::float8"
 
 
 def candles_frame(
@@ -98,16 +102,34 @@ def candles_frame(
         qs = qs.filter(ts__lte=end)
     if before is not None:
         qs = qs.filter(ts__lt=before)
-    fields = ["ts", *OHLCV_COLUMNS, "traded_value", "is_final"]
+    # Every column as a float8 (the instant as epoch microseconds, a missing traded value as
+    # NaN): one float array, no datetime objects built per row — those cost ten times the
+    # rest of the read (README, "Performance").
+    qs = qs.annotate(
+        epoch_us=Func(F("ts"), template=_EPOCH_US_SQL, output_field=FloatField()),
+        value_f=Func(F("traded_value"), template=_NAN_WHEN_NULL_SQL, output_field=FloatField()),
+        final_f=Func(F("is_final"), template=_BOOL_AS_FLOAT_SQL, output_field=FloatField()),
+    )
+    fields = ["epoch_us", *OHLCV_COLUMNS, "value_f", "final_f"]
     if limit is not None:
-        rows = list(qs.order_by("-ts").values_list(*fields)[:limit])
-        rows.reverse()
+        qs = qs.order_by("-ts").values_list(*fields)[:limit]
     else:
-        rows = list(qs.order_by("ts").values_list(*fields))
-    frame = pd.DataFrame.from_records(rows, columns=fields)
-    index = pd.DatetimeIndex(pd.to_datetime(frame.pop("ts"), utc=True), name="ts")
-    frame.index = index.tz_convert(KST)
-    for column in [*OHLCV_COLUMNS, "traded_value"]:
-        frame[column] = frame[column].astype("float64")
-    frame["is_final"] = frame["is_final"].astype(bool)
+        qs = qs.order_by("ts").values_list(*fields)
+    # Executed as plain SQL: the ORM's per-value converters would cost more than the read.
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if limit is not None:
+        rows.reverse()
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(fields))
+    index = pd.DatetimeIndex(
+        pd.to_datetime(values[:, 0].astype(np.int64), unit="us", utc=True), name="ts"
+    ).as_unit("us")
+    frame = pd.DataFrame(
+        {column: values[:, k] for k, column in enumerate(OHLCV_COLUMNS, start=1)},
+        index=index.tz_convert(KST),
+    )
+    frame["traded_value"] = values[:, 6]
+    frame["is_final"] = values[:, 7].astype(bool)
     return frame

@@ -30,7 +30,8 @@ def run(*args) -> str:
 def test_codes_and_timeframes_with_progress_and_summary(two_stocks):
     out = run("--codes", "005930,000660", "--timeframes", "1d")
     assert "[1/2] 005930 1d: 400 bars" in out and "[2/2] 000660 1d: 400 bars" in out
-    assert "series/s" in out and "ETA" in out
+    assert "| 50% done, 400 bars," in out and "| 100% done, 800 bars," in out
+    assert "series/s" in out and "ETA 0:00" in out
     assert "Done: 2 series (2 analysed, 0 unchanged, 0 failed), 800 bars" in out
     assert AnalysisRun.objects.count() == 2
     assert PatternInstance.objects.exists()

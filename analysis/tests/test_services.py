@@ -52,6 +52,50 @@ def test_series_analyze_stores_the_run_and_its_rows(walk_stock):
     assert row.score == 0.5 and {p["score"] for p in run.result["patterns"]} == {0.5}
 
 
+def test_every_stored_row_holds_the_values_of_the_result(walk_stock):
+    """The rows are written by COPY straight from `to_dict()`: each swing point, trend period
+    and pattern row carries the result's instants, prices, JSON and outcome columns."""
+    run = series_analyze(stock=walk_stock, timeframe="1d")
+    data = run.result
+    instant = pd.Timestamp
+    swings = SwingPoint.objects.filter(run=run).order_by("confirmed_ts", "ts", "kind", "level")
+    assert sorted(
+        (instant(e["confirmed_ts"]), instant(e["ts"]), e["kind"], e["level"], e["price"])
+        for e in data["extremes"]
+    ) == [(s.confirmed_ts, s.ts, s.kind, s.level, s.price) for s in swings]
+    assert {s.strength for s in swings} == {e["strength"] for e in data["extremes"]}
+    assert {(s.stock_id, s.timeframe) for s in swings} == {(walk_stock.pk, "1d")}
+    periods = TrendPeriod.objects.filter(run=run).order_by("start_ts")
+    assert [
+        (instant(p["start_ts"]), instant(p["end_ts"]), p["direction"], p["ongoing"])
+        for p in data["trend_periods"]
+    ] == [(p.start_ts, p.end_ts, p.direction, p.ongoing) for p in periods]
+    rows = {
+        (row.pattern_type, row.start_ts, row.detected_ts): row
+        for row in PatternInstance.objects.filter(run=run)
+    }
+    assert len(rows) == len(data["patterns"])
+    for p in data["patterns"]:
+        row = rows[(p["type"], instant(p["start_ts"]), instant(p["detected_ts"]))]
+        assert (row.status, row.end_ts, row.score) == (
+            p["status"],
+            instant(p["end_ts"]),
+            p["score"],
+        )
+        assert row.neckline == p["neckline"] and row.features == p["features"]
+        assert set(row.points) == set(p["points"])
+        outcome = p["outcome"] or {}
+        assert row.outcome == (outcome.get("result") or "")
+        assert row.outcome_ts == (instant(outcome["ts"]) if outcome.get("result") else None)
+        assert row.bars_to_target == outcome.get("bars_to_target")
+        assert (row.entry_price, row.mfe_pct, row.mae_pct) == (
+            outcome.get("entry"),
+            outcome.get("mfe_pct"),
+            outcome.get("mae_pct"),
+        )
+    assert any(row.outcome for row in rows.values())
+
+
 def test_outcomes_are_stored_with_their_bar_and_excursions(walk_stock):
     run = series_analyze(stock=walk_stock, timeframe="1d")
     completed = [p for p in run.result["patterns"] if p["status"] == "completed"]

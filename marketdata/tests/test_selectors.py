@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from marketdata.krx_calendar import KST
+from marketdata.models import Candle
 from marketdata.selectors import candles_frame
 from marketdata.tests.factories import make_candles, make_stock
 
@@ -35,3 +36,24 @@ def test_candles_frame_types_order_and_limit():
 def test_candles_frame_empty_series():
     frame = candles_frame(stock=make_stock(), timeframe="5m")
     assert frame.empty and list(frame.columns)[:5] == ["open", "high", "low", "close", "volume"]
+
+
+def test_candles_frame_keeps_instants_missing_values_and_forming_bars():
+    stock = make_stock()
+    index = pd.date_range("2025-03-04 09:00", periods=6, freq="5min", tz=KST)
+    make_candles(
+        stock,
+        "5m",
+        pd.DataFrame(
+            dict.fromkeys(("open", "high", "low", "close"), 100.0) | {"volume": 10}, index=index
+        ),
+    )
+    Candle.objects.filter(stock=stock, ts=index[1]).update(traded_value=None)
+    Candle.objects.filter(stock=stock, ts=index[-1]).update(is_final=False, close=101.5)
+    frame = candles_frame(stock=stock, timeframe="5m")
+    assert list(frame.index) == list(index)
+    assert frame["traded_value"].isna().tolist() == [False, True, False, False, False, False]
+    assert frame["is_final"].tolist() == [True] * 5 + [False]
+    assert frame["close"].iloc[-1] == 101.5 and frame["volume"].dtype == "float64"
+    bounded = candles_frame(stock=stock, timeframe="5m", start=index[2], end=index[3])
+    assert list(bounded.index) == list(index[2:4])

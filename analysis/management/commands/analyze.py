@@ -140,7 +140,7 @@ class Command(BaseCommand):
             rate = number / elapsed if elapsed > 0 else 0.0
             eta = (total - number) / rate if rate > 0 else 0.0
             self.stdout.write(
-                f"[{number}/{total}] {code} {timeframe}: {outcome} | "
+                f"[{number}/{total}] {code} {timeframe}: {outcome} | {number / total:.0%} done, "
                 f"{bars:,} bars, {rate:.1f} series/s, {bars / max(elapsed, 1e-9):,.0f} bars/s, "
                 f"ETA {_clock(eta)}"
             )
