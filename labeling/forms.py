@@ -21,6 +21,7 @@ from .models import (
     Source,
     key_point_problem,
 )
+from .review import IOU_THRESHOLD
 from .selectors.ranges import END_BEFORE_START, kst_text
 
 DETECTION_GONE = (
@@ -269,11 +270,54 @@ def label_form_initial(label) -> dict:
     }
 
 
+MIN_IOU = 0.05
+BAD_IOU = _("The IoU threshold is a number from 0.05 to 1, e.g. 0.5.")
+
+
 class ReviewFilterForm(forms.Form):
-    """Scope of the detector review (all optional)."""
+    """Scope of the detector review and its IoU threshold (all optional)."""
 
     timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
     date_from = forms.DateField(
         required=False, label="From (KST)", validators=FILTER_DATE_VALIDATORS
     )
     date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
+    iou = forms.FloatField(
+        required=False,
+        min_value=MIN_IOU,
+        max_value=1.0,
+        label=_("IoU threshold"),
+        error_messages={"invalid": BAD_IOU, "min_value": BAD_IOU, "max_value": BAD_IOU},
+        widget=forms.NumberInput(attrs={"step": "0.05", "placeholder": str(IOU_THRESHOLD)}),
+    )
+
+
+class ReviewedRangeForm(forms.Form):
+    """A range of one series the user marks as reviewed (every pattern in it labelled)."""
+
+    symbol = SymbolField(max_length=12, help_text=_("KRX code, e.g. 005930"))
+    timeframe = forms.ChoiceField(choices=Timeframe.choices)
+    start = forms.CharField(max_length=40, help_text=_("First bar: ISO instant or KST date"))
+    end = forms.CharField(max_length=40, help_text=_("Last bar: ISO instant or KST date"))
+
+    def clean(self):
+        data = super().clean()
+        for name in ("start", "end"):
+            if data.get(name):
+                try:
+                    data[name] = parse_instant(data[name], data.get("timeframe"))
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, datetime) and isinstance(end, datetime) and end < start:
+            self.add_error("end", END_BEFORE_START)
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "stock": data["symbol"],
+            "timeframe": data["timeframe"],
+            "start": data["start"],
+            "end": data["end"],
+        }

@@ -285,6 +285,67 @@ class Label(models.Model):
         return self.deleted_at is not None
 
 
+class ReviewedRangeQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """Ranges whose owner is `user`."""
+        return self.filter(owner=user)
+
+    def covering(self, obj):
+        """Ranges of `obj`'s series (a label or an `analysis.PatternInstance`) that contain its
+        whole bar range [start_ts, end_ts]."""
+        return self.filter(
+            stock_id=obj.stock_id,
+            timeframe=obj.timeframe,
+            start_ts__lte=obj.start_ts,
+            end_ts__gte=obj.end_ts,
+        )
+
+
+class ReviewedRange(models.Model):
+    """A bar range of one series in which the owner says every pattern is labelled.
+
+    The detector review counts a detection against precision only when it lies inside one of
+    these (or the owner accepted or rejected it): elsewhere an unlabelled detection may simply not
+    have been looked at yet (docs/architecture.md#detector-review).
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewed_ranges"
+    )
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reviewed_ranges")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    start_ts = models.DateTimeField(help_text="First bar of the range (a stored bar instant)")
+    end_ts = models.DateTimeField(help_text="Last bar of the range (a stored bar instant)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReviewedRangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["stock", "timeframe", "start_ts", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_ts__gte=models.F("start_ts")),
+                name="reviewedrange_end_gte_start",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("timeframe", Timeframe), name="reviewedrange_timeframe_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "stock", "timeframe", "start_ts", "end_ts"],
+                name="reviewedrange_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["owner", "stock", "timeframe", "start_ts"],
+                name="reviewedrange_owner_series",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.timeframe} {self.start_ts:%Y-%m-%d}..{self.end_ts:%Y-%m-%d}"
+
+
 class LabelRevision(models.Model):
     """One change to a label: the full state after the change, numbered per label from 1."""
 

@@ -6,14 +6,21 @@ intersection over union ≥ `threshold` (bars counted inclusively, so a one-bar 
 Matching is greedy by decreasing IoU, which is optimal for the one-to-one case of well-separated
 patterns and deterministic on ties (smaller keys first).
 
-Per pattern type: precision = matched detections / detections, recall = matched labels / labels
-(None when the denominator is zero). Unmatched labels are *misses*, unmatched detections *false
-alarms*.
+The two figures count different things, so each has its own counts (per pattern type):
+
+- recall = labels found / labels: TP = labels matched by a detection, FN = labels no detection
+  matched (*misses*). Every label counts.
+- precision = detections matched / detections counted: TP = counted detections that match a
+  label, FP = counted detections that match none (*false alarms*). Only the detections in
+  `counted` count (the caller passes those the user has reviewed); an unlabelled detection
+  elsewhere may simply not have been looked at, so it is neither a hit nor a false alarm.
+
+Both are None when their denominator is zero.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 
 IOU_THRESHOLD = 0.5
@@ -40,18 +47,38 @@ class Match:
 
 @dataclass(frozen=True)
 class TypeMetrics:
+    """Counts behind precision and recall of one pattern type (see the module docstring)."""
+
     pattern_type: str
     labels: int
+    labels_found: int
     detections: int
-    matched: int
+    detections_matched: int
+    not_counted: int = 0  # detections outside what the user reviewed, in no figure
 
     @property
     def precision(self) -> float | None:
-        return self.matched / self.detections if self.detections else None
+        return self.detections_matched / self.detections if self.detections else None
 
     @property
     def recall(self) -> float | None:
-        return self.matched / self.labels if self.labels else None
+        return self.labels_found / self.labels if self.labels else None
+
+    @property
+    def true_positives_precision(self) -> int:
+        return self.detections_matched
+
+    @property
+    def false_positives(self) -> int:
+        return self.detections - self.detections_matched
+
+    @property
+    def true_positives_recall(self) -> int:
+        return self.labels_found
+
+    @property
+    def false_negatives(self) -> int:
+        return self.labels - self.labels_found
 
 
 @dataclass(frozen=True)
@@ -60,14 +87,17 @@ class ReviewResult:
     matches: list[Match]
     misses: list[Span]
     false_alarms: list[Span]
+    threshold: float = IOU_THRESHOLD
 
     @property
     def total(self) -> TypeMetrics:
         return TypeMetrics(
             pattern_type="all",
             labels=sum(m.labels for m in self.per_type),
+            labels_found=sum(m.labels_found for m in self.per_type),
             detections=sum(m.detections for m in self.per_type),
-            matched=sum(m.matched for m in self.per_type),
+            detections_matched=sum(m.detections_matched for m in self.per_type),
+            not_counted=sum(m.not_counted for m in self.per_type),
         )
 
 
@@ -81,11 +111,24 @@ def span_iou(a: Span, b: Span) -> float:
 
 
 def review_metrics(
-    labels: Iterable[Span], detections: Iterable[Span], *, threshold: float = IOU_THRESHOLD
+    labels: Iterable[Span],
+    detections: Iterable[Span],
+    *,
+    threshold: float = IOU_THRESHOLD,
+    counted: Collection[Hashable] | None = None,
 ) -> ReviewResult:
-    """Matches labels with detections (same series and type, IoU ≥ threshold), one to one."""
+    """Matches labels with detections (same series and type, IoU ≥ threshold), one to one.
+
+    All `detections` take part in the matching (so a label is found by any of them); only those
+    whose key is in `counted` (all of them when None) count for precision and can be false
+    alarms. `threshold` must be in (0, 1].
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"IoU threshold must be in (0, 1], got {threshold!r}")
     labels = list(labels)
     detections = list(detections)
+    if counted is None:
+        counted = {d.key for d in detections}
     candidates = []
     for label in labels:
         for detection in detections:
@@ -109,8 +152,12 @@ def review_metrics(
         TypeMetrics(
             pattern_type=t,
             labels=sum(1 for s in labels if s.pattern_type == t),
-            detections=sum(1 for s in detections if s.pattern_type == t),
-            matched=sum(1 for m in matches if m.label.pattern_type == t),
+            labels_found=sum(1 for m in matches if m.label.pattern_type == t),
+            detections=sum(1 for s in detections if s.pattern_type == t and s.key in counted),
+            detections_matched=sum(
+                1 for m in matches if m.detection.pattern_type == t and m.detection.key in counted
+            ),
+            not_counted=sum(1 for s in detections if s.pattern_type == t and s.key not in counted),
         )
         for t in types
     ]
@@ -118,5 +165,6 @@ def review_metrics(
         per_type=per_type,
         matches=matches,
         misses=[s for s in labels if s.key not in used_labels],
-        false_alarms=[s for s in detections if s.key not in used_detections],
+        false_alarms=[s for s in detections if s.key not in used_detections and s.key in counted],
+        threshold=threshold,
     )

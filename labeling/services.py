@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketdata.krx_calendar import KST
+from marketdata.models import Candle
 
 from .models import (
     TYPICAL_DIRECTION,
@@ -14,6 +15,7 @@ from .models import (
     Label,
     LabelRevision,
     Outcome,
+    ReviewedRange,
     Source,
     key_points_check,
 )
@@ -21,6 +23,7 @@ from .selectors.detections import detection_decision
 from .selectors.ranges import label_range_resolve
 
 NOT_OWNER = "Only the owner can change this label."
+NOT_RANGE_OWNER = "Only the owner can remove this reviewed range."
 ALREADY_DELETED = "This label is already deleted."
 NOT_DELETED = "This label is not deleted."
 SOURCE_OF_DECISION = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
@@ -270,3 +273,42 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
         detection_ref=_detection_snapshot(pattern),
         detected_pattern=pattern,
     )
+
+
+@transaction.atomic
+def reviewed_range_mark(*, owner, stock, timeframe: str, start: datetime, end: datetime):
+    """Marks the stored bars of (stock, timeframe) from `start` to `end` as reviewed by `owner`:
+    every pattern in them is labelled.
+
+    The range snaps to stored bars like a label's (`label_range_resolve`, ValidationError keyed
+    by start/end). Ranges of the same series that overlap or touch it are merged into one, so
+    marking twice changes nothing. Returns the (merged) `ReviewedRange`.
+    """
+    resolved = label_range_resolve(stock=stock, timeframe=timeframe, start=start, end=end)
+    lo, hi = resolved["start_ts"], resolved["end_ts"]
+    series = ReviewedRange.objects.select_for_update().filter(
+        owner=owner, stock=stock, timeframe=timeframe
+    )
+    # Touching: the next stored bar after one range is the first of the other.
+    bars = Candle.objects.filter(stock=stock, timeframe=timeframe)
+    before = bars.filter(ts__lt=lo).order_by("-ts").first()
+    after = bars.filter(ts__gt=hi).order_by("ts").first()
+    reach_lo = before.ts if before else lo
+    reach_hi = after.ts if after else hi
+    merged = list(series.filter(start_ts__lte=reach_hi, end_ts__gte=reach_lo))
+    if len(merged) == 1 and merged[0].start_ts <= lo and merged[0].end_ts >= hi:
+        return merged[0]
+    for other in merged:
+        lo, hi = min(lo, other.start_ts), max(hi, other.end_ts)
+    ReviewedRange.objects.filter(pk__in=[r.pk for r in merged]).delete()
+    return ReviewedRange.objects.create(
+        owner=owner, stock=stock, timeframe=timeframe, start_ts=lo, end_ts=hi
+    )
+
+
+@transaction.atomic
+def reviewed_range_delete(*, reviewed_range: ReviewedRange, actor) -> None:
+    """Removes a reviewed range (owner only); its detections stop counting for precision."""
+    if reviewed_range.owner_id != actor.pk:
+        raise PermissionDenied(NOT_RANGE_OWNER)
+    reviewed_range.delete()

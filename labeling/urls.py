@@ -17,6 +17,12 @@ urlpatterns = [
         name="export_label_studio",
     ),
     path("review/", views.label_review, name="review"),
+    path("review/ranges/", views.reviewed_range_mark, name="reviewed_range_mark"),
+    path(
+        "review/ranges/<int:pk>/delete/",
+        views.reviewed_range_delete,
+        name="reviewed_range_delete",
+    ),
     path("<int:pk>/", views.label_detail, name="detail"),
     path("<int:pk>/edit/", views.label_edit, name="edit"),
     path("<int:pk>/delete/", views.label_delete, name="delete"),

@@ -15,6 +15,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import export, services
@@ -23,15 +24,16 @@ from .forms import (
     ExportOptionsForm,
     LabelFilterForm,
     LabelForm,
+    ReviewedRangeForm,
     ReviewFilterForm,
     instant_text,
     label_form_initial,
 )
-from .models import Label, Outcome
+from .models import Label, Outcome, ReviewedRange
 from .selectors.charts import label_figure
 from .selectors.detections import current_detection
 from .selectors.detector_review import review_report
-from .selectors.labels import label_revisions, labels_filtered, radar_url
+from .selectors.labels import label_revisions, labels_filtered, radar_url, reviewed_text
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
@@ -330,9 +332,63 @@ def label_review(request):
     return render(
         request,
         "labeling/review.html",
-        {"form": form, "report": report, "nav": "labels", "page_title": "Detector review"},
+        {
+            "form": form,
+            "report": report,
+            "range_form": ReviewedRangeForm(),
+            "nav": "labels",
+            "page_title": "Detector review",
+        },
         status=status,
     )
+
+
+REVIEWED_RANGE_FRAGMENT = "labeling/partials/_reviewed_range.html"
+
+
+@require_POST
+def reviewed_range_mark(request):
+    """Marks a range of one series as reviewed (every pattern in it labelled).
+
+    A full-page POST redirects back (`next`, else the review page) with a message; an HTMX POST
+    (the Radar's label panel) gets the result fragment. Invalid input: 400 with the errors.
+    """
+    form = ReviewedRangeForm(request.POST)
+    reviewed = None
+    if form.is_valid():
+        try:
+            reviewed = services.reviewed_range_mark(owner=request.user, **form.service_kwargs())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if reviewed is None:
+        if request.htmx:
+            return render(request, REVIEWED_RANGE_FRAGMENT, {"form": form}, status=400)
+        return render(
+            request,
+            "labeling/reviewed_range_error.html",
+            {
+                "form": form,
+                "back": _safe_next(request, reverse("labeling:review")),
+                "nav": "labels",
+            },
+            status=400,
+        )
+    if request.htmx:
+        response = render(request, REVIEWED_RANGE_FRAGMENT, {"reviewed": reviewed})
+        response["HX-Trigger"] = LABELS_CHANGED_EVENT
+        return response
+    text = reviewed_text(reviewed)
+    messages.success(request, _("Marked %(range)s as reviewed.") % {"range": text})
+    return redirect(_safe_next(request, reverse("labeling:review")))
+
+
+@require_POST
+def reviewed_range_delete(request, pk: int):
+    reviewed = get_object_or_404(ReviewedRange.objects.owned_by(request.user), pk=pk)
+    text = reviewed_text(reviewed)
+    services.reviewed_range_delete(reviewed_range=reviewed, actor=request.user)
+    messages.success(request, _("%(range)s is no longer marked as reviewed.") % {"range": text})
+    return redirect(_safe_next(request, reverse("labeling:review")))
 
 
 DETECTION_ACTIONS = "labeling/partials/_detection_actions.html"

@@ -13,6 +13,7 @@ from analysis.models import PatternInstance
 from analysis.services import series_analyze
 from analysis.tests.factories import make_detection, make_pattern, make_run, walk
 from labeling.models import Label, Source
+from labeling.services import reviewed_range_mark
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +126,7 @@ def test_label_list(request, user, busy_series, viewer, django_assert_max_num_qu
 
 
 def test_label_review(user_client, user, django_assert_max_num_queries):
-    """200 labels and 50 detections over 5 series."""
+    """200 labels, 50 detections and 5 reviewed ranges over 5 series."""
     for n in range(5):
         stock = make_stock(f"00{n}930", f"stock {n}")
         frame = walk(300, seed=n)
@@ -135,7 +136,8 @@ def test_label_review(user_client, user, django_assert_max_num_queries):
             make_detection(stock, "DT", bars[20 + 25 * i], bars[30 + 25 * i]) for i in range(10)
         ]
         bulk_labels(user, stock, bars, LABELS // 5, decisions=detections[:3])
-    with django_assert_max_num_queries(7):
+        reviewed_range_mark(owner=user, stock=stock, timeframe="1d", start=bars[0], end=bars[-1])
+    with django_assert_max_num_queries(8):
         response = user_client.get("/labels/review/")
     report = response.context["report"]
     assert report["series"] == 5 and report["result"].total.labels > 0

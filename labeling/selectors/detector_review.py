@@ -9,8 +9,8 @@ from django.db.models import Q
 from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
 from marketdata.models import Candle
 
-from ..models import Label, Source
-from ..review import Span, review_metrics
+from ..models import Label, ReviewedRange, Source
+from ..review import IOU_THRESHOLD, Span, review_metrics
 from .detections import decisions_for
 from .labels import radar_url
 from .ranges import kst_days
@@ -53,36 +53,63 @@ def _row(obj, stock) -> dict:
     }
 
 
-def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) -> dict:
+def review_report(
+    *,
+    user,
+    timeframe: str = "",
+    date_from=None,
+    date_to=None,
+    iou: float | None = None,
+) -> dict:
     """The user's labels against the detector's stored patterns (see `labeling.review`).
 
     Compared: the user's live manual and accepted labels of the types the detector knows, and
     the detections (default-parameter runs, status forming or completed) of those types on each
-    series the user labelled, within that series' reviewed window — from the earliest start to
-    the latest end of the user's labels there (rejected ones included), cut to
-    `date_from`/`date_to` (KST dates) when given. Ranges become bar indexes of the stored bars.
+    series the user labelled or reviewed, from the earliest start to the latest end of the
+    user's labels (rejected ones included) and reviewed ranges there, cut to
+    `date_from`/`date_to` (KST dates) when given. Ranges become bar indexes of the stored bars;
+    a label and a detection match at IoU ≥ `iou` (default `IOU_THRESHOLD`).
+
+    Recall counts every label. Precision counts only the *reviewed* detections: those lying
+    wholly inside one of the user's `ReviewedRange`s, and those the user accepted or rejected;
+    the others are `not_counted` (docs/architecture.md#detector-review).
 
     Returns {"result": ReviewResult, "misses"/"false_alarms": [row dicts with Radar links; a
     false alarm also carries the `pattern` and the user's `decision` on it], "series": number of
     series, "rejected": rejected detections in the windows, "other_types": labels of types the
-    detector does not look for}. Five queries whatever the number of labels and series.
+    detector does not look for, "reviewed_ranges": the user's ranges in scope, "threshold"}.
+    Six queries whatever the number of labels and series.
     """
+    threshold = IOU_THRESHOLD if iou is None else iou
     start, end = kst_days(date_from=date_from, date_to=date_to)
     labels = Label.objects.owned_by(user).alive().select_related("stock")
+    ranges = ReviewedRange.objects.owned_by(user).select_related("stock")
     if timeframe:
         labels = labels.filter(timeframe=timeframe)
+        ranges = ranges.filter(timeframe=timeframe)
     labels = labels.overlapping(start=start, end=end)
+    if end is not None:
+        ranges = ranges.filter(start_ts__lte=end)
+    if start is not None:
+        ranges = ranges.filter(end_ts__gte=start)
+    ranges = list(ranges.order_by("stock__code", "timeframe", "start_ts"))
     detector_types = DetectedPatternType.values
     other_types = labels.exclude(pattern_type__in=detector_types).count()
     labels = list(labels.filter(pattern_type__in=detector_types).order_by("start_ts", "id"))
 
     windows: dict[tuple, list] = {}
+    stocks: dict[tuple, object] = {}
     labels_by_series: dict[tuple, list[Label]] = defaultdict(list)
-    for label in labels:
-        key = (label.stock_id, label.timeframe)
-        lo, hi = windows.get(key, (label.start_ts, label.end_ts))
-        windows[key] = [min(lo, label.start_ts), max(hi, label.end_ts)]
-        labels_by_series[key].append(label)
+    ranges_by_series: dict[tuple, list[ReviewedRange]] = defaultdict(list)
+    for item in [*labels, *ranges]:
+        key = (item.stock_id, item.timeframe)
+        lo, hi = windows.get(key, (item.start_ts, item.end_ts))
+        windows[key] = [min(lo, item.start_ts), max(hi, item.end_ts)]
+        stocks[key] = item.stock
+        if isinstance(item, Label):
+            labels_by_series[key].append(item)
+        else:
+            ranges_by_series[key].append(item)
     for window in windows.values():
         if start is not None:
             window[0] = max(window[0], start)
@@ -132,10 +159,11 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
     decisions = decisions_for(user=user, patterns=all_detections)
 
     label_spans, detection_spans = [], []
+    counted: set = set()
     misses_rows, alarm_rows = {}, {}
     rejected = 0
     for key in windows:
-        stock = labels_by_series[key][0].stock
+        stock = stocks[key]
         bars = bars_by_series[key]
         for label in labels_by_series[key]:
             if label.source == Source.REJECTED:
@@ -147,6 +175,11 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
         for detection in detections_by_series[key]:
             span = _span("detection", detection, stock=stock, bars=bars)
             detection_spans.append(span)
+            if detection.pk in decisions or any(
+                r.start_ts <= detection.start_ts and detection.end_ts <= r.end_ts
+                for r in ranges_by_series[key]
+            ):
+                counted.add(span.key)
             alarm_rows[span.key] = {
                 **_row(detection, stock),
                 "pattern": detection,
@@ -154,7 +187,7 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
                 "status": detection.status,
                 "score": detection.score,
             }
-    result = review_metrics(label_spans, detection_spans)
+    result = review_metrics(label_spans, detection_spans, threshold=threshold, counted=counted)
     return {
         "result": result,
         "misses": [misses_rows[s.key] for s in result.misses],
@@ -162,4 +195,6 @@ def review_report(*, user, timeframe: str = "", date_from=None, date_to=None) ->
         "series": len(windows),
         "rejected": rejected,
         "other_types": other_types,
+        "reviewed_ranges": ranges,
+        "threshold": threshold,
     }

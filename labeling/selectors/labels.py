@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from marketdata.krx_calendar import KST
 
 from ..models import Label, LabelRevision
-from .ranges import kst_days
+from .ranges import kst_days, kst_text
 
 
 def labels_filtered(
@@ -74,3 +74,12 @@ def label_revisions(*, label: Label) -> list[dict]:
         previous = revision.snapshot
     history.reverse()
     return history
+
+
+def reviewed_text(reviewed) -> str:
+    """A reviewed range as "005930 1d 2024-01-08 – 2024-01-19" (KST)."""
+    return (
+        f"{reviewed.stock.code} {reviewed.timeframe} "
+        f"{kst_text(reviewed.start_ts, reviewed.timeframe)} – "
+        f"{kst_text(reviewed.end_ts, reviewed.timeframe)}"
+    )

@@ -54,7 +54,10 @@ def test_precision_recall_misses_and_false_alarms():
     ]
     result = review_metrics(labels, detections)
     by_type = {m.pattern_type: m for m in result.per_type}
-    assert (by_type["DT"].labels, by_type["DT"].detections, by_type["DT"].matched) == (2, 4, 1)
+    dt = by_type["DT"]
+    assert (dt.labels, dt.labels_found, dt.detections, dt.detections_matched) == (2, 1, 4, 1)
+    assert (dt.true_positives_precision, dt.false_positives) == (1, 3)
+    assert (dt.true_positives_recall, dt.false_negatives) == (1, 1)
     assert by_type["DT"].precision == pytest.approx(0.25)
     assert by_type["DT"].recall == pytest.approx(0.5)
     assert (by_type["DB"].precision, by_type["DB"].recall) == (1.0, 1.0)
@@ -63,7 +66,8 @@ def test_precision_recall_misses_and_false_alarms():
     assert [s.key for s in result.misses] == ["L2", "L4"]
     assert [s.key for s in result.false_alarms] == ["D2", "D3", "D5"]
     total = result.total
-    assert (total.labels, total.detections, total.matched) == (4, 5, 2)
+    assert (total.labels, total.detections, total.detections_matched) == (4, 5, 2)
+    assert total.not_counted == 0
 
 
 def test_types_must_agree():
@@ -88,3 +92,32 @@ def test_empty_inputs():
     result = review_metrics([], [])
     assert result.per_type == [] and result.matches == []
     assert result.total.precision is None and result.total.recall is None
+
+
+def test_precision_counts_only_counted_detections():
+    # Three detections; the user reviewed only D1 (a hit) and D2 (a false alarm). D3, an
+    # unlabelled detection elsewhere, is in neither figure; it still may find a label (D4).
+    labels = [lab(1, 10, 20), lab(2, 400, 410)]
+    detections = [det(1, 10, 20), det(2, 50, 60), det(3, 300, 310), det(4, 400, 410)]
+    result = review_metrics(labels, detections, counted={"D1", "D2"})
+    dt = result.per_type[0]
+    assert (dt.detections, dt.detections_matched, dt.not_counted) == (2, 1, 2)
+    assert dt.precision == pytest.approx(0.5)
+    assert (dt.labels, dt.labels_found, dt.recall) == (2, 2, 1.0)
+    assert [s.key for s in result.false_alarms] == ["D2"]
+    # Nothing reviewed: precision has no denominator, recall is unchanged.
+    nothing = review_metrics(labels, detections, counted=set()).total
+    assert nothing.precision is None and nothing.not_counted == 4 and nothing.recall == 1.0
+
+
+@pytest.mark.parametrize(("threshold", "matched"), [(0.3, 1), (1 / 3, 1), (0.34, 0), (1.0, 0)])
+def test_threshold_parameter(threshold, matched):
+    # [0, 9] vs [5, 14]: IoU 5/15.
+    result = review_metrics([lab(1, 0, 9)], [det(1, 5, 14)], threshold=threshold)
+    assert len(result.matches) == matched and result.threshold == threshold
+
+
+@pytest.mark.parametrize("threshold", [0, -0.5, 1.01, float("nan")])
+def test_threshold_out_of_range_is_refused(threshold):
+    with pytest.raises(ValueError, match="IoU threshold"):
+        review_metrics([], [], threshold=threshold)

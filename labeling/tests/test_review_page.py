@@ -25,13 +25,17 @@ def test_review_page_metrics_misses_and_false_alarms(user_client, user, other_us
     alarm = make_detection(stock, "HS", kst(2024, 1, 22), kst(2024, 2, 2))  # no HS label
     make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), status="invalidated")
     make_detection(stock, "DT", kst(2024, 3, 18), kst(2024, 3, 22))  # outside the window
+    services.reviewed_range_mark(
+        owner=user, stock=stock, timeframe="1d", start=kst(2024, 1, 2), end=kst(2024, 2, 29)
+    )
 
     response = user_client.get("/labels/review/")
     assert response.status_code == 200
     report = response.context["report"]
     by_type = {m.pattern_type: m for m in report["result"].per_type}
     assert (by_type["DB"].precision, by_type["DB"].recall) == (1.0, 1.0)
-    assert (by_type["DT"].labels, by_type["DT"].detections, by_type["DT"].matched) == (1, 1, 0)
+    dt = by_type["DT"]
+    assert (dt.labels, dt.labels_found, dt.detections, dt.detections_matched) == (1, 0, 1, 0)
     assert by_type["HS"].precision == 0.0 and by_type["HS"].recall is None
     assert [row["id"] for row in report["misses"]] == [missed.pk]
     assert {row["pattern_type"] for row in report["false_alarms"]} == {"DT", "HS"}
@@ -53,7 +57,7 @@ def test_rejected_detection_stays_a_false_alarm(user_client, user, stock):
     services.detection_decide(user=user, decision="accept", pattern=accepted)
     report = user_client.get("/labels/review/").context["report"]
     dt = next(m for m in report["result"].per_type if m.pattern_type == "DT")
-    assert (dt.labels, dt.detections, dt.matched) == (1, 1, 1)
+    assert (dt.labels, dt.detections, dt.detections_matched) == (1, 1, 1)
 
 
 def test_review_filters_and_empty_state(user_client, user, stock):
@@ -66,7 +70,7 @@ def test_review_filters_and_empty_state(user_client, user, stock):
     scoped = user_client.get(
         "/labels/review/", {"date_from": "2024-01-01", "date_to": "2024-01-31"}
     )
-    assert scoped.context["report"]["result"].total.matched == 1
+    assert scoped.context["report"]["result"].total.labels_found == 1
     later = user_client.get("/labels/review/", {"date_from": "2024-02-01"})
     assert later.context["report"]["series"] == 0
     assert user_client.get("/labels/review/", {"date_from": "soon"}).status_code == 400

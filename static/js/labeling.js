@@ -6,6 +6,8 @@
  *    {symbol, timeframe, start, end} with ISO instants of the first/last selected bar) loads the
  *    label form, GET /labels/new/?symbol=…&timeframe=…&start=…&end=…, into #label-panel-body
  *    with htmx and shows the panel.
+ *    The same drag fills the start and end of the panel's "mark as reviewed" form
+ *    (#reviewed-range-form, POST /labels/review/ranges/).
  *  - Saving the form (an htmx POST) answers with the "saved" fragment and the response header
  *    `HX-Trigger: radar:labels-changed`; htmx dispatches that event on the form and it bubbles to
  *    `document`, where radar.js re-fetches the figure so the new label is drawn at once. The
@@ -22,7 +24,7 @@
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.detail.target;
-    const fromLabeling = target && (target.closest(".label-form") || target.closest(".detection-actions") || target.closest("#label-panel-body"));
+    const fromLabeling = target && (target.closest(".label-form") || target.closest(".detection-actions") || target.closest(".reviewed-range-result") || target.closest("#label-panel-body"));
     if (event.detail.xhr.status === 400 && fromLabeling) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
@@ -59,6 +61,12 @@
   document.addEventListener("radar:range-selected", function (event) {
     const detail = event.detail || {};
     if (!detail.symbol || !detail.timeframe || !detail.start || !detail.end) return;
+    // The last drag also fills the "mark as reviewed" form of the panel.
+    const reviewed = document.getElementById("reviewed-range-form");
+    if (reviewed) {
+      reviewed.elements.start.value = detail.start;
+      reviewed.elements.end.value = detail.end;
+    }
     const query = new URLSearchParams({
       symbol: detail.symbol,
       timeframe: detail.timeframe,
