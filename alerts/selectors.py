@@ -63,7 +63,8 @@ def watchlist_rows(*, watchlists: list[Watchlist]) -> dict[int, list[WatchlistRo
     """{watchlist id: rows in the list's order} for the given lists; three queries in all."""
     ids = [w.pk for w in watchlists]
     latest_pattern = (
-        PatternInstance.objects.filter(stock_id=OuterRef("stock_id"), run__is_default=True)
+        PatternInstance.objects.shown()
+        .filter(stock_id=OuterRef("stock_id"))
         .order_by("-detected_ts", "-id")
         .values("id")[:1]
     )
@@ -84,9 +85,11 @@ def watchlist_rows(*, watchlists: list[Watchlist]) -> dict[int, list[WatchlistRo
     )
     stock_ids = {item.stock_id for item in items}
     trends: dict[int, dict[str, str]] = {}
-    for stock_id, timeframe, state in AnalysisRun.objects.filter(
-        stock_id__in=stock_ids, is_default=True
-    ).values_list("stock_id", "timeframe", "trend_state"):
+    for stock_id, timeframe, state in (
+        AnalysisRun.objects.shown()
+        .filter(stock_id__in=stock_ids)
+        .values_list("stock_id", "timeframe", "trend_state")
+    ):
         trends.setdefault(stock_id, {})[timeframe] = state
     pattern_ids = [item.latest_pattern_id for item in items if item.latest_pattern_id]
     patterns = PatternInstance.objects.defer("points", "neckline").in_bulk(pattern_ids)
@@ -164,9 +167,11 @@ class SeriesRun:
 
 
 def series_run(*, stock_id: int, timeframe: str) -> SeriesRun | None:
-    """The stored default-parameter run of a series, without its result JSON (one query)."""
+    """The stored default-parameter run of a series by the default detector (alerts watch what
+    the Radar and the Scanner show by default), without its result JSON (one query)."""
     row = (
-        AnalysisRun.objects.filter(stock_id=stock_id, timeframe=timeframe, is_default=True)
+        AnalysisRun.objects.shown()
+        .filter(stock_id=stock_id, timeframe=timeframe)
         .exclude(last_bar_ts=None)
         .values_list("pk", "last_bar_ts", "stock__code", "stock__name")
         .first()

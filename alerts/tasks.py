@@ -1,8 +1,9 @@
 """Celery tasks for alerts: thin wrappers over `alerts.services`.
 
-`alerts.evaluate_series` is queued (on commit) for every recomputed default-parameter analysis
-run, through the `analysis.signals.series_analysed` receiver below; `alerts.deliver` sends one
-e-mail or webhook delivery and owns its retry schedule (`services.retry_delay`).
+`alerts.evaluate_series` is queued (on commit) for every recomputed default-parameter analysis run
+of the default detector (`analysis.models.default_detector()`), through the
+`analysis.signals.series_analysed` receiver below; `alerts.deliver` sends one e-mail or webhook
+delivery and owns its retry schedule (`services.retry_delay`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 
 from celery import shared_task
 from django.db import DatabaseError
+
+from analysis.models import default_detector
 
 from . import services
 
@@ -21,10 +24,14 @@ RETRY_SECONDS = 30
 MAX_RETRIES = 3
 
 
-def series_analysed_receiver(sender, *, stock_id, timeframe, is_default, **kwargs) -> None:
-    """Queues the evaluation of a freshly analysed series (default parameters only: rules
-    watch what the Radar and the Scanner show). A broker outage is logged, not raised."""
-    if not is_default:
+def series_analysed_receiver(
+    sender, *, stock_id, timeframe, detector, is_default, **kwargs
+) -> None:
+    """Queues the evaluation of a freshly analysed series (the default detector's
+    default-parameter run only: rules watch what the Radar and the Scanner show by default, and
+    the other detector's run of the same bars must not notify twice). A broker outage is
+    logged, not raised."""
+    if not is_default or detector != default_detector():
         return
     try:
         evaluate_series.delay(stock_id=stock_id, timeframe=timeframe)

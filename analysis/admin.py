@@ -23,6 +23,7 @@ class AnalysisRunAdmin(ReadOnlyAdmin):
     list_display = [
         "stock",
         "timeframe",
+        "detector",
         "is_default",
         "bars",
         "last_bar_ts",
@@ -32,7 +33,7 @@ class AnalysisRunAdmin(ReadOnlyAdmin):
         "analysed_at",
         "duration_ms",
     ]
-    list_filter = ["timeframe", "is_default", "trend_state", "engine_version"]
+    list_filter = ["timeframe", "detector", "is_default", "trend_state", "engine_version"]
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     date_hierarchy = "analysed_at"
@@ -44,6 +45,7 @@ class PatternInstanceAdmin(ReadOnlyAdmin):
     list_display = [
         "stock",
         "timeframe",
+        "detector",
         "pattern_type",
         "status",
         "start_ts",
@@ -57,6 +59,7 @@ class PatternInstanceAdmin(ReadOnlyAdmin):
     ]
     list_filter = [
         "timeframe",
+        "detector",
         "pattern_type",
         "status",
         "outcome",
@@ -81,7 +84,7 @@ class SwingPointAdmin(ReadOnlyAdmin):
         "confirmed_ts",
         "strength",
     ]
-    list_filter = ["timeframe", "kind", "level", "run__is_default"]
+    list_filter = ["timeframe", "detector", "kind", "level", "run__is_default"]
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     date_hierarchy = "ts"
@@ -91,7 +94,7 @@ class SwingPointAdmin(ReadOnlyAdmin):
 @admin.register(TrendPeriod)
 class TrendPeriodAdmin(ReadOnlyAdmin):
     list_display = ["stock", "timeframe", "direction", "start_ts", "end_ts", "ongoing"]
-    list_filter = ["timeframe", "direction", "ongoing", "run__is_default"]
+    list_filter = ["timeframe", "detector", "direction", "ongoing", "run__is_default"]
     search_fields = ["stock__code", "stock__name"]
     list_select_related = ["stock"]
     date_hierarchy = "start_ts"

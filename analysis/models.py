@@ -6,9 +6,34 @@ queries: `SwingPoint`, `TrendPeriod` and `PatternInstance`. A re-analysis replac
 children atomically. Instants are aware UTC in the database (Asia/Seoul on screen).
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from marketdata.models import Stock, Timeframe
+
+
+class Detector(models.TextChoices):
+    """The swing detectors a run is made with (`analysis.engine.DETECTORS`, same names):
+    docs/analysis-rules.md, "Structural detector"."""
+
+    ATR = "atr", _("ATR")
+    STRUCTURAL = "structural", _("Structural (original)")
+
+
+def default_detector() -> str:
+    """The detector shown wherever a user did not pick one: `settings.ANALYSIS_DEFAULT_DETECTOR`
+    (checked against `DETECTORS` when Django starts, `analysis.apps`)."""
+    return settings.ANALYSIS_DEFAULT_DETECTOR
+
+
+def _detector_field():
+    return models.CharField(
+        max_length=20,
+        choices=Detector.choices,
+        default=Detector.ATR,
+        help_text="Swing detector of the run (rows made before detectors were stored: atr)",
+    )
 
 
 class DetectedPatternType(models.TextChoices):
@@ -55,18 +80,26 @@ class SwingLevel(models.TextChoices):
 
 class AnalysisRunQuerySet(models.QuerySet):
     def default_params(self):
-        """Runs made with the default parameters (what the Radar and the scanner show)."""
+        """Runs made with their detector's default parameters, of every detector."""
         return self.filter(is_default=True)
+
+    def shown(self, detector: str | None = None):
+        """Default-parameter runs of `detector` (`default_detector()` when None): what the
+        Radar, the Scanner and the alerts read."""
+        return self.filter(is_default=True, detector=detector or default_detector())
 
 
 class AnalysisRun(models.Model):
-    """The latest analysis of one series with one parameter set."""
+    """The latest analysis of one series with one detector and parameter set."""
 
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="analysis_runs")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    detector = _detector_field()
     params_hash = models.CharField(max_length=64, help_text="SHA-256 of the key-sorted params")
     params = models.JSONField(help_text="Detector parameters, e.g. sensitivity, ATR multiple")
-    is_default = models.BooleanField(default=True, help_text="Made with default parameters")
+    is_default = models.BooleanField(
+        default=True, help_text="Made with its detector's default parameters"
+    )
     engine_version = models.CharField(max_length=20)
     bars = models.PositiveIntegerField(help_text="Bars analysed")
     first_bar_ts = models.DateTimeField(null=True, blank=True)
@@ -86,19 +119,21 @@ class AnalysisRun(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["stock", "timeframe", "params_hash"], name="analysisrun_unique_params"
+                fields=["stock", "timeframe", "detector", "params_hash"],
+                name="analysisrun_unique_params",
             )
         ]
-        indexes = [models.Index(fields=["timeframe", "is_default", "trend_state"])]
+        indexes = [models.Index(fields=["timeframe", "detector", "is_default", "trend_state"])]
 
     def __str__(self) -> str:
-        return f"{self.stock_id} {self.timeframe} {self.params_hash[:8]}"
+        return f"{self.stock_id} {self.timeframe} {self.detector} {self.params_hash[:8]}"
 
 
 class SwingPoint(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="swing_points")
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    detector = _detector_field()
     kind = models.CharField(max_length=6, choices=SwingKind.choices)
     level = models.CharField(max_length=5, choices=SwingLevel.choices)
     ts = models.DateTimeField(help_text="Bar of the point")
@@ -117,6 +152,7 @@ class TrendPeriod(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="trend_periods")
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    detector = _detector_field()
     direction = models.CharField(max_length=4, choices=TrendDirection.choices)
     start_ts = models.DateTimeField()
     end_ts = models.DateTimeField()
@@ -136,6 +172,10 @@ class TrendPeriod(models.Model):
 
 
 class PatternInstanceQuerySet(models.QuerySet):
+    def shown(self, detector: str | None = None):
+        """Patterns of `detector`'s default-parameter runs (`default_detector()` when None)."""
+        return self.filter(run__is_default=True, detector=detector or default_detector())
+
     def scan(
         self,
         *,
@@ -145,15 +185,17 @@ class PatternInstanceQuerySet(models.QuerySet):
         since=None,
         min_score: float | None = None,
         market: str | None = None,
+        detector: str | None = None,
     ):
-        """Patterns of default-parameter runs on `timeframe`, newest end first.
+        """Patterns of `detector`'s default-parameter runs (`default_detector()` when None) on
+        `timeframe`, newest end first.
 
         `since` bounds `end_ts` (the completion/invalidation bar, or the last analysed bar
         while forming), e.g. "completed double bottoms on 1d in the last 5 trading days":
         `scan(timeframe="1d", pattern_type="DB", status="completed", since=cutoff)`. Served by
-        the (timeframe, pattern_type, status, end_ts) index; stock and run come joined.
+        the (timeframe, detector, pattern_type, status, end_ts) index; stock and run come joined.
         """
-        qs = self.filter(timeframe=timeframe, run__is_default=True)
+        qs = self.shown(detector).filter(timeframe=timeframe)
         if pattern_type:
             qs = qs.filter(pattern_type=pattern_type)
         if status:
@@ -175,6 +217,7 @@ class PatternInstance(models.Model):
     run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="patterns")
     stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
     timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    detector = _detector_field()
     pattern_type = models.CharField(max_length=3, choices=DetectedPatternType.choices)
     status = models.CharField(max_length=11, choices=PatternStatus.choices)
     start_ts = models.DateTimeField()
@@ -210,10 +253,10 @@ class PatternInstance(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["timeframe", "pattern_type", "status", "end_ts"]),
+            models.Index(fields=["timeframe", "detector", "pattern_type", "status", "end_ts"]),
             models.Index(fields=["stock", "timeframe", "start_ts"]),
             # The statistics page and the Scanner's success rates group by these.
-            models.Index(fields=["pattern_type", "timeframe", "status", "outcome"]),
+            models.Index(fields=["pattern_type", "timeframe", "detector", "status", "outcome"]),
         ]
         constraints = [
             models.CheckConstraint(

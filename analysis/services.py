@@ -18,8 +18,7 @@ from marketdata.models import Stock, Timeframe
 from marketdata.selectors import OHLCV_COLUMNS, candles_frame
 
 from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
-from .detection import AtrSwingDetector
-from .engine import ENGINE_VERSION, AnalysisResult, analyze
+from .engine import DETECTORS, ENGINE_VERSION, AnalysisResult, analyze, make_detector
 from .models import (
     AnalysisRun,
     PatternCalibration,
@@ -27,6 +26,7 @@ from .models import (
     PatternStatus,
     SwingPoint,
     TrendPeriod,
+    default_detector,
 )
 from .selectors.calibration import active_calibration_params
 from .signals import series_analysed
@@ -44,9 +44,12 @@ class AnalysisError(Exception):
     """A series cannot be analysed (message is one of this module's constants)."""
 
 
-def params_for(sensitivity: float | None) -> dict:
-    """The detector parameters a run is keyed by (validates `sensitivity`)."""
-    return {**AtrSwingDetector(sensitivity).params(), "engine_version": ENGINE_VERSION}
+def params_for(sensitivity: float | None, detector: str | None = None) -> dict:
+    """The parameters a run of `detector` (`default_detector()` when None) is keyed by,
+    detector name included. Raises ValueError for an unknown detector or a bad sensitivity
+    (`analysis.engine.make_detector`)."""
+    swing = make_detector(detector or default_detector(), sensitivity)
+    return {**swing.params(), "engine_version": ENGINE_VERSION}
 
 
 def params_hash(params: dict) -> str:
@@ -70,8 +73,13 @@ def _children(run: AnalysisRun, data: dict) -> tuple[list, list, list]:
     """The run's rows from its `to_dict()`: swing points as SWING_COLUMNS tuples (hundreds per
     run, written by COPY without building model instances), trend periods and patterns as
     unsaved model instances."""
-    common = {"run": run, "stock_id": run.stock_id, "timeframe": run.timeframe}
-    key = (run.pk, run.stock_id, run.timeframe)
+    common = {
+        "run": run,
+        "stock_id": run.stock_id,
+        "timeframe": run.timeframe,
+        "detector": run.detector,
+    }
+    key = (run.pk, run.stock_id, run.timeframe, run.detector)
     swings = [
         (
             *key,
@@ -190,6 +198,7 @@ SWING_COLUMNS = (
     "run_id",
     "stock_id",
     "timeframe",
+    "detector",
     "kind",
     "level",
     "ts",
@@ -246,11 +255,13 @@ def analysis_store(
     frame: pd.DataFrame,
     result: AnalysisResult,
     params: dict,
+    detector: str,
     is_default: bool,
     fingerprint: str,
     duration_ms: float,
 ) -> AnalysisRun:
-    """Creates or replaces the run of (stock, timeframe, params) and all its rows, atomically.
+    """Creates or replaces the run of (stock, timeframe, detector, params) and all its rows,
+    atomically. The other detectors' runs of the series stay.
 
     Runs of the same series made by another engine version are deleted with their rows, so
     the scanner never mixes results of two engine versions."""
@@ -276,7 +287,11 @@ def analysis_store(
             engine_version=ENGINE_VERSION
         ).delete()
         run, created = AnalysisRun.objects.select_for_update().update_or_create(
-            stock=stock, timeframe=timeframe, params_hash=params_hash(params), defaults=fields
+            stock=stock,
+            timeframe=timeframe,
+            detector=detector,
+            params_hash=params_hash(params),
+            defaults=fields,
         )
         swings, periods, patterns = _children(run, data)
         if not created:
@@ -292,9 +307,15 @@ def analysis_store(
 
 
 def series_analyze(
-    *, stock: Stock, timeframe: str, sensitivity: float | None = None, force: bool = False
+    *,
+    stock: Stock,
+    timeframe: str,
+    detector: str | None = None,
+    sensitivity: float | None = None,
+    force: bool = False,
 ) -> AnalysisRun:
-    """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series and stores the result.
+    """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series with one detector
+    (`default_detector()` when None) and stores the result as that detector's run.
 
     Loads candles with `marketdata.selectors.candles_frame` and leaves out bars still forming
     (`is_final` False), so nothing stored rests on a price that can still change (the Radar
@@ -302,13 +323,15 @@ def series_analyze(
     parameters already covers exactly the same bars (fingerprint) nothing is recomputed unless
     `force`. A recomputed run sends `analysis.signals.series_analysed` once committed. The
     returned run carries `recomputed` (bool, not a database field). Raises
-    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for a bad sensitivity.
+    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for an unknown detector or a
+    bad sensitivity (`sensitivity` scales the atr detector only).
     """
     if timeframe not in Timeframe.values:
         raise AnalysisError(
             UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
         )
-    params = params_for(sensitivity)
+    detector = detector or default_detector()
+    params = params_for(sensitivity, detector)
     frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
     frame = frame[frame["is_final"]]
     if frame.empty:
@@ -316,13 +339,13 @@ def series_analyze(
     fingerprint = bars_fingerprint(frame)
     if not force:
         stored = AnalysisRun.objects.filter(
-            stock=stock, timeframe=timeframe, params_hash=params_hash(params)
+            stock=stock, timeframe=timeframe, detector=detector, params_hash=params_hash(params)
         ).first()
         if stored is not None and stored.bars_fingerprint == fingerprint:
             stored.recomputed = False
             return stored
     started = time.perf_counter()
-    result = analyze(frame, sensitivity=sensitivity)
+    result = analyze(frame, sensitivity=sensitivity, detector=detector)
     duration_ms = (time.perf_counter() - started) * 1000
     score_patterns(result.patterns, active_calibration_params(), timeframe)
     run = analysis_store(
@@ -331,7 +354,8 @@ def series_analyze(
         frame=frame,
         result=result,
         params=params,
-        is_default=params == params_for(None),
+        detector=detector,
+        is_default=params == params_for(None, detector),
         fingerprint=fingerprint,
         duration_ms=duration_ms,
     )
@@ -341,19 +365,37 @@ def series_analyze(
             run_id=run.pk,
             stock_id=stock.pk,
             timeframe=timeframe,
+            detector=detector,
             is_default=run.is_default,
         )
     )
     logger.info(
-        "Analysed %s %s: %d bars, %d patterns in %.1f ms",
+        "Analysed %s %s (%s): %d bars, %d patterns in %.1f ms",
         stock.code,
         timeframe,
+        detector,
         len(frame),
         len(result.patterns),
         duration_ms,
     )
     run.recomputed = True
     return run
+
+
+def series_analyze_detectors(
+    *, stock: Stock, timeframe: str, detectors: list[str] | None = None, force: bool = False
+) -> list[AnalysisRun]:
+    """`series_analyze` with each of `detectors` (default: every name in `DETECTORS`, so the
+    Radar, the Scanner and the review can show either), default parameters, in that order.
+    Each run is stored in its own transaction. Raises as `series_analyze` (an unknown name
+    before any work)."""
+    names = list(detectors or DETECTORS)
+    for name in names:
+        make_detector(name)
+    return [
+        series_analyze(stock=stock, timeframe=timeframe, detector=name, force=force)
+        for name in names
+    ]
 
 
 NO_OUTCOMES = (
@@ -363,14 +405,17 @@ NO_OUTCOMES = (
 
 
 def calibration_fit_store(*, progress=None) -> PatternCalibration:
-    """Fits the calibrated score on every resolved outcome of default-parameter runs of this
-    engine version, stores it as the next `PatternCalibration` version and re-scores every
-    stored pattern (rows and run results) with it. `progress(done, total)` is called while
-    re-scoring. Returns the new version (with `samples` = 0 and the prior when nothing is
-    resolved yet)."""
-    rows = PatternInstance.objects.filter(
-        run__is_default=True, run__engine_version=ENGINE_VERSION
-    ).exclude(outcome="")
+    """Fits the calibrated score on every resolved outcome of the default detector's
+    default-parameter runs of this engine version (the other detector finds many of the same
+    patterns; counting them twice would weigh them double), stores it as the next
+    `PatternCalibration` version and re-scores every stored pattern (rows and run results) with
+    it. `progress(done, total)` is called while re-scoring. Returns the new version (with
+    `samples` = 0 and the prior when nothing is resolved yet)."""
+    rows = (
+        PatternInstance.objects.shown()
+        .filter(run__engine_version=ENGINE_VERSION)
+        .exclude(outcome="")
+    )
     samples = [
         (t, tf, features, outcome == "target")
         for t, tf, features, outcome in rows.values_list(

@@ -1,8 +1,10 @@
 """Celery tasks for analysis: thin wrappers over `analysis.services`.
 
-`analysis.analyze_series` is enqueued by ingestion (on commit) after every collection that
-changed bars; `analysis.analyze_all` fans it out over every analysis target x timeframe that
-holds candles (for a full refresh after an engine upgrade, or from `make bench`).
+`analysis.analyze_series` is enqueued by ingestion (on commit) after every collection that changed
+bars and stores one run per swing detector (`analysis.engine.DETECTORS`: atr and structural), so the
+Radar, the Scanner and the review can show either; `analysis.analyze_all` fans it out over every
+analysis target x timeframe that holds candles (for a full refresh after an engine upgrade, or from
+`make bench`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import DatabaseError
 from marketdata.models import Stock
 
 from . import services
+from .models import default_detector
 from .selectors import runs
 
 logger = logging.getLogger(__name__)
@@ -34,12 +37,17 @@ UNKNOWN_STOCK = "unknown stock code {code!r}"
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def analyze_series(code: str, timeframe: str, force: bool = False) -> dict:
-    """Re-analyses one series when its bars changed; retries on database errors.
+def analyze_series(
+    code: str, timeframe: str, force: bool = False, detectors: list[str] | None = None
+) -> dict:
+    """Re-analyses one series with each of `detectors` (default: every detector) when its bars
+    changed; retries on database errors.
 
-    Returns {"code", "timeframe", "status": "analysed" | "unchanged" | "skipped",
-    "bars", "patterns"} ("skipped" with "reason" for an unknown code or a series without
-    candles — retrying would not help).
+    Returns {"code", "timeframe", "status": "analysed" (any detector recomputed) | "unchanged"
+    | "skipped", "bars", "patterns" (of the default detector's run, or of the first one when
+    it is not among `detectors`), "detectors": {name: {"status", "patterns"}}} ("skipped" with
+    "reason" for an unknown code, an unknown detector or a series without candles — retrying
+    would not help).
     """
     stock = Stock.objects.filter(code=code).first()
     if stock is None:
@@ -50,23 +58,36 @@ def analyze_series(code: str, timeframe: str, force: bool = False) -> dict:
             "reason": UNKNOWN_STOCK.format(code=code),
         }
     try:
-        run = services.series_analyze(stock=stock, timeframe=timeframe, force=force)
-    except services.AnalysisError as exc:
+        runs_made = services.series_analyze_detectors(
+            stock=stock, timeframe=timeframe, detectors=detectors, force=force
+        )
+    except (services.AnalysisError, ValueError) as exc:
         logger.warning("analysis.analyze_series %s %s: %s", code, timeframe, exc)
         return {"code": code, "timeframe": timeframe, "status": "skipped", "reason": str(exc)}
+    shown = next((r for r in runs_made if r.detector == default_detector()), runs_made[0])
     return {
         "code": code,
         "timeframe": timeframe,
-        "status": "analysed" if run.recomputed else "unchanged",
-        "bars": run.bars,
-        "patterns": len(run.result["patterns"]),
+        "status": "analysed" if any(r.recomputed for r in runs_made) else "unchanged",
+        "bars": shown.bars,
+        "patterns": len(shown.result["patterns"]),
+        "detectors": {
+            r.detector: {
+                "status": "analysed" if r.recomputed else "unchanged",
+                "patterns": len(r.result["patterns"]),
+            }
+            for r in runs_made
+        },
     }
 
 
 @shared_task(name="analysis.analyze_all", acks_late=True, reject_on_worker_lost=True)
-def analyze_all(timeframes: list[str] | None = None, force: bool = False) -> str:
-    """Queues `analysis.analyze_series` for every analysis target x timeframe with candles."""
+def analyze_all(
+    timeframes: list[str] | None = None, force: bool = False, detectors: list[str] | None = None
+) -> str:
+    """Queues `analysis.analyze_series` (every detector unless `detectors` names some) for
+    every analysis target x timeframe with candles."""
     series = runs.analysis_series(timeframes=timeframes)
     for code, timeframe in series:
-        analyze_series.delay(code=code, timeframe=timeframe, force=force)
+        analyze_series.delay(code=code, timeframe=timeframe, force=force, detectors=detectors)
     return f"{len(series)} series queued for analysis"

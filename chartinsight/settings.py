@@ -355,6 +355,12 @@ WEBHOOK_ALLOW_PRIVATE_HOSTS = (
     else DEBUG
 )
 
+# --- Analysis ------------------------------------------------------------------------------
+# The swing detector shown wherever a user did not pick one (Radar, /api/radar, Scanner,
+# statistics) and the one whose runs alerts evaluate: "atr" or "structural"
+# (analysis.engine.DETECTORS; an unknown name stops Django at startup, analysis/apps.py).
+ANALYSIS_DEFAULT_DETECTOR = env.str("ANALYSIS_DEFAULT_DETECTOR", default="atr")
+
 # --- Market-data ingestion ------------------------------------------------------------------
 # A series lock lives this long after its holder's last heartbeat (every third of it), so the
 # lock of a worker that died frees the series within this time.

@@ -13,7 +13,7 @@ from alerts.models import (
 )
 from alerts.tests.factories import make_rule, make_stock, random_walk
 from analysis.models import PatternInstance, TrendPeriod
-from analysis.services import series_analyze
+from analysis.services import series_analyze, series_analyze_detectors
 from marketdata.tests.factories import make_candles
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +28,15 @@ def eager_celery():
     current_app.conf.task_always_eager = False
 
 
+@pytest.mark.parametrize("default", ["atr", "structural"])
 def test_every_event_after_the_baseline_is_notified_once_bar_by_bar(
-    user, eager_celery, django_capture_on_commit_callbacks
+    user, eager_celery, django_capture_on_commit_callbacks, settings, default
 ):
-    """A collection adds one bar at a time; each analysis sends the signal, whose receiver
-    runs the evaluation. The notifications are then exactly the events the stored analysis
-    shows after the baseline bar: the engine and the evaluation agree."""
+    """A collection adds one bar at a time; each analysis (both detectors, as the background
+    analysis does) sends the signal, whose receiver runs the evaluation. The notifications are
+    then exactly the events the default detector's stored analysis shows after the baseline
+    bar: the engine and the evaluation agree, and the other detector's run adds nothing."""
+    settings.ANALYSIS_DEFAULT_DETECTOR = default
     stock = make_stock()
     bars = random_walk(HISTORY + STEPS)
     make_candles(stock, "1d", bars.iloc[:HISTORY])
@@ -51,16 +54,16 @@ def test_every_event_after_the_baseline_is_notified_once_bar_by_bar(
         trend_states=TREND_STATE_FLAGS.mask(["up", "down", "sideways"]),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        series_analyze(stock=stock, timeframe="1d")
+        series_analyze_detectors(stock=stock, timeframe="1d")
     baseline = EvaluatedSeries.objects.get(stock=stock).last_bar_ts
     assert baseline == bars.index[HISTORY - 1]
     for i in range(HISTORY, HISTORY + STEPS):
         make_candles(stock, "1d", bars.iloc[i : i + 1])
         with django_capture_on_commit_callbacks(execute=True):
-            series_analyze(stock=stock, timeframe="1d")
+            series_analyze_detectors(stock=stock, timeframe="1d")
     assert EvaluatedSeries.objects.get(stock=stock).last_bar_ts == bars.index[-1]
 
-    patterns = PatternInstance.objects.filter(stock=stock)
+    patterns = PatternInstance.objects.filter(stock=stock, detector=default)
     expected = {
         ("pattern", p.pattern_type, "forming", p.detected_ts)
         for p in patterns
@@ -70,7 +73,7 @@ def test_every_event_after_the_baseline_is_notified_once_bar_by_bar(
         for p in patterns.filter(status="completed")
         if p.end_ts > baseline
     }
-    for period in TrendPeriod.objects.filter(stock=stock):
+    for period in TrendPeriod.objects.filter(stock=stock, detector=default):
         if period.start_ts > baseline:
             expected.add(("trend", period.direction, "", period.start_ts))
         if not period.ongoing and period.end_ts > baseline:
@@ -97,6 +100,9 @@ def test_runs_with_other_parameters_are_not_evaluated(
     with django_capture_on_commit_callbacks(execute=True):
         series_analyze(stock=stock, timeframe="1d", sensitivity=2.0)
     assert not EvaluatedSeries.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        series_analyze(stock=stock, timeframe="1d", detector="structural")
+    assert not EvaluatedSeries.objects.exists()  # not the default detector
     with django_capture_on_commit_callbacks(execute=True):
         series_analyze(stock=stock, timeframe="1d")
     assert EvaluatedSeries.objects.count() == 1

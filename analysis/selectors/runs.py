@@ -10,14 +10,17 @@ from marketdata.models import Candle, Stock, Timeframe
 
 from ..calibration import score_pattern_dicts
 from ..engine import analyze, window_dict
-from ..models import AnalysisRun
+from ..models import AnalysisRun, default_detector
 from ..services import params_for, params_hash
 from .calibration import active_calibration_params
 
 
-def _stored_run(*, stock: Stock, timeframe: str) -> AnalysisRun | None:
+def _stored_run(*, stock: Stock, timeframe: str, detector: str) -> AnalysisRun | None:
     return AnalysisRun.objects.filter(
-        stock=stock, timeframe=timeframe, params_hash=params_hash(params_for(None))
+        stock=stock,
+        timeframe=timeframe,
+        detector=detector,
+        params_hash=params_hash(params_for(None, detector)),
     ).first()
 
 
@@ -28,25 +31,28 @@ def radar_analysis(
     candles: pd.DataFrame,
     window_start: int,
     use_stored: bool = True,
+    detector: str | None = None,
 ) -> dict:
-    """The analysis shown on the Radar for `candles[window_start:]`, in `window_dict` shape.
+    """The analysis shown on the Radar for `candles[window_start:]`, in `window_dict` shape,
+    made by `detector` (`default_detector()` when None).
 
     `candles` is the frame the Radar loaded (`candles_frame`: history + shown bars, oldest
     first); indexes in the result count from `candles.index[window_start]` (0) and item edge
     rules are those of `analysis.engine.window_dict`.
 
-    With `use_stored`, the stored default-parameter run is used when it ends at the same bar
-    with the same close and starts at or before the window: the window is then cut from the
-    stored analysis (which may have seen more history — so the Radar shows exactly what the
-    scanner found). Otherwise — no stored run, a stale one, or a newest bar still forming
-    (stored runs hold final bars only) — `analyze(candles)` runs on the fly and its patterns are
-    scored with the active calibration, as stored ones are. The dict carries
-    `"source": "stored" | "computed"`.
+    With `use_stored`, the detector's stored default-parameter run is used when it ends at the same
+    bar with the same close and starts at or before the window: the window is then cut from the
+    stored analysis (which may have seen more history — so the Radar shows exactly what the scanner
+    found). Otherwise — no stored run, a stale one, or a newest bar still forming (stored runs hold
+    final bars only) — `analyze(candles)` runs on the fly and its patterns are scored with the
+    active calibration, as stored ones are. The dict carries `"source": "stored" | "computed"`; its
+    `params` name the detector.
     """
+    detector = detector or default_detector()
     n = len(candles)
     shown = n - window_start
     if use_stored and n:
-        run = _stored_run(stock=stock, timeframe=timeframe)
+        run = _stored_run(stock=stock, timeframe=timeframe, detector=detector)
         if (
             run is not None
             and run.last_bar_ts == candles.index[-1]
@@ -57,7 +63,7 @@ def radar_analysis(
             data = window_dict(run.result, run.bars - shown, run.bars)
             data["source"] = "stored"
             return data
-    data = analyze(candles).window(window_start, n)
+    data = analyze(candles, detector=detector).window(window_start, n)
     score_pattern_dicts(data["patterns"], active_calibration_params(), timeframe)
     data["source"] = "computed"
     return data

@@ -137,15 +137,22 @@ def ohlcv(draw, min_size=2, max_size=160):
 
 
 def make_run(
-    stock, timeframe: str = "1d", *, last_close=10_000.0, trend="up", is_default=True
+    stock,
+    timeframe: str = "1d",
+    *,
+    last_close=10_000.0,
+    trend="up",
+    is_default=True,
+    detector: str = "atr",
 ) -> AnalysisRun:
-    """The stored analysis run of one series (made once per stock, timeframe and default flag),
-    with no rows of its own: add patterns with `make_pattern`."""
+    """The stored analysis run of one series (made once per stock, timeframe, detector and
+    default flag), with no rows of its own: add patterns with `make_pattern`."""
     now = timezone.now()
     run, _ = AnalysisRun.objects.get_or_create(
         stock=stock,
         timeframe=timeframe,
-        params_hash=f"{'default' if is_default else 'custom'}-{timeframe}",
+        detector=detector,
+        params_hash=f"{'default' if is_default else 'custom'}-{timeframe}-{detector}",
         defaults={
             "params": {},
             "is_default": is_default,
@@ -191,6 +198,7 @@ def make_pattern(
         run=run,
         stock=run.stock,
         timeframe=run.timeframe,
+        detector=run.detector,
         pattern_type=pattern_type,
         status=status,
         start_ts=start,
@@ -205,11 +213,20 @@ def make_pattern(
 
 
 def make_detection(
-    stock, pattern_type, start, end, *, timeframe="1d", status="completed", score=0.8
+    stock,
+    pattern_type,
+    start,
+    end,
+    *,
+    timeframe="1d",
+    status="completed",
+    score=0.8,
+    detector: str = "atr",
 ) -> PatternInstance:
-    """A stored detected pattern on the series' default-parameter run (made when missing)."""
+    """A stored detected pattern on the series' default-parameter run of `detector` (made when
+    missing)."""
     return make_pattern(
-        make_run(stock, timeframe),
+        make_run(stock, timeframe, detector=detector),
         pattern_type,
         start=start,
         end=end,

@@ -7,6 +7,7 @@ import pytest
 from celery import Celery
 from django.db import connection
 
+from analysis.engine import UNKNOWN_DETECTOR
 from analysis.models import AnalysisRun, PatternInstance
 from analysis.selectors.runs import analysis_series
 from analysis.services import NO_CANDLES
@@ -22,9 +23,39 @@ def test_analyze_series_analyses_then_reports_unchanged():
     make_candles(stock, "1d", walk(300))
     first = analyze_series.apply(kwargs={"code": "005930", "timeframe": "1d"}).get()
     assert first["status"] == "analysed" and first["bars"] == 300
-    assert first["patterns"] == PatternInstance.objects.count()
+    assert first["patterns"] == PatternInstance.objects.filter(detector="atr").count()
+    assert first["detectors"] == {
+        name: {
+            "status": "analysed",
+            "patterns": PatternInstance.objects.filter(detector=name).count(),
+        }
+        for name in ("atr", "structural")
+    }
     again = analyze_series.apply(kwargs={"code": "005930", "timeframe": "1d"}).get()
     assert again["status"] == "unchanged"
+    assert {d["status"] for d in again["detectors"].values()} == {"unchanged"}
+    # The background analysis stores one default run per detector.
+    assert sorted(AnalysisRun.objects.values_list("detector", "is_default")) == [
+        ("atr", True),
+        ("structural", True),
+    ]
+
+
+@pytest.mark.django_db
+def test_analyze_series_with_one_detector_and_an_unknown_one():
+    stock = make_stock()
+    make_candles(stock, "1d", walk(300))
+    only = analyze_series.apply(
+        kwargs={"code": "005930", "timeframe": "1d", "detectors": ["structural"]}
+    ).get()
+    assert list(only["detectors"]) == ["structural"]
+    assert only["patterns"] == PatternInstance.objects.filter(detector="structural").count()
+    assert list(AnalysisRun.objects.values_list("detector", flat=True)) == ["structural"]
+    bad = analyze_series.apply(
+        kwargs={"code": "005930", "timeframe": "1d", "detectors": ["atr", "zigzag"]}
+    ).get()
+    assert bad["status"] == "skipped"
+    assert bad["reason"] == UNKNOWN_DETECTOR.format(name="zigzag", names="atr, structural")
     assert AnalysisRun.objects.count() == 1
 
 
@@ -78,8 +109,9 @@ def test_a_real_worker_runs_the_fan_out_on_redis():
         ).get(timeout=60)
         assert direct["status"] in {"analysed", "unchanged"}
         deadline = time.monotonic() + 60
-        while AnalysisRun.objects.count() < 2 and time.monotonic() < deadline:
+        # One run per stock and detector.
+        while AnalysisRun.objects.count() < 4 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert AnalysisRun.objects.count() == 2
+        assert AnalysisRun.objects.count() == 4
     finally:
         stop_worker(worker)

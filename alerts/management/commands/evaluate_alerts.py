@@ -28,7 +28,7 @@ class Command(BaseCommand):
         unknown = sorted(set(wanted) - set(Timeframe.values))
         if unknown:
             raise CommandError(f"unknown timeframes: {', '.join(unknown)}")
-        runs = AnalysisRun.objects.default_params().exclude(last_bar_ts=None)
+        runs = AnalysisRun.objects.shown().exclude(last_bar_ts=None)
         if codes:
             runs = runs.filter(stock__code__in=[c.strip() for c in codes.split(",") if c])
         if wanted:

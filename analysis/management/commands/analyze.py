@@ -7,7 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis import services
-from analysis.detection import check_sensitivity
+from analysis.detection import AtrSwingDetector
+from analysis.engine import DETECTORS, make_detector
 from analysis.selectors.runs import analysis_series
 from marketdata.models import Candle, Stock, Timeframe
 
@@ -17,8 +18,10 @@ ERROR_UNKNOWN_CODES = "Unknown stock codes: {codes} (load the stock master with 
 ERROR_UNKNOWN_TIMEFRAMES = "Unknown timeframes: {timeframes}; expected some of {choices}"
 ERROR_NO_SERIES = "No analysis target holds candles on {timeframes}; collect bars first"
 ERROR_NOTHING_STORED = "No stock holds candles on {timeframes}; collect bars first"
-ERROR_FAILED = "{failed} of {total} series failed: {errors}"
+ERROR_FAILED = "{failed} of {total} runs failed: {errors}"
 ERROR_NO_CANDLES = "No candles stored for {codes}; collect them first (manage.py backfill)"
+ERROR_UNKNOWN_DETECTOR = "Unknown detector {name!r}; expected one of: {names}"
+ALL_DETECTORS = "all"
 
 
 def _split(value: str | None) -> list[str]:
@@ -33,11 +36,13 @@ def _clock(seconds: float) -> str:
 class Command(BaseCommand):
     help = (
         "Analyse stored candles (swing points, zigzag, trend periods, patterns) and store the "
-        "results for the Radar and the scanner. A series whose bars did not change since its "
-        "stored analysis is skipped unless --force. Safe to run again at any time. "
+        "results for the Radar and the scanner, one run per swing detector: by default every "
+        f"detector ({', '.join(DETECTORS)}), as the background analysis does; --detector NAME "
+        "analyses with one. A series whose bars did not change since its stored analysis is "
+        "skipped unless --force. Safe to run again at any time. "
         "After an engine upgrade, `analyze --all` re-analyses every stored series. "
         "Examples: analyze --codes 005930,000660 --timeframes 1d,1w; analyze --all-targets; "
-        "analyze --all --timeframes 1d."
+        "analyze --all --timeframes 1d --detector structural."
     )
 
     def add_arguments(self, parser):
@@ -58,10 +63,17 @@ class Command(BaseCommand):
             "holding candles; a timeframe named here without candles is an error)",
         )
         parser.add_argument(
+            "--detector",
+            help=f"Swing detector: one of {', '.join(DETECTORS)}, or {ALL_DETECTORS!r} for every "
+            f"one (the default; with --sensitivity the default is atr, the only detector it "
+            "scales)",
+        )
+        parser.add_argument(
             "--sensitivity",
             type=float,
-            help="Swing sensitivity 0.1..10 (default 1; higher marks more swings). Results with "
-            "a non-default sensitivity are stored separately and not shown by the scanner.",
+            help="Swing sensitivity of the atr detector, 0.1..10 (default 1; higher marks more "
+            "swings). Results with a non-default sensitivity are stored separately and not "
+            "shown by the scanner.",
         )
         parser.add_argument(
             "--force", action="store_true", help="Re-analyse even when the bars did not change"
@@ -78,11 +90,7 @@ class Command(BaseCommand):
                 )
             )
         sensitivity = options["sensitivity"]
-        if sensitivity is not None:
-            try:
-                check_sensitivity(sensitivity)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
+        detectors = self._detectors(options["detector"], sensitivity)
         codes = _split(options["codes"])
         if sum((bool(codes), options["all_targets"], options["all"])) > 1:
             raise CommandError(ERROR_BOTH_SELECTIONS)
@@ -111,21 +119,50 @@ class Command(BaseCommand):
                 raise CommandError(ERROR_NOTHING_STORED.format(timeframes=", ".join(timeframes)))
         else:
             raise CommandError(ERROR_NO_SELECTION)
-        self._run(series, sensitivity=sensitivity, force=options["force"])
+        self._run(series, detectors=detectors, sensitivity=sensitivity, force=options["force"])
 
-    def _run(self, series: list[tuple[str, str]], *, sensitivity, force: bool) -> None:
+    @staticmethod
+    def _detectors(name: str | None, sensitivity: float | None) -> list[str]:
+        """The detectors to run: every one by default (atr alone with a sensitivity)."""
+        if name is None:
+            name = AtrSwingDetector.name if sensitivity is not None else ALL_DETECTORS
+        if name == ALL_DETECTORS:
+            names = list(DETECTORS)
+        elif name in DETECTORS:
+            names = [name]
+        else:
+            raise CommandError(
+                ERROR_UNKNOWN_DETECTOR.format(
+                    name=name, names=", ".join([*DETECTORS, ALL_DETECTORS])
+                )
+            )
+        try:
+            for detector in names:
+                make_detector(detector, sensitivity)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        return names
+
+    def _run(
+        self, series: list[tuple[str, str]], *, detectors: list[str], sensitivity, force: bool
+    ) -> None:
         stocks = {s.code: s for s in Stock.objects.filter(code__in={c for c, _ in series})}
-        total = len(series)
+        work = [(code, tf, detector) for code, tf in series for detector in detectors]
+        total = len(work)
         started = time.monotonic()
         bars = analysed = unchanged = patterns = 0
         errors: list[str] = []
-        for number, (code, timeframe) in enumerate(series, start=1):
+        for number, (code, timeframe, detector) in enumerate(work, start=1):
             try:
                 run = services.series_analyze(
-                    stock=stocks[code], timeframe=timeframe, sensitivity=sensitivity, force=force
+                    stock=stocks[code],
+                    timeframe=timeframe,
+                    detector=detector,
+                    sensitivity=sensitivity,
+                    force=force,
                 )
             except services.AnalysisError as exc:
-                errors.append(f"{code} {timeframe}: {exc}")
+                errors.append(f"{code} {timeframe} {detector}: {exc}")
                 outcome = "failed"
             else:
                 bars += run.bars
@@ -140,14 +177,17 @@ class Command(BaseCommand):
             rate = number / elapsed if elapsed > 0 else 0.0
             eta = (total - number) / rate if rate > 0 else 0.0
             self.stdout.write(
-                f"[{number}/{total}] {code} {timeframe}: {outcome} | {number / total:.0%} done, "
-                f"{bars:,} bars, {rate:.1f} series/s, {bars / max(elapsed, 1e-9):,.0f} bars/s, "
+                f"[{number}/{total}] {code} {timeframe} {detector}: {outcome} | "
+                f"{number / total:.0%} done, {bars:,} bars, {rate:.1f} runs/s, "
+                f"{bars / max(elapsed, 1e-9):,.0f} bars/s, "
                 f"ETA {_clock(eta)}"
             )
         elapsed = time.monotonic() - started
         self.stdout.write(
-            f"Done: {total} series ({analysed} analysed, {unchanged} unchanged, "
-            f"{len(errors)} failed), {bars:,} bars, {patterns:,} patterns in {elapsed:.1f} s"
+            f"Done: {len(series)} series x {len(detectors)} detector(s) "
+            f"({', '.join(detectors)}): {total} runs ({analysed} analysed, {unchanged} "
+            f"unchanged, {len(errors)} failed), {bars:,} bars, {patterns:,} patterns "
+            f"in {elapsed:.1f} s"
         )
         if errors:
             raise CommandError(
