@@ -40,12 +40,12 @@ class TimeframeCell:
         return PatternStatus(self.pattern_status).label if self.pattern_status else ""
 
 
-def timeframe_strip(*, stock: Stock) -> list[TimeframeCell]:
-    """One cell per timeframe in TIMEFRAMES order; one query (the newest pattern of each run
-    is a subquery)."""
+def timeframe_strip(*, stock: Stock, detector: str | None = None) -> list[TimeframeCell]:
+    """One cell per timeframe in TIMEFRAMES order, from the runs of `detector` (the default
+    detector when None); one query (the newest pattern of each run is a subquery)."""
     newest = PatternInstance.objects.filter(run_id=OuterRef("pk")).order_by("-detected_ts", "-id")
     runs = (
-        AnalysisRun.objects.default_params()
+        AnalysisRun.objects.shown(detector)
         .filter(stock=stock)
         .annotate(
             newest_type=Subquery(newest.values("pattern_type")[:1]),
