@@ -127,10 +127,10 @@ def test_the_migration_keys_existing_rows_atr():
     executor.migrate(before)
     try:
         apps = executor.loader.project_state(before).apps
-        stock = apps.get_model("marketdata", "Stock").objects.create(code="005930", name="삼성전자")
+        stock = make_stock("005930", "삼성전자")  # marketdata stays at its newest migration
         now = timezone.now()
         run = apps.get_model("analysis", "AnalysisRun").objects.create(
-            stock=stock,
+            stock_id=stock.pk,
             timeframe="1d",
             params_hash="old",
             params={"detector": "atr"},
@@ -143,7 +143,7 @@ def test_the_migration_keys_existing_rows_atr():
             duration_ms=1.0,
         )
         apps.get_model("analysis", "TrendPeriod").objects.create(
-            run=run, stock=stock, timeframe="1d", direction="up", start_ts=now, end_ts=now
+            run=run, stock_id=stock.pk, timeframe="1d", direction="up", start_ts=now, end_ts=now
         )
     finally:
         executor = MigrationExecutor(connection)
