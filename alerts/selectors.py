@@ -13,6 +13,7 @@ import numpy as np
 from django.db.models import F, OuterRef, Q, Subquery
 
 from analysis.models import AnalysisRun, PatternInstance, TrendPeriod
+from analysis.radar_extensions import SymbolSetNotFound
 from marketdata.models import Candle, Stock, Timeframe
 
 from .events import TAIL_BARS, Event, PatternRow, Tail, TrendRow
@@ -121,6 +122,36 @@ def starred_codes(*, user, codes: list[str]) -> set[str]:
     )
 
 
+def radar_star(*, user, stock: Stock) -> dict:
+    """The Radar star's context: {"stock", "starred"} — whether `stock` is on the user's
+    default watchlist (one query)."""
+    starred = WatchlistItem.objects.filter(
+        watchlist__owner=user, watchlist__is_default=True, stock=stock
+    ).exists()
+    return {"stock": stock, "starred": starred}
+
+
+def watchlist_choices(*, user) -> list[tuple[str, str]]:
+    """[(id as text, name)] of the user's watchlists in their order (one query): the Scanner's
+    watchlist filter."""
+    return [
+        (str(pk), name) for pk, name in Watchlist.objects.owned_by(user).values_list("pk", "name")
+    ]
+
+
+def watchlist_stock_ids(*, user, key: str):
+    """The ids of the stocks on the user's watchlist `key` (its id as text), as a subquery for
+    the Scanner (one query to check the owner). `SymbolSetNotFound` for another user's list,
+    a missing one, or a key that is not an id."""
+    try:
+        pk = int(key)
+    except (TypeError, ValueError):
+        raise SymbolSetNotFound(key) from None
+    if not Watchlist.objects.filter(pk=pk, owner=user).exists():
+        raise SymbolSetNotFound(key)
+    return WatchlistItem.objects.filter(watchlist_id=pk).values("stock_id")
+
+
 # --- Rules and notifications ----------------------------------------------------------------
 
 
@@ -148,6 +179,37 @@ def troubled_deliveries(*, user, limit: int) -> list[Delivery]:
         .select_related("notification__stock")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def neckline_alerts(*, user, pattern_ids: list[int]) -> dict[int, AlertRule]:
+    """{stored pattern id: the user's active rule pinned to that pattern} for the Radar's alert
+    column (two queries, whatever the number of ids). A pinned rule names the pattern by series,
+    type and first bar (`services.neckline_alert_create`)."""
+    patterns = list(
+        PatternInstance.objects.filter(pk__in=pattern_ids).values_list(
+            "pk", "stock_id", "timeframe", "pattern_type", "start_ts"
+        )
+    )
+    if not patterns:
+        return {}
+    rules = AlertRule.objects.filter(
+        owner=user,
+        is_active=True,
+        kind=RuleKind.PATTERN,
+        stock_id__in={stock_id for _, stock_id, _, _, _ in patterns},
+        pattern_start_ts__in={start for *_, start in patterns},
+    )
+    by_key: dict[tuple, AlertRule] = {}
+    for rule in rules:
+        for timeframe in rule.timeframe_list:
+            for pattern_type in rule.pattern_type_list:
+                key = (rule.stock_id, timeframe, pattern_type, rule.pattern_start_ts)
+                by_key.setdefault(key, rule)
+    return {
+        pk: by_key[(stock_id, timeframe, pattern_type, start)]
+        for pk, stock_id, timeframe, pattern_type, start in patterns
+        if (stock_id, timeframe, pattern_type, start) in by_key
+    }
 
 
 def unread_count(*, user) -> int:

@@ -164,7 +164,8 @@ def watchlist_star(request):
     stock = form.cleaned_data["stock"]
     starred = services.watchlist_star_toggle(user=request.user, stock=stock)
     if request.htmx:
-        return render(request, "alerts/partials/_star.html", {"stock": stock, "starred": starred})
+        context = {"stock": stock, "starred": starred, "next": request.POST.get("next", "")}
+        return render(request, "alerts/partials/_star.html", context)
     return _back(request, "alerts:watchlists")
 
 

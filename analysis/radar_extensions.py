@@ -13,6 +13,11 @@ analysis ← labeling) while the Radar still shows that app's parts:
   row's cell with `pattern` (the Radar's pattern dict) and `decision` (its value, or None) in
   the context, under the column `decision_column`;
 - `panel_template`: included under the chart (context: `stock`, `params`);
+- `symbol_template` with `symbol_context(user=, stock=)` → dict: a control beside the symbol's
+  name in the info line (the watchlist star), rendered with that dict as `ext` (one bounded
+  read per page);
+- `symbol_sets`: named sets of the user's own stocks (watchlists) that the Scanner filters by,
+  `?<param>=<key>` (see `SymbolSet`);
 - `stylesheets`, `scripts`: static paths the Radar page loads for those parts.
 
 Without registered extensions the Radar shows bars and analysis only.
@@ -27,6 +32,26 @@ from typing import Any
 
 OverlaysProvider = Callable[..., list[dict]]
 DecisionsProvider = Callable[..., dict[int, Any]]
+SymbolContextProvider = Callable[..., dict]
+
+
+class SymbolSetNotFound(Exception):
+    """The key names no set of this user (another user's, deleted, or never made)."""
+
+
+@dataclass(frozen=True)
+class SymbolSet:
+    """A kind of named stock set of a user's own that the Scanner can filter by.
+
+    `choices(user=)` → [(key, label)] for the filter's select, in the user's order;
+    `stock_ids(user=, key=)` → the ids of the stocks in that set, or raises `SymbolSetNotFound`
+    when `key` is not one of the user's sets. Both cost one query.
+    """
+
+    param: str
+    label: str
+    choices: Callable[..., list[tuple[str, str]]]
+    stock_ids: Callable[..., list[int]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +64,9 @@ class RadarExtension:
     decision_template: str = ""
     decision_column: str = ""
     panel_template: str = ""
+    symbol_template: str = ""
+    symbol_context: SymbolContextProvider | None = None
+    symbol_sets: tuple[SymbolSet, ...] = ()
     stylesheets: tuple[str, ...] = ()
     scripts: tuple[str, ...] = ()
 
@@ -82,6 +110,20 @@ def decision_cells(*, user, pattern_ids: Iterable[int]) -> list[tuple[RadarExten
         )
         cells.append((extension, found))
     return cells
+
+
+def symbol_controls(*, user, stock) -> list[tuple[str, dict]]:
+    """[(template, context)] of the controls beside the symbol on the Radar (the star)."""
+    return [
+        (e.symbol_template, e.symbol_context(user=user, stock=stock) if e.symbol_context else {})
+        for e in extensions()
+        if e.symbol_template
+    ]
+
+
+def symbol_sets() -> list[SymbolSet]:
+    """Every registered symbol set kind (the Scanner's extra filters)."""
+    return [symbol_set for e in extensions() for symbol_set in e.symbol_sets]
 
 
 def page_assets() -> dict[str, list[str]]:

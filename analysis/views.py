@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse, QueryDict
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -26,6 +26,7 @@ from analysis.selectors.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from analysis.selectors.scanner import scanner_page
 from marketdata.models import Timeframe
 
+SYMBOL_SET_NOT_FOUND = "No such {label} of yours."
 LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
 
 
@@ -81,6 +82,7 @@ def radar(request):
     context["timeframe_strip"] = (
         timeframe_reads.timeframe_strip(stock=stock) if params["asof"] is None else []
     )
+    context["symbol_controls"] = radar_extensions.symbol_controls(user=request.user, stock=stock)
     focus = (
         (params["focus_start"], params["focus_end"]) if params["focus_start"] is not None else None
     )
@@ -193,6 +195,29 @@ def api_radar(request):
     return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
 
 
+def _symbol_set_filters(request) -> tuple[list[dict], object]:
+    """The Scanner's filters by the user's own symbol sets (`radar_extensions.symbol_sets`, e.g.
+    `?watchlist=<id>`): ([{"param", "label", "choices", "selected"}], the chosen set's stock ids
+    or None). Http404 for a set that is not the user's."""
+    filters, stock_ids = [], None
+    for symbol_set in radar_extensions.symbol_sets():
+        selected = request.GET.get(symbol_set.param, "")
+        if selected:
+            try:
+                stock_ids = symbol_set.stock_ids(user=request.user, key=selected)
+            except radar_extensions.SymbolSetNotFound:
+                raise Http404(SYMBOL_SET_NOT_FOUND.format(label=symbol_set.label)) from None
+        filters.append(
+            {
+                "param": symbol_set.param,
+                "label": symbol_set.label,
+                "choices": symbol_set.choices(user=request.user),
+                "selected": selected,
+            }
+        )
+    return filters, stock_ids
+
+
 @require_GET
 def scanner(request):
     """`/scanner/`: recent stored patterns across the market; filters, sort and page in the URL.
@@ -208,6 +233,7 @@ def scanner(request):
             status=400,
         )
     params = form.cleaned_data
+    symbol_filters, stock_ids = _symbol_set_filters(request)
     page = scanner_page(
         timeframe=params["tf"],
         market=params["market"],
@@ -217,9 +243,11 @@ def scanner(request):
         min_score=params["min_score"],
         sort=params["sort"],
         page=params["page"],
+        stock_ids=stock_ids,
     )
     context = {
         "page_title": "Scanner",
+        "symbol_filters": symbol_filters,
         "nav": "scanner",
         "form": form,
         "params": params,

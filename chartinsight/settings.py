@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "marketdata.context_processors.data_source",
+                "alerts.context_processors.unread_notifications",
             ],
         },
     },

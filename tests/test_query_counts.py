@@ -2,8 +2,10 @@
 50+ (Scanner, pattern statistics) stored patterns and 200 labels on the page (bulk reads, no
 query per row or per template tag).
 
-The bounds are the counts measured (session and user included); one query per pattern, label or
-series would exceed them by far."""
+The bounds are the counts measured (session, user and the notification bell's unread COUNT
+included; the Radar adds the watchlist star and the alert column's two bulk reads, the Scanner
+its watchlist filter's choices); one query per pattern, label or series would exceed them by
+far."""
 
 from datetime import timedelta
 
@@ -73,8 +75,9 @@ def busy_series(user):
 
 
 def test_radar_page(user_client, busy_series, django_assert_max_num_queries):
-    # 10 + 1: the multi-timeframe strip (every timeframe's run and newest pattern, one query).
-    with django_assert_max_num_queries(11):
+    # 10 + 1: the multi-timeframe strip (every timeframe's run and newest pattern, one query);
+    # + 4: the bell, the watchlist star, the alert column's two bulk reads.
+    with django_assert_max_num_queries(15):
         response = user_client.get("/radar/", {"symbol": "005930", "bars": 1500})
     data = response.context["data"]
     assert len(data["patterns"]) >= RADAR_PATTERNS and len(data["labels"]) == LABELS
@@ -99,7 +102,7 @@ def test_scanner(user_client, django_assert_max_num_queries):
         run = make_run(make_stock(f"{100000 + i}", f"stock {i}"))
         pattern_end = run.last_bar_ts - timedelta(days=i % 5)
         make_pattern(run, "DB", start=pattern_end - timedelta(days=30), end=pattern_end)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(7):
         response = user_client.get("/scanner/")
     assert len(response.context["page"].object_list) == PATTERNS
 
@@ -110,7 +113,7 @@ def test_pattern_stats(user_client, django_assert_max_num_queries):
         end = run.last_bar_ts - timedelta(days=30)
         for kind, outcome in (("DB", "target"), ("DT", "failed"), ("HS", "expired")):
             make_pattern(run, kind, start=end - timedelta(days=30), end=end, outcome=outcome)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = user_client.get("/patterns/stats/")
     assert len(response.context["rows"]) == 6  # 3 types x 2 markets on 1d
     assert response.context["totals"]["completed"] == 3 * (PATTERNS + 10)
@@ -119,7 +122,7 @@ def test_pattern_stats(user_client, django_assert_max_num_queries):
 @pytest.mark.parametrize("viewer", ["user_client", "staff_client"])
 def test_label_list(request, user, busy_series, viewer, django_assert_max_num_queries):
     client = request.getfixturevalue(viewer)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         response = client.get("/labels/")
     page = response.context["page_obj"]
     assert page.paginator.count == LABELS and len(page.object_list) == 50

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 from django.utils import timezone
 
-from alerts.models import TIMEFRAME_FLAGS, AlertRule, Watchlist, WatchlistItem
+from alerts.models import (
+    TIMEFRAME_FLAGS,
+    AlertRule,
+    Notification,
+    RuleKind,
+    Watchlist,
+    WatchlistItem,
+)
 from analysis.models import AnalysisRun, PatternInstance, TrendPeriod
 from analysis.services import params_for, params_hash
 from marketdata.krx_calendar import KST
@@ -181,6 +188,30 @@ def make_rule(user, **fields) -> AlertRule:
     return AlertRule.objects.create(owner=user, **fields)
 
 
+def make_notification(owner, stock, **fields) -> Notification:
+    """An unread pattern notification of `owner` on `stock` (1d, bar 2026-03-04 KST)."""
+    fields.setdefault("event_key", f"{stock.code}:1d:test:{Notification.objects.count()}")
+    fields.setdefault("title", f"{stock.code} {stock.name} 1d: Double top completed (confirmed)")
+    return Notification.objects.create(
+        owner=owner,
+        stock=stock,
+        timeframe="1d",
+        kind=RuleKind.PATTERN,
+        bar_ts="2026-03-04T00:00:00+09:00",
+        body="Bar 2026-03-04 (Wed) (KST).",
+        **fields,
+    )
+
+
+# A walk of the real engine (seed 7, 700 bars) with a double bottom that forms and then breaks
+# its neckline near the end: detected at bar 664, completed at bar 673. Storing the first
+# NECKLINE_FORMING bars shows it forming; adding bars up to NECKLINE_BROKEN completes it.
+NECKLINE_SEED = 7
+NECKLINE_FORMING = 670
+NECKLINE_BROKEN = 676
+NECKLINE_COMPLETION_BAR = 673
+
+
 def random_walk(n: int, seed: int = 7, start: str = "2023-01-02") -> pd.DataFrame:
     """A daily OHLCV random walk in KRW on weekdays (for runs of the real engine)."""
     rng = np.random.default_rng(seed)
@@ -197,6 +228,7 @@ def random_walk(n: int, seed: int = 7, start: str = "2023-01-02") -> pd.DataFram
 __all__ = [
     "SeriesBuilder",
     "daily_instants",
+    "make_notification",
     "make_rule",
     "make_stock",
     "make_watchlist",

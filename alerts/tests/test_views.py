@@ -16,7 +16,13 @@ from alerts.models import (
     WatchlistItem,
 )
 from alerts.services import DEFAULT_NOT_DELETABLE, DUPLICATE_WATCHLIST
-from alerts.tests.factories import SeriesBuilder, make_rule, make_stock, make_watchlist
+from alerts.tests.factories import (
+    SeriesBuilder,
+    make_notification,
+    make_rule,
+    make_stock,
+    make_watchlist,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,20 +32,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def samsung():
     return make_stock("005930", "삼성전자")
-
-
-def make_notification(owner, stock, **fields) -> Notification:
-    fields.setdefault("event_key", f"{stock.code}:1d:test:{Notification.objects.count()}")
-    fields.setdefault("title", f"{stock.code} {stock.name} 1d: Double top completed (confirmed)")
-    return Notification.objects.create(
-        owner=owner,
-        stock=stock,
-        timeframe="1d",
-        kind=RuleKind.PATTERN,
-        bar_ts="2026-03-04T00:00:00+09:00",
-        body="Bar 2026-03-04 (Wed) (KST).",
-        **fields,
-    )
 
 
 PAGES = ["/watchlists/", "/alerts/", "/alerts/settings/", "/notifications/"]
@@ -75,7 +67,7 @@ def test_watchlists_page_shows_close_change_trend_and_pattern(user_client, user,
     make_watchlist(user, "Watchlist", [samsung])
     page = user_client.get("/watchlists/").content.decode()
     assert "삼성전자" in page and "71,400" in page
-    assert 'class="num kr-up">▲ 1,400 (2.00%)' in page
+    assert 'class="num up">▲ 1,400 (2.00%)' in page
     assert 'title="1d: up"' in page and 'title="1w: not analysed"' in page
     assert "<b>DB</b> forming" in page
 
@@ -85,7 +77,7 @@ def test_a_fall_is_blue(user_client, user, samsung):
     series.add_bars([70_000.0, 69_300.0])
     make_watchlist(user, "Watchlist", [samsung])
     page = user_client.get("/watchlists/").content.decode()
-    assert 'class="num kr-down">▼ -700 (-1.00%)' in page
+    assert 'class="num down">▼ -700 (-1.00%)' in page
 
 
 def test_the_default_watchlist_is_created_on_first_visit(user_client, user):

@@ -48,6 +48,7 @@ def scanner_page(
     sort: str = "recent",
     page: int = 1,
     per_page: int = SCANNER_PAGE_SIZE,
+    stock_ids=None,
 ) -> Page:
     """One page of stored patterns (default-parameter runs) across all stocks.
 
@@ -57,7 +58,8 @@ def scanner_page(
     computed by the database. Each object also carries `success`: {"rate", "resolved"}, the
     historical share of completed patterns of its type, timeframe and market that reached their
     target (`analysis.selectors.stats.success_rates`). A page costs three queries (count, rows,
-    rates). A page past the end gives the last page.
+    rates). A page past the end gives the last page. `stock_ids` (ids, or a subquery of them:
+    a symbol set such as a watchlist) keeps the patterns of those stocks only.
     """
     since = trading_days_cutoff(days_back) if days_back else None
     # A zero close gives no distance (NULL) instead of a database division-by-zero error.
@@ -71,6 +73,7 @@ def scanner_page(
             min_score=min_score,
             market=market or None,
         )
+        .filter(**({} if stock_ids is None else {"stock_id__in": stock_ids}))
         .defer("run__result", "run__params", "points", "neckline")
         .annotate(
             to_target_pct=ExpressionWrapper(
