@@ -140,7 +140,7 @@ def test_label_review(user_client, user, django_assert_max_num_queries):
         ]
         bulk_labels(user, stock, bars, LABELS // 5, decisions=detections[:3])
         reviewed_range_mark(owner=user, stock=stock, timeframe="1d", start=bars[0], end=bars[-1])
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = user_client.get("/labels/review/")
     report = response.context["report"]
     assert report["series"] == 5 and report["result"].total.labels > 0
