@@ -7,7 +7,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from analysis.models import PatternInstance
+from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
 from analysis.selectors.radar import UNKNOWN_SYMBOL
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 from marketdata.models import Stock, Timeframe
@@ -321,3 +321,39 @@ class ReviewedRangeForm(forms.Form):
             "start": data["start"],
             "end": data["end"],
         }
+
+
+class QueueFilterForm(forms.Form):
+    """Filters of the review queue (all optional, from the query string) and the id of the
+    detection shown last (`after`: skip to the next one)."""
+
+    symbol = forms.CharField(required=False, max_length=12, label=_("Symbol"))
+    timeframe = forms.ChoiceField(
+        choices=[("", _("All")), *Timeframe.choices], required=False, label=_("Timeframe")
+    )
+    pattern_type = forms.ChoiceField(
+        choices=[("", _("All")), *DetectedPatternType.choices], required=False, label=_("Pattern")
+    )
+    status = forms.ChoiceField(
+        choices=[("", _("All")), *PatternStatus.choices], required=False, label=_("Status")
+    )
+    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    FILTERS = ("symbol", "timeframe", "pattern_type", "status")
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_bound else {}
+        return {name: data.get(name) or "" for name in self.FILTERS}
+
+
+class QueueDecisionForm(forms.Form):
+    """Accept, reject or relabel (reject, then draw the right label) one detection of the
+    queue."""
+
+    decision = forms.ChoiceField(
+        choices=[("accept", _("Accept")), ("reject", _("Reject")), ("relabel", _("Relabel"))]
+    )
+    detection = forms.ModelChoiceField(
+        queryset=PatternInstance.objects.select_related("stock"),
+        error_messages={"invalid_choice": DETECTION_GONE},
+    )

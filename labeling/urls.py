@@ -16,6 +16,8 @@ urlpatterns = [
         views.label_export_label_studio,
         name="export_label_studio",
     ),
+    path("queue/", views.label_queue, name="queue"),
+    path("queue/decide/", views.queue_decide, name="queue_decide"),
     path("review/", views.label_review, name="review"),
     path("review/ranges/", views.reviewed_range_mark, name="reviewed_range_mark"),
     path(

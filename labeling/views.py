@@ -14,7 +14,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,6 +24,8 @@ from .forms import (
     ExportOptionsForm,
     LabelFilterForm,
     LabelForm,
+    QueueDecisionForm,
+    QueueFilterForm,
     ReviewedRangeForm,
     ReviewFilterForm,
     instant_text,
@@ -34,6 +36,8 @@ from .selectors.charts import label_figure
 from .selectors.detections import current_detection
 from .selectors.detector_review import review_report
 from .selectors.labels import label_revisions, labels_filtered, radar_url, reviewed_text
+from .selectors.queue import queue_page
+from .selectors.ranges import kst_text
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
 DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
@@ -468,3 +472,87 @@ def detection_undo(request, pk: int):
             return response
         return _actions_response(request, pattern=pattern, decision=None)
     return redirect(_safe_next(request, label.get_absolute_url()))
+
+
+QUEUE = "labeling/queue.html"
+
+
+def _queue_render(request, *, filters: dict, after=None, error: str = "", status: int = 200):
+    """The queue page, or only its current item for an HTMX request."""
+    context = {
+        **queue_page(user=request.user, after=after, **filters),
+        "filters": filters,
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "error": error,
+        "nav": "labels",
+        "page_title": _("Review queue"),
+    }
+    if not request.htmx:
+        context["form"] = QueueFilterForm(initial=filters)
+    return render(request, QUEUE + ("#item" if request.htmx else ""), context, status=status)
+
+
+@require_GET
+def label_queue(request):
+    """Your undecided stored detections, one at a time on a focused chart, with accept / reject /
+    relabel (buttons and the hotkeys a, r, e; s skips) and the progress over the filter."""
+    form = QueueFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            QUEUE,
+            {"form": form, "filters": {}, "nav": "labels", "page_title": _("Review queue")},
+            status=400,
+        )
+    after = form.cleaned_data.get("after") if form.is_bound else None
+    return _queue_render(request, filters=form.filters(), after=after)
+
+
+def _relabel_url(pattern) -> str:
+    query = {
+        "symbol": pattern.stock.code,
+        "timeframe": pattern.timeframe,
+        "pattern_type": pattern.pattern_type,
+        "start": kst_text(pattern.start_ts, pattern.timeframe),
+        "end": kst_text(pattern.end_ts, pattern.timeframe),
+    }
+    return f"{reverse('labeling:create')}?{urlencode(query)}"
+
+
+@require_POST
+def queue_decide(request):
+    """Accept or reject the queue's detection and move on to the next undecided one (full page:
+    a redirect; HTMX: the next item). Relabel rejects it and opens the label form filled with
+    its series, type and range, for the label the detector should have found."""
+    filters_form = QueueFilterForm(request.POST)
+    filters = filters_form.filters() if filters_form.is_valid() else {}
+    form = QueueDecisionForm(request.POST)
+    if not form.is_valid():
+        error = _first_error(form.errors)
+        if request.htmx:
+            return _queue_render(request, filters=filters, error=error, status=400)
+        return _decision_error_page(request, error)
+    pattern = form.cleaned_data["detection"]
+    decision = form.cleaned_data["decision"]
+    try:
+        services.detection_decide(
+            user=request.user,
+            decision="reject" if decision == "relabel" else decision,
+            pattern=pattern,
+        )
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        if request.htmx:
+            return _queue_render(request, filters=filters, error=error, status=400)
+        return _decision_error_page(request, error)
+    if decision == "relabel":
+        target = _relabel_url(pattern)
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    if request.htmx:
+        return _queue_render(request, filters=filters, after=pattern.pk)
+    query = urlencode({**{k: v for k, v in filters.items() if v}, "after": pattern.pk})
+    return redirect(f"{reverse('labeling:queue')}?{query}")

@@ -102,3 +102,38 @@ def label_figure(*, label: Label, context: int = MINI_CHART_CONTEXT_BARS) -> dic
     figure = build_radar_figure(frame, {}, timeframe=label.timeframe, labels=[overlay])
     layout = {**figure["layout"], "height": MINI_CHART_HEIGHT, "dragmode": "pan"}
     return {"data": figure["data"], "layout": layout}
+
+
+QUEUE_CHART_CONTEXT_BARS = 40
+
+
+def detection_figure(*, pattern, context: int = QUEUE_CHART_CONTEXT_BARS) -> dict | None:
+    """A focused Plotly figure {data, layout} of one stored detection (an
+    `analysis.PatternInstance`): its bars with `context` bars either side and the detection
+    drawn as on the Radar (box, neckline, target); None when no bar is stored."""
+    first, last = label_context_bounds(
+        stock_id=pattern.stock_id,
+        timeframe=pattern.timeframe,
+        start_ts=pattern.start_ts,
+        end_ts=pattern.end_ts,
+        context=context,
+    )
+    frame = candles_frame(stock=pattern.stock, timeframe=pattern.timeframe, start=first, end=last)
+    if frame.empty:
+        return None
+    index = frame.index
+    start = int(index.searchsorted(pattern.start_ts))
+    end = max(start, int(index.searchsorted(pattern.end_ts, side="right")) - 1)
+    level = (pattern.neckline or {}).get("level")
+    shown = {
+        "type": pattern.pattern_type,
+        "status": pattern.status,
+        "start_index": start,
+        "end_index": end,
+        "detected_index": end,
+        "target": pattern.target,
+        "neckline": {"level": level if level is not None else pattern.neckline_price},
+    }
+    figure = build_radar_figure(frame, {"patterns": [shown]}, timeframe=pattern.timeframe)
+    layout = {**figure["layout"], "height": MINI_CHART_HEIGHT, "dragmode": "pan"}
+    return {"data": figure["data"], "layout": layout}

@@ -24,7 +24,7 @@
 
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.detail.target;
-    const fromLabeling = target && (target.closest(".label-form") || target.closest(".detection-actions") || target.closest(".reviewed-range-result") || target.closest("#label-panel-body"));
+    const fromLabeling = target && (target.closest(".label-form") || target.closest(".detection-actions") || target.closest(".reviewed-range-result") || target.closest(".queue-item") || target.closest("#label-panel-body"));
     if (event.detail.xhr.status === 400 && fromLabeling) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
