@@ -7,7 +7,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
+from analysis.models import DetectedPatternType, Detector, PatternInstance, PatternStatus
 from analysis.selectors.radar import UNKNOWN_SYMBOL
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
 from marketdata.models import Stock, Timeframe
@@ -337,9 +337,12 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", _("All")), *PatternStatus.choices], required=False, label=_("Status")
     )
+    detector = forms.ChoiceField(
+        choices=[("", _("All")), *Detector.choices], required=False, label=_("Detector")
+    )
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    FILTERS = ("symbol", "timeframe", "pattern_type", "status")
+    FILTERS = ("symbol", "timeframe", "pattern_type", "status", "detector")
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_bound else {}

@@ -10,9 +10,16 @@ from .charts import detection_figure
 
 
 def queue_detections(
-    *, user, symbol: str = "", timeframe: str = "", pattern_type: str = "", status: str = ""
+    *,
+    user,
+    symbol: str = "",
+    timeframe: str = "",
+    pattern_type: str = "",
+    status: str = "",
+    detector: str = "",
 ):
-    """Stored detections of default-parameter runs, filtered, each annotated with `decided`
+    """Stored detections of default-parameter runs (of every swing detector, or of `detector`),
+    filtered, each annotated with `decided`
     (the user has a live accept/reject on it: same series, type and bar range), oldest first.
 
     `symbol` matches the code exactly or the name partly (as the label list does)."""
@@ -31,6 +38,8 @@ def queue_detections(
         qs = qs.filter(pattern_type=pattern_type)
     if status:
         qs = qs.filter(status=status)
+    if detector:
+        qs = qs.filter(detector=detector)
     return qs.annotate(decided=Exists(decision))
 
 

@@ -16,7 +16,9 @@ def detections(stock, other_stock):
     return [
         make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19)),
         make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), status="forming"),
-        make_detection(other_stock, "DB", kst(2024, 1, 15), kst(2024, 1, 26)),
+        make_detection(
+            other_stock, "DB", kst(2024, 1, 15), kst(2024, 1, 26), detector="structural"
+        ),
     ]
 
 
@@ -88,6 +90,12 @@ def test_filters_and_progress(user_client, user, detections):
     assert shown(by_symbol) == third.pk and "0 of 1 decided" in by_symbol.content.decode()
     by_name = user_client.get("/labels/queue/", {"symbol": "삼성"})
     assert shown(by_name) == second.pk and "1 of 2 decided" in by_name.content.decode()
+    structural = user_client.get("/labels/queue/", {"detector": "structural"})
+    assert shown(structural) == third.pk and "0 of 1 decided" in structural.content.decode()
+    assert "Structural" in structural.content.decode()
+    atr = user_client.get("/labels/queue/", {"detector": "atr"})
+    assert shown(atr) == second.pk and "1 of 2 decided" in atr.content.decode()
+    assert user_client.get("/labels/queue/", {"detector": "magic"}).status_code == 400
     forming = user_client.get("/labels/queue/", {"status": "forming"})
     assert shown(forming) == second.pk
     db_only = user_client.get("/labels/queue/", {"pattern_type": "DB", "symbol": "005930"})
