@@ -114,6 +114,8 @@ SCANNER_SORTS = {
     "neckline": "Closest to neckline",
     "symbol": "Symbol",
 }
+# Each sort the other way round: "-score" = lowest score first (the header's second click).
+SCANNER_SORTS |= {f"-{key}": f"{label} (reversed)" for key, label in list(SCANNER_SORTS.items())}
 SCANNER_DEFAULT_DAYS = 20
 
 

@@ -9,3 +9,5 @@ IGNORE=(--ignore=.venv --ignore=var --ignore=staticfiles --ignore=test-artifacts
 DEBUG=${DEBUG:-true} "$PY" manage.py makemessages -l ko --no-obsolete --no-location --no-wrap "${IGNORE[@]}" -v0
 DEBUG=${DEBUG:-true} "$PY" manage.py makemessages -l ko --no-obsolete --no-location --no-wrap -d djangojs \
   "${IGNORE[@]}" --ignore='*.min.js' -v0
+# No creation date in the header: it would change on every run and conflict between branches.
+sed -i '/^"POT-Creation-Date: /d' locale/ko/LC_MESSAGES/*.po

@@ -37,6 +37,22 @@ SCANNER_ORDER = {
 }
 
 
+def _reversed(field):
+    """The same ordering the other way round (rows without a value stay last)."""
+    if isinstance(field, str):
+        return field[1:] if field.startswith("-") else f"-{field}"
+    if field.descending:
+        return field.expression.asc(nulls_last=True)
+    return field.expression.desc(nulls_last=True)
+
+
+# "-<sort>": the column's sort the other way round (a second click on its header); the
+# tie-breakers keep their direction.
+SCANNER_ORDER |= {
+    f"-{key}": (_reversed(order[0]), *order[1:]) for key, order in list(SCANNER_ORDER.items())
+}
+
+
 def scanner_page(
     *,
     timeframe: str,

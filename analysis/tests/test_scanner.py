@@ -1,5 +1,6 @@
 """`/scanner/`: stored patterns across the market — filters, sorting, pages, links, errors."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -114,6 +115,37 @@ def test_filters(user_client, market, params, expected):
 def test_sorting(user_client, market, sort, expected):
     response = user_client.get(URL, {"sort": sort})
     assert [kind for _code, kind in codes(response)] == expected
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("-score", ["HS", "IHS", "DT", "DB"]),
+        ("-target", ["DB", "HS", "DT", "IHS"]),  # farthest first (a tie stays newest first)
+        ("-symbol", ["IHS", "DB", "HS", "DT"]),  # Z→A by code, a tie stays newest first
+        ("-recent", None),  # oldest first: the default order reversed
+    ],
+)
+def test_sorting_the_other_way_round(user_client, market, sort, expected):
+    kinds = [kind for _code, kind in codes(user_client.get(URL, {"sort": sort}))]
+    if expected is None:
+        expected = [kind for _code, kind in codes(user_client.get(URL))][::-1]
+    assert kinds == expected
+
+
+def test_a_header_click_sorts_its_way_then_the_other_way(user_client, market):
+    def header(sort, key):
+        html = user_client.get(URL, {"sort": sort, "days": "60"}).text
+        return re.search(rf'<a href="([^"]*)"[^>]*data-sort="{key}"([^>]*)>', html).groups()
+
+    href, attrs = header("recent", "score")
+    assert href == "?sort=score&amp;days=60" and "aria-sort" not in attrs
+    href, attrs = header("score", "score")
+    assert href == "?sort=-score&amp;days=60" and 'aria-sort="descending"' in attrs
+    href, attrs = header("-score", "score")
+    assert href == "?sort=score&amp;days=60" and 'aria-sort="ascending"' in attrs
+    _href, attrs = header("-symbol", "symbol")
+    assert 'aria-sort="descending"' in attrs
 
 
 def test_htmx_filter_returns_the_results_fragment(user_client, market):
