@@ -73,8 +73,10 @@ LAYERS: dict[str, str] = {
     "labels": "My labels",
     "rejected": "Rejected detections",
 }
-# Off until the user asks: invalidated patterns are history, and they crowd the chart.
-DEFAULT_HIDDEN = frozenset({"invalidated"})
+# A calm chart by default: candles, volume, major points, zigzag, confirmed and forming
+# patterns (and the user's own labels). Minor points, trend shading and invalidated patterns
+# are one click away; they crowd 500 bars.
+DEFAULT_HIDDEN = frozenset({"minor", "trend", "invalidated"})
 PATTERN_TYPES = ("DT", "DB", "HS", "IHS")
 
 # Indicator choices: overlays share the price pane, panes get their own y-axis under volume.
@@ -284,6 +286,25 @@ def pattern_status_at(pattern: dict, asof: int | None) -> str | None:
     return pattern.get("status")
 
 
+def trend_state_at(analysis: dict, asof: int | None) -> dict:
+    """{"state": up|down|sideways, "since_ts": ISO instant or None} as known at bar `asof`
+    (None: the analysis' own state at its last bar). A period holds from its start up to the
+    bar before its break (at the break the state is sideways again); an ongoing period up to
+    its last bar. Sideways counts from the end of the last period that broke by then."""
+    state = analysis.get("trend_state") or {}
+    if asof is None:
+        return {"state": state.get("state"), "since_ts": state.get("since_ts")}
+    since_ts = None
+    for period in sorted(analysis.get("trend_periods", []), key=lambda p: p["start_index"]):
+        if period.get("detected_index", period["start_index"]) > asof:
+            break
+        end = period["end_index"]
+        if asof < end or (period.get("ongoing") and asof <= end):
+            return {"state": period["direction"], "since_ts": period.get("start_ts")}
+        since_ts = period.get("end_ts")
+    return {"state": "sideways", "since_ts": since_ts}
+
+
 def pattern_outcome_at(pattern: dict, asof: int | None) -> str | None:
     """The outcome of a completed pattern as known at bar `asof`: "target", "failed",
     "expired", "pending" (completed, nothing decided yet) or None (not completed by then)."""
@@ -403,7 +424,9 @@ def build_radar_figure(
             "increasing": {"line": {"color": up_color, "width": 1}, "fillcolor": up_color},
             "decreasing": {"line": {"color": down_color, "width": 1}, "fillcolor": down_color},
             "text": hover,
-            "hoverinfo": "text",
+            # The hovered bar's values go to the fixed legend in the chart (static/js/radar.js),
+            # not to a tooltip that covers the candles.
+            "hoverinfo": "none",
             "showlegend": False,
             "yaxis": "y",
         },
@@ -422,7 +445,7 @@ def build_radar_figure(
             "x": x,
             "y": volume.tolist(),
             "marker": {"color": volume_colors},
-            "hovertemplate": "Vol %{y:,.0f}<extra></extra>",
+            "hoverinfo": "none",
             "showlegend": False,
             "yaxis": "y2",
         },
@@ -444,6 +467,7 @@ def build_radar_figure(
         },
     )
 
+    _add_last_price(builder, c, prev_close)
     _add_trend(builder, analysis, n)
     _add_extremes(builder, analysis, bars, last)
     _add_zigzag(builder, analysis, last)
@@ -493,12 +517,6 @@ def build_radar_figure(
             "showgrid": True,
             "gridcolor": "#f0f3fa",
             "rangeslider": {"visible": False},
-            "showspikes": True,
-            "spikemode": "across",
-            "spikesnap": "data",
-            "spikethickness": 1,
-            "spikedash": "dot",
-            "spikecolor": "#9ca3af",
             "anchor": axis_of[panes[-1]] if panes else "y2",
             "zeroline": False,
         },
@@ -543,12 +561,56 @@ def build_radar_figure(
             "timeframe": timeframe,
             "ts": iso_kst(index),
             "bars": n,
+            "window": n_all,
             "asof": asof,
+            "focus": focus is not None,
+            "close_before": close_before,
             "ticks": ticks,
             "layers": builder.layers,
             "hidden": sorted(builder.hidden),
         },
     }
+
+
+def _add_last_price(builder: _Builder, close: np.ndarray, prev_close: np.ndarray) -> None:
+    """The last shown bar's close as a tag on the price axis with a dotted line across the
+    pane, coloured by its change (in replay: the bar at the cursor)."""
+    if not len(close):
+        return
+    last, before = float(close[-1]), float(prev_close[-1])
+    color = (
+        UP_COLOR if last > before else DOWN_COLOR if last < before else ZIGZAG_COLOR
+    )  # NaN before (first bar of the series) compares false both ways: grey
+    builder.shape(
+        "price",
+        {
+            "type": "line",
+            "xref": "x domain",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": last,
+            "y1": last,
+            "line": {"color": color, "width": 1, "dash": "dot"},
+            "layer": "below",
+        },
+    )
+    builder.annotation(
+        "price",
+        {
+            "xref": "x domain",
+            "yref": "y",
+            "x": 1,
+            "y": last,
+            "xanchor": "left",
+            "yanchor": "middle",
+            "text": format_krw(last),
+            "showarrow": False,
+            "font": {"color": "#ffffff", "size": 11},
+            "bgcolor": color,
+            "borderpad": 2,
+        },
+    )
 
 
 def _add_trend(builder: _Builder, analysis: dict, n: int) -> None:

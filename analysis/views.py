@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, JsonResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -39,12 +41,41 @@ def _bad_request_page(request, message: str):
     )
 
 
+def _radar_view_swap(request) -> bool:
+    """An htmx request from the Radar's own controls (not a history restore): answer with the
+    `view` partial instead of the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _series_changed(request, params) -> bool:
+    """Whether an htmx request shows another symbol or timeframe than the page it came from."""
+    current = QueryDict(urlsplit(request.htmx.current_url or "").query)
+    return (current.get("symbol", "").upper(), current.get("tf") or Timeframe.D1) != (
+        params["symbol"],
+        params["tf"],
+    )
+
+
+def _full_page(request):
+    """For an htmx swap that cannot be answered with the chart (bad input, unknown symbol, no
+    bars): the browser loads the page itself, which says why."""
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = request.get_full_path()
+    return response
+
+
 @require_GET
 def radar(request):
-    """The Trading Radar page: `/radar/?symbol=005930&tf=1d` (see RadarForm for the rest)."""
+    """The Trading Radar page: `/radar/?symbol=005930&tf=1d` (see RadarForm for the rest).
+
+    An htmx request (the page's own controls, replay, "Load older") gets the `view` partial:
+    the figure and every part of the page that depends on the query, rendered by the same code
+    as the page, so a replayed bar reads exactly as the page opened with `?asof=` does.
+    """
     form = RadarForm(request.GET)
+    swap = _radar_view_swap(request)
     if not form.is_valid():
-        return _bad_request_page(request, errors_text(form))
+        return _full_page(request) if swap else _bad_request_page(request, errors_text(form))
     params = form.cleaned_data
     context = {
         "page_title": "Trading Radar",
@@ -64,6 +95,8 @@ def radar(request):
     if not request.GET.get("symbol"):
         # The landing page (after login): the default stock, or the first one when it is absent.
         stock = radar_reads.default_stock(preferred=params["symbol"])
+        if swap:
+            return _full_page(request)
         if stock is None:
             return render(request, "analysis/radar_no_stocks.html", context)
         params["symbol"] = stock.code
@@ -74,7 +107,9 @@ def radar(request):
         if len(results) == 1:  # a name typed into the box and submitted: that stock
             query = request.GET.copy()
             query["symbol"] = results[0].code
-            return redirect(f"{request.path}?{query.urlencode()}")
+            return redirect(f"{request.path}?{query.urlencode()}")  # htmx follows it
+        if swap:
+            return _full_page(request)
         context.update(message=error.message, query=params["symbol"], results=results)
         return render(request, "analysis/radar_unknown.html", context, status=404)
     context["stock"] = stock
@@ -99,6 +134,8 @@ def radar(request):
             candle_colors=request.candle_colors,
         )
     except RadarError as error:
+        if swap:
+            return _full_page(request)
         if error.status == 400:
             return _bad_request_page(request, error.message)
         context["empty_message"] = error.message
@@ -107,6 +144,9 @@ def radar(request):
         data=data,
         more_bars=min(MORE_BARS_STEP, data["bars_stored"] - data["bars"]),
     )
+    if swap:
+        context.update(oob=True, swap_panels=_series_changed(request, params))
+        return render(request, "analysis/radar.html#view", context)
     return render(request, "analysis/radar.html", context)
 
 

@@ -159,17 +159,25 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# STATIC_MANIFEST: collectstatic writes hashed names with a gzip and a brotli copy beside each
+# file (whitenoise's CompressedManifestStaticFilesStorage); whitenoise then serves the smaller
+# encoding the browser accepts and caches hashed names for ten years ("immutable"). On without
+# DEBUG (the image collects at build time); `make run` turns it on and collects at start, so a
+# local run serves the same bytes as production. With DEBUG and no collectstatic (a developer's
+# runserver) files come straight from static/ through the finders, uncompressed, max-age 0.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-# Tests and `make run` serve static files straight from static/ without collectstatic.
+# Tests serve static files straight from static/ without collectstatic; so does `make run` for a
+# file missing from the manifest (WHITENOISE_MANIFEST_STRICT off).
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 WHITENOISE_MANIFEST_STRICT = False
 

@@ -42,6 +42,14 @@ if ! command -v msgfmt >/dev/null 2>&1; then
     || echo "(without gettext the pages show in English)"
 fi
 scripts/compilemessages.sh
+# Hashed, gzip- and brotli-compressed static files with long cache headers, as in production
+# (settings STATIC_MANIFEST); collected into $VAR_DIR so the checkout stays clean.
+export STATIC_MANIFEST=${STATIC_MANIFEST:-true}
+export STATIC_ROOT=${STATIC_ROOT:-$VAR_DIR/staticfiles}
+if [ "$STATIC_MANIFEST" = "true" ]; then
+  echo "Collecting static files (hashed, gzip + brotli) into $STATIC_ROOT…"
+  $PY manage.py collectstatic --noinput -v0
+fi
 $PY manage.py migrate --noinput -v0
 $PY manage.py sync_schedules
 $PY manage.py demo_setup

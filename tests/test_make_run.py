@@ -87,6 +87,15 @@ def test_make_run_serves_everything_and_ctrl_c_stops_it(tmp_path):
             assert done.status_code == 302
             radar = client.get("/radar/", params={"symbol": "005930", "tf": "1d"})
             assert radar.status_code == 200 and "radar-figure" in radar.text
+            # Static files: hashed names, compressed, cached for good (settings STATIC_MANIFEST).
+            plotly = re.search(r'src="(/static/js/plotly-finance-[^"]+)"', radar.text).group(1)
+            assert re.search(r"\.[0-9a-f]{12}\.js$", plotly), plotly
+            for encoding in ("br", "gzip"):
+                asset = client.get(plotly, headers={"Accept-Encoding": encoding})
+                assert asset.status_code == 200
+                assert asset.headers["Content-Encoding"] == encoding
+                assert int(asset.headers["Content-Length"]) < 500_000
+                assert "immutable" in asset.headers["Cache-Control"]
         assert _listening(ports["FLOWER_PORT"])
         logs = tmp_path / "var" / "log"
         deadline = time.monotonic() + 60

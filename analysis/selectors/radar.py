@@ -22,6 +22,7 @@ from analysis.figures import (
     iso_kst,
     pattern_outcome_at,
     pattern_status_at,
+    trend_state_at,
 )
 from analysis.models import PatternInstance
 from analysis.selectors.runs import radar_analysis
@@ -271,6 +272,11 @@ def radar_page_data(
         last = int(window.index.searchsorted(pd.Timestamp(focus[1]), side="right")) - 1
         if first <= last:
             focus_bars = (first, last)
+    close_before = (
+        float(series["frame"]["close"].iloc[series["window_start"] - 1])
+        if series["window_start"] > 0
+        else None
+    )
     figure = build_radar_figure(
         window[["open", "high", "low", "close", "volume"]],
         analysis,
@@ -280,31 +286,30 @@ def radar_page_data(
         hidden=hidden,
         asof=asof,
         focus=focus_bars,
-        close_before=(
-            float(series["frame"]["close"].iloc[series["window_start"] - 1])
-            if series["window_start"] > 0
-            else None
-        ),
+        close_before=close_before,
         candle_colors=candle_colors,
     )
+    # Replay: the info line, trend and pattern list stop at the cursor like the chart.
+    cursor = n - 1 if asof is None else asof
     closes = window["close"].to_numpy()
-    last_close = float(closes[-1])
-    prev_close = float(closes[-2]) if n > 1 else None
+    last_close = float(closes[cursor])
+    prev_close = float(closes[cursor - 1]) if cursor > 0 else close_before
     change = last_close - prev_close if prev_close else None
-    state = analysis.get("trend_state") or {}
+    state = trend_state_at(analysis, asof)
     trend_since = (
         bar_label(pd.Timestamp(state["since_ts"]), timeframe) if state.get("since_ts") else None
     )
     patterns, decision_columns = [], []
     if pattern_rows:
         patterns, decision_columns = _pattern_rows(
-            user=user, stock=stock, timeframe=timeframe, analysis=analysis, asof=asof
+            user=user, stock=stock, timeframe=timeframe, analysis=analysis, asof=asof, window=window
         )
     return {
         "figure": figure,
         "bars": n,
         "bars_stored": series["total"],
-        "last_ts": window.index[-1],
+        "asof": asof,
+        "last_ts": window.index[cursor],
         "last_close": last_close,
         "change": change,
         "change_pct": (change / prev_close * 100) if change is not None else None,
@@ -317,28 +322,42 @@ def radar_page_data(
 
 
 def _pattern_rows(
-    *, user, stock: Stock, timeframe: str, analysis: dict, asof: int | None
+    *, user, stock: Stock, timeframe: str, analysis: dict, asof: int | None, window: pd.DataFrame
 ) -> tuple[list[dict], list[str]]:
-    """The pattern list of the Radar page, newest end first, and its extension columns."""
+    """The pattern list of the Radar page, newest end first, and its extension columns. In
+    replay (`asof`) only the patterns known by then, with their status then and their end cut
+    at the cursor (a pattern still forming at the cursor has not ended yet)."""
     stored_ids = _stored_pattern_ids(stock=stock, timeframe=timeframe, analysis=analysis)
-    patterns = [
-        {
-            **pattern,
-            "id": stored_ids.get((pattern["type"], pattern["start_ts"], pattern["detected_ts"])),
-            "symbol": stock.code,
-            "timeframe": timeframe,
-            "start_ts": pd.Timestamp(pattern["start_ts"]),
-            "end_ts": pd.Timestamp(pattern["end_ts"]),
-            "status": pattern_status_at(pattern, asof),
-            "outcome_known": pattern_outcome_at(pattern, asof),
-        }
-        for pattern in sorted(
-            analysis.get("patterns", []),
-            key=lambda p: (p["end_index"], p["start_index"]),
-            reverse=True,
+    patterns = []
+    for pattern in sorted(
+        analysis.get("patterns", []),
+        key=lambda p: (
+            min(p["end_index"], asof if asof is not None else p["end_index"]),
+            p["start_index"],
+        ),
+        reverse=True,
+    ):
+        status = pattern_status_at(pattern, asof)
+        if status is None:  # replay: not known by then
+            continue
+        end_index, end_ts = pattern["end_index"], pd.Timestamp(pattern["end_ts"])
+        if asof is not None and end_index > asof:
+            end_index, end_ts = asof, window.index[asof]
+        patterns.append(
+            {
+                **pattern,
+                "id": stored_ids.get(
+                    (pattern["type"], pattern["start_ts"], pattern["detected_ts"])
+                ),
+                "symbol": stock.code,
+                "timeframe": timeframe,
+                "start_ts": pd.Timestamp(pattern["start_ts"]),
+                "end_index": end_index,
+                "end_ts": end_ts,
+                "status": status,
+                "outcome_known": pattern_outcome_at(pattern, asof),
+            }
         )
-        if pattern_status_at(pattern, asof) is not None  # replay: known by then
-    ]
     cells = radar_extensions.decision_cells(
         user=user, pattern_ids=[p["id"] for p in patterns if p["id"] is not None]
     )

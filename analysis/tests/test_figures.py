@@ -6,16 +6,19 @@ import pandas as pd
 import pytest
 
 from analysis.figures import (
+    DOWN_COLOR,
     LABEL_COLOR,
     LAYERS,
     PATTERN_TYPES,
     REJECTED_COLOR,
+    UP_COLOR,
     bar_label,
     bar_labels,
     build_radar_figure,
     iso_kst,
     thin_ticks,
     tick_candidates,
+    trend_state_at,
 )
 from marketdata.krx_calendar import TIMEFRAMES, bar_starts
 
@@ -492,3 +495,49 @@ def test_vectorised_labels_match_the_single_bar_label(timeframe):
     utc = index.tz_convert("UTC")
     assert bar_labels(utc, timeframe) == [bar_label(ts, timeframe) for ts in utc]
     assert iso_kst(utc) == [ts.isoformat() for ts in index]
+
+
+def test_trend_state_at_a_replay_bar():
+    """The trend as known at a bar: a period holds from its start to the bar before its break,
+    an ongoing one to its last bar; sideways counts from the last break."""
+    analysis = {
+        "trend_state": {"state": "down", "since_index": 60, "since_ts": "T60"},
+        "trend_periods": [
+            {
+                "direction": "up",
+                "start_index": 10,
+                "end_index": 40,
+                "start_ts": "T10",
+                "end_ts": "T40",
+                "ongoing": False,
+                "detected_index": 10,
+            },
+            {
+                "direction": "down",
+                "start_index": 60,
+                "end_index": 99,
+                "start_ts": "T60",
+                "end_ts": "T99",
+                "ongoing": True,
+                "detected_index": 60,
+            },
+        ],
+    }
+    assert trend_state_at(analysis, None) == {"state": "down", "since_ts": "T60"}
+    assert trend_state_at(analysis, 5) == {"state": "sideways", "since_ts": None}
+    assert trend_state_at(analysis, 10) == {"state": "up", "since_ts": "T10"}
+    assert trend_state_at(analysis, 39) == {"state": "up", "since_ts": "T10"}
+    assert trend_state_at(analysis, 40) == {"state": "sideways", "since_ts": "T40"}
+    assert trend_state_at(analysis, 59) == {"state": "sideways", "since_ts": "T40"}
+    assert trend_state_at(analysis, 99) == {"state": "down", "since_ts": "T60"}
+
+
+def test_last_price_tag_on_the_price_axis():
+    frame = bars(DAILY_DAYS, [1000.0, 1200.0, 1100.0, 1300.0, 1250.0, 1400.0, 1500.0, 1450.0])
+    fig = build_radar_figure(frame, EMPTY, timeframe="1d", asof=5)  # replay: bar 5's close
+    [tag] = [a for a in fig["layout"]["annotations"] if a["name"] == "price"]
+    assert tag["text"] == "1,400" and tag["y"] == 1400.0 and tag["bgcolor"] == UP_COLOR
+    assert tag["xref"] == "x domain" and tag["x"] == 1 and tag["xanchor"] == "left"
+    live = build_radar_figure(frame, EMPTY, timeframe="1d")
+    [tag] = [a for a in live["layout"]["annotations"] if a["name"] == "price"]
+    assert tag["text"] == "1,450" and tag["bgcolor"] == DOWN_COLOR

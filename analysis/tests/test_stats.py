@@ -111,7 +111,7 @@ def test_the_page_shows_table_charts_and_filters(user_client, history):
     }
     assert [t["y"] for t in figures["outcome-histogram-figure"]["data"]] == [[3], [1], [1], [1]]
     assert len(figures["calibration-figure"]["data"][1]["x"]) == 5  # DB 1d's resolved bins
-    assert "js/pattern_stats.js" in html and "js/plotly-4.1.1.min.js" in html
+    assert "js/pattern_stats.js" in html and "js/plotly-finance-4.1.0.min.js" in html
     assert 'aria-current="page">Pattern stats' in html
     assert "not calibrated yet" in html
 

@@ -62,7 +62,7 @@ def test_radar_renders_latest_500_bars_and_offers_older(user_client, samsung):
     assert "Showing the latest 500 of 704 stored 1d bars." in html
     assert 'id="load-older"' in html and "bars=704" in html and "Load 204 older bars" in html
     # Vendored plotly and the radar script; no CDN.
-    assert "/static/js/plotly-4.1.1.min.js" in html and "/static/js/radar.js" in html
+    assert "/static/js/plotly-finance-4.1.0.min.js" in html and "/static/js/radar.js" in html
     assert "cdn." not in html
     # Markers and zigzag come from the analysis.
     assert traces(figure, "Major peak")[0]["x"] and traces(figure, "Zigzag")[0]["x"]
@@ -224,9 +224,10 @@ def test_layer_choices_in_the_url_hide_layers_and_untick_boxes(user_client, sams
     # Everything unticked survives the round trip thanks to the sentinel.
     none = radar_figure(user_client.get(f"{RADAR}?symbol=005930&layers=_"))
     assert set(none["radar"]["hidden"]) == set(LAYERS)
-    # No layers parameter at all: everything but the invalidated patterns.
+    # No layers parameter at all: a calm chart (minor points, trend shading and invalidated
+    # patterns one click away).
     default = radar_figure(user_client.get(RADAR, {"symbol": "005930"}))
-    assert default["radar"]["hidden"] == ["invalidated"]
+    assert default["radar"]["hidden"] == ["invalidated", "minor", "trend"]
 
 
 def test_indicators_chosen_by_the_user(user_client, samsung):
@@ -254,9 +255,24 @@ def test_replay_shows_only_what_was_known_at_that_bar(user_client, samsung):
     listed = replay_response.context["data"]["patterns"]
     assert all(p["detected_index"] <= 250 for p in listed)
     assert len(listed) < len(live_response.context["data"]["patterns"])
+    live_rows = {(p["type"], p["start_ts"]): p for p in live_response.context["data"]["patterns"]}
     for p in listed:  # a pattern that completed after bar 250 was still forming then
-        if p["end_index"] > 250 and p["status"] != "forming":
-            pytest.fail(f"{p['type']} ending at {p['end_index']} listed as {p['status']}")
+        live_row = live_rows[(p["type"], p["start_ts"])]
+        assert p["end_index"] <= 250
+        if live_row["end_index"] > 250:
+            assert p["status"] == "forming", p
+            assert p["end_ts"] == replay_response.context["data"]["last_ts"]
+    # The info line is the cursor's: its close, its change, its date, the trend then.
+    data, frame = replay_response.context["data"], samsung[1]
+    assert data["last_close"] == frame["close"].iloc[204 + 250]
+    assert data["change"] == pytest.approx(
+        frame["close"].iloc[204 + 250] - frame["close"].iloc[204 + 249]
+    )
+    assert data["last_ts"] == frame.index[204 + 250]
+    html = replay_response.content.decode()
+    assert f"{frame['close'].iloc[204 + 250]:,.0f}원" in html
+    assert f"replay at {frame.index[204 + 250].tz_convert('Asia/Seoul'):%Y-%m-%d} " in html
+    assert f"({len(listed)} in view)" in html
     assert len(traces(replay, "Price")[0]["x"]) == 251
     peaks = traces(replay, "Major peak")[0]["x"]
     assert peaks and max(peaks) <= 250
@@ -400,3 +416,63 @@ def test_a_new_listing_with_few_bars(user_client, count):
     assert f"All {count} stored 1d bars shown." in response.content.decode()
     api = user_client.get("/api/radar", {"symbol": "450080"})
     assert api.status_code == 200 and len(api.json()["candles"]) == count
+
+
+def htmx_get(client, params, current=None):
+    headers = {"HX-Request": "true"}
+    if current is not None:
+        headers["HX-Current-URL"] = f"http://testserver{RADAR}?{urlencode(current)}"
+    return client.get(RADAR, params, headers=headers)
+
+
+def test_htmx_request_gets_the_view_rendered_by_the_page_code(user_client, samsung):
+    """The Radar's controls (replay, indicators, timeframe, symbol) swap the view: the figure
+    and, out of band, every part of the page that depends on the query, from the same
+    template code as the full page."""
+    params = {"symbol": "005930", "tf": "1d", "asof": 250}
+    page = user_client.get(RADAR, params)
+    swap = htmx_get(user_client, params, current={"symbol": "005930", "tf": "1d"})
+    assert swap.status_code == 200
+    html = swap.content.decode()
+    assert "<html" not in html and "radar-controls" not in html
+    assert radar_figure(swap) == radar_figure(page)
+    page_html = page.content.decode()
+    for part in (
+        "radar-info",
+        "radar-span",
+        "radar-timeframes",
+        "replay-state",
+        "detected-patterns",
+    ):
+        assert f'id="{part}"' in html and f'id="{part}"' in page_html
+    assert html.count('hx-swap-oob="true"') == 5  # the panels stay: same series
+
+    def section(text, part):  # the element's markup, without the out-of-band marker
+        text = text.replace(' hx-swap-oob="true"', "")
+        start = text.index(f'id="{part}"')
+        return text[
+            start : text.index("</section>" if part == "detected-patterns" else "\n", start)
+        ]
+
+    for part in ("radar-info", "detected-patterns"):
+        assert section(html, part) == section(page_html, part)
+    assert "<title>삼성전자 005930 · Trading Radar · ChartInsight Studio</title>" in html
+    # Another timeframe or symbol: the extension panels (label form links) come along.
+    moved = htmx_get(user_client, params, current={"symbol": "000660", "tf": "1d"})
+    assert 'id="radar-panels" hx-swap-oob="true"' in moved.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"symbol": "005930", "bars": "5"},  # bad input
+        {"symbol": "999999"},  # unknown symbol
+        {"symbol": "005930", "tf": "5m"},  # no bars of that timeframe
+        {"symbol": "005930", "asof": "9999"},  # replay bar out of range
+    ],
+)
+def test_htmx_request_that_cannot_show_a_chart_loads_the_page(user_client, samsung, params):
+    response = htmx_get(user_client, params)
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(RADAR + "?")
+    assert user_client.get(response["HX-Redirect"]).status_code in (200, 400, 404)

@@ -44,22 +44,28 @@
     }).then(function () { miniChart.dataset.ready = "true"; });
   }
 
-  const panel = document.getElementById("label-panel");
-  const body = document.getElementById("label-panel-body");
-  if (!panel || !body) return;
+  // The panel is looked up at each use: the Radar swaps it in with the view when the symbol or
+  // timeframe changes (static/js/radar.js).
+  if (!document.getElementById("label-panel")) return;
 
   function closePanel() {
+    const panel = document.getElementById("label-panel");
     panel.hidden = true;
-    body.innerHTML = "";
+    document.getElementById("label-panel-body").innerHTML = "";
   }
 
-  document.getElementById("label-panel-close").addEventListener("click", closePanel);
-  panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closePanel();
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#label-panel-close")) closePanel();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.target.closest && event.target.closest("#label-panel")) closePanel();
   });
 
   document.addEventListener("radar:range-selected", function (event) {
     const detail = event.detail || {};
+    const panel = document.getElementById("label-panel");
+    const body = document.getElementById("label-panel-body");
+    if (!panel || !body) return;
     if (!detail.symbol || !detail.timeframe || !detail.start || !detail.end) return;
     // The last drag also fills the "mark as reviewed" form of the panel.
     const reviewed = document.getElementById("reviewed-range-form");

@@ -1,10 +1,21 @@
 /**
  * Trading Radar: draws the server-built Plotly figure and wires the page controls.
  *
- * The figure dict comes from analysis/figures.py (embedded as <script id="radar-figure"> and
- * re-fetched from data-figure-url = /radar/figure?<same query as the page>). Its extra `radar`
- * key lists, per layer, the trace / shape / annotation indexes, so layer toggles only flip
- * `visible` (no recomputation); the choices are written back into the URL (history.replaceState).
+ * The figure dict comes from analysis/figures.py, embedded as <script id="radar-figure"> inside
+ * #radar-figure-holder. Its extra `radar` key lists, per layer, the trace / shape / annotation
+ * indexes, so layer toggles only flip `visible` (no request); the choices are written back into
+ * the URL (history.replaceState).
+ *
+ * One control model: everything else that changes what is shown — indicators, timeframe,
+ * detector, symbol, replay, "Load older", labels changed — asks the server for the same page
+ * with htmx (`GET /radar/?…`, the request the link or form would make without JavaScript). The
+ * view answers with the page's `view` partial: the new figure JSON (swapped into
+ * #radar-figure-holder) and, out of band, the info line, span line, timeframe links, replay
+ * state and pattern list, all rendered by the same code as a full page. So replaying to bar N
+ * with the slider shows exactly what opening `?asof=N` shows. After the swap the chart is
+ * redrawn with Plotly.react; the zoom is kept when the timeframe stays the same (shifted by
+ * the bars added on the left by "Load older"), label mode is kept, the URL is pushed
+ * (replaced while replaying) so it stays shareable.
  *
  * Hooks for other parts of the page (pattern labeling):
  *  - Label mode: the "Label mode" button (#label-mode) switches the chart to dragmode "select"
@@ -14,39 +25,39 @@
  *        {detail: {symbol, timeframe, start, end}}))
  *    with `start` / `end` the ISO 8601 instants (+09:00) of the first / last selected bar.
  *  - Dispatch `document.dispatchEvent(new CustomEvent("radar:labels-changed"))` after saving,
- *    editing or deleting a label: the chart re-fetches its figure (labels included, drawn in
- *    their own style under the "labels" layer) and redraws without a page reload, keeping zoom.
+ *    editing or deleting a label: the page re-fetches its view (labels included, drawn in
+ *    their own style under the "labels" layer) and redraws without a reload, keeping zoom.
  *
  * Other behaviour: y-axis fitted to the visible bars and tick labels re-thinned on every zoom or
- * pan; panning to the left edge (or "Load older") fetches 500 older bars in place; the replay
- * slider re-fetches the figure as known at that bar (?asof=); a pattern's "Zoom" link zooms the
- * chart; hovering a candle writes its KST time, O/H/L/C, volume and change into the info line.
+ * pan; panning to the left edge fetches older bars; a pattern's "Zoom" link zooms the chart;
+ * the hovered bar's time, O/H/L/C, volume and change sit in a fixed legend inside the chart
+ * (#hover-readout, the last bar's when the pointer is elsewhere) and a crosshair with its
+ * price and date tags on the axes follows the pointer; nothing outside the chart moves.
  */
 (function () {
   "use strict";
 
   const chart = document.getElementById("radar-chart");
-  const source = document.getElementById("radar-figure");
-  if (!chart || !source || !window.Plotly) return;
+  const holder = document.getElementById("radar-figure-holder");
+  if (!chart || !holder || !window.Plotly) return;
 
   const form = document.getElementById("radar-controls");
-  const status = document.getElementById("replay-status");
-  const readout = document.getElementById("hover-readout");
+  const legend = document.getElementById("hover-readout");
   const slider = document.getElementById("replay-bar");
   const labelButton = document.getElementById("label-mode");
-  const labelHint = document.getElementById("label-hint");
-  const loadOlder = document.getElementById("load-older");
+  const symbolInput = document.getElementById("symbol-input");
   const config = {
     responsive: true,
     scrollZoom: true,
     displaylogo: false,
     modeBarButtonsToRemove: ["lasso2d", "autoScale2d", "toggleSpikelines"],
   };
+  const SWAP = { target: "#radar-figure-holder", swap: "innerHTML" };
 
   let radar = null; // the `radar` key of the figure on screen
   let adjusting = false; // our own relayout in flight
-  let loading = false;
   let replayTimer = null;
+  let pending = null; // what the chart showed when a view request left
 
   function pageParams() {
     return new URLSearchParams(window.location.search);
@@ -54,14 +65,7 @@
 
   function writeUrl(params) {
     const query = params.toString();
-    history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
-  }
-
-  function showError(message) {
-    if (status) {
-      status.textContent = message;
-      status.classList.add("error");
-    }
+    history.replaceState(history.state, "", window.location.pathname + (query ? "?" + query : ""));
   }
 
   function layerOn(key) {
@@ -90,6 +94,10 @@
 
   function candleTrace() {
     return chart.data.find(function (t) { return t.type === "candlestick"; });
+  }
+
+  function volumeTrace() {
+    return chart.data.find(function (t) { return t.name === "Volume"; });
   }
 
   // Fit the price axis to the bars in [lo, hi] and re-thin the tick labels.
@@ -131,41 +139,81 @@
     figure.layout.dragmode = labelButton && labelButton.getAttribute("aria-pressed") === "true" ? "select" : "pan";
     figure.layout.selectdirection = "h";
     return Plotly.react(chart, figure.data, figure.layout, config).then(function () {
+      showLegend(null);
       const r = currentRange();
       return fitView(r[0], r[1]);
     });
   }
 
-  function figureUrl(params) {
-    return chart.dataset.figureUrl + "?" + params.toString();
+  function readFigure() {
+    const source = document.getElementById("radar-figure");
+    return source ? JSON.parse(source.textContent) : null;
   }
 
-  function fetchFigure(params) {
-    return fetch(figureUrl(params), { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          if (!response.ok) throw new Error(body.error || "The chart could not be loaded (" + response.status + ").");
-          return body;
-        });
-      });
+  // --- one control model: every change of view is the page's own GET, answered by htmx -----
+  function viewUrl(params) {
+    return window.location.pathname + "?" + params.toString();
   }
 
-  function redrawFromServer(params, rangeShift) {
-    if (loading) return Promise.resolve();
-    loading = true;
-    const before = currentRange();
-    const barsBefore = radar ? radar.bars : 0;
-    return fetchFigure(params)
-      .then(function (body) {
-        const shift = rangeShift ? body.figure.radar.bars - barsBefore : 0;
-        const keep = params.has("asof") ? null : [before[0] + shift, before[1] + shift];
-        return draw(body.figure, keep).then(function () { return body; });
-      })
-      .catch(function (error) { showError(error.message); })
-      .finally(function () { loading = false; });
+  function swapView(params, source) {
+    if (!window.htmx) return Promise.resolve();
+    return window.htmx.ajax("GET", viewUrl(params), Object.assign({ source: source || holder }, SWAP));
   }
 
-  // --- layers ---------------------------------------------------------------------------
+  function isViewRequest(event) {
+    const target = event.detail && event.detail.target;
+    return target && target.id === "radar-figure-holder";
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!isViewRequest(event) || !radar) return;
+    const elt = event.detail.elt;
+    pending = {
+      range: currentRange(),
+      timeframe: radar.timeframe,
+      bars: radar.window,
+      older: Boolean(elt && elt.id === "load-older"),
+      replay: Boolean(elt && elt.id === "replay-bar"),
+    };
+  });
+
+  let swapped = null; // htmx fires afterSwap once per swapped element: handle a response once
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!isViewRequest(event) || event.detail.xhr === swapped) return;
+    swapped = event.detail.xhr;
+    const figure = readFigure();
+    if (!figure) return;
+    const before = pending;
+    pending = null;
+    let keep = null;
+    const sameSeries = before && before.timeframe === figure.radar.timeframe;
+    if (sameSeries && figure.radar.asof === null && !figure.radar.focus && !before.replay) {
+      const shift = before.older ? figure.radar.window - before.bars : 0;
+      keep = [before.range[0] + shift, before.range[1] + shift];
+    }
+    const info = document.getElementById("radar-info");
+    if (info) {
+      chart.dataset.symbol = info.dataset.symbol;
+      chart.dataset.timeframe = info.dataset.timeframe;
+      if (symbolInput && document.activeElement !== symbolInput) symbolInput.value = info.dataset.symbol;
+    }
+    const results = document.getElementById("symbol-results");
+    if (results) results.innerHTML = "";
+    const state = document.getElementById("replay-state");
+    if (slider && state && !(before && before.replay)) {
+      slider.max = state.dataset.max;
+      slider.value = state.dataset.asof === "" ? state.dataset.max : state.dataset.asof;
+    }
+    draw(figure, keep);
+  });
+
+  // A page whose view came from htmx is not restored from htmx's history cache (the chart is
+  // live JavaScript state): going back or forward loads the page again.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) window.htmx.config.refreshOnHistoryMiss = true;
+  });
+
+  // --- layers and controls ----------------------------------------------------------------
   function toggleLayer(key, on) {
     const slot = radar.layers[key];
     if (!slot) return Promise.resolve();
@@ -189,58 +237,34 @@
       if (box.checked) params.append("layers", box.value);
     });
     writeUrl(params);
-    document.querySelectorAll('#replay input[name="layers"]').forEach(function (el) { el.remove(); });
   }
 
   if (form) {
     form.addEventListener("change", function (event) {
-      const box = event.target;
-      if (box.matches("input[data-layer]")) {
-        toggleLayer(box.value, box.checked);
+      const control = event.target;
+      if (control.matches("input[data-layer]")) {
+        toggleLayer(control.value, control.checked);
         syncLayersToUrl();
-      } else if (box.matches("input[data-recompute]")) {
+      } else if (control !== symbolInput && control.name) {
+        // Indicators, detector, …: the same GET the Apply button sends, through htmx.
         form.requestSubmit();
       }
     });
   }
 
+  // Picking a stock from the type-ahead swaps the view in place (the link works without JS).
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest && event.target.closest("#symbol-results a[href]");
+    if (!link || !window.htmx || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    const url = new URL(link.href, window.location.href);
+    window.htmx.ajax("GET", url.pathname + url.search, Object.assign({ source: holder }, SWAP))
+      .then(function () {
+        history.pushState(null, "", url.pathname + url.search);
+      });
+  });
+
   // --- zoom, pan, older history ----------------------------------------------------------
-  function loadOlderBars() {
-    if (!loadOlder || loading) return;
-    const target = new URL(loadOlder.href, window.location.href);
-    const params = target.searchParams;
-    redrawFromServer(params, true).then(function (body) {
-      if (!body) return;
-      const page = pageParams();
-      page.set("bars", params.get("bars"));
-      writeUrl(page);
-      // Keep the new span when the controls form is submitted (indicators, Apply).
-      let barsInput = form && form.querySelector('input[name="bars"]');
-      if (form && !barsInput) {
-        barsInput = document.createElement("input");
-        barsInput.type = "hidden";
-        barsInput.name = "bars";
-        form.appendChild(barsInput);
-      }
-      if (barsInput) barsInput.value = params.get("bars");
-      const stored = body.bars_stored;
-      const shown = body.bars;
-      if (shown >= stored) {
-        loadOlder.replaceWith(document.createTextNode("(all stored bars loaded)"));
-      } else {
-        params.set("bars", String(shown + 500));
-        loadOlder.href = "?" + params.toString();
-      }
-    });
-  }
-
-  if (loadOlder) {
-    loadOlder.addEventListener("click", function (event) {
-      event.preventDefault();
-      loadOlderBars();
-    });
-  }
-
   function onRelayout(event) {
     if (adjusting || !radar) return;
     const keys = Object.keys(event || {});
@@ -249,7 +273,8 @@
     fitView(r[0], r[1]);
     // Panned or zoomed out to the first bar: fetch older ones (not on a double-click reset).
     const moved = keys.some(function (k) { return k.indexOf("xaxis.range") === 0; });
-    if (moved && r[0] <= 0 && loadOlder && !pageParams().has("asof")) loadOlderBars();
+    const older = document.getElementById("load-older");
+    if (moved && r[0] <= 0 && older && radar.asof === null && !pending) older.click();
   }
 
   // --- replay ---------------------------------------------------------------------------
@@ -258,61 +283,42 @@
     if (asof === null) params.delete("asof");
     else params.set("asof", String(asof));
     writeUrl(params);
-    if (status) {
-      status.classList.remove("error");
-      status.textContent = asof === null
-        ? "Live: drag the slider to see the chart as it was known at an earlier bar."
-        : "As known at bar " + asof + ": only points and patterns confirmed by then.";
-    }
-    filterPatternRows(asof);
-    return redrawFromServer(params, false);
-  }
-
-  // Replay: list only the patterns known at that bar (the page lists the live ones).
-  function filterPatternRows(asof) {
-    document.querySelectorAll("#detected-patterns tr.pattern-row").forEach(function (row) {
-      row.hidden = asof !== null && Number(row.dataset.detectedIndex) > asof;
-    });
+    return swapView(params, slider);
   }
 
   function sliderMax() {
     return slider ? Number(slider.max) : 0;
   }
 
+  function stepTo(value) {
+    value = Math.max(0, Math.min(sliderMax(), value));
+    slider.value = String(value);
+    return replayTo(value >= sliderMax() ? null : value);
+  }
+
   if (slider) {
     slider.addEventListener("input", function () {
       clearTimeout(replayTimer);
-      const value = Number(slider.value);
-      replayTimer = setTimeout(function () {
-        replayTo(value >= sliderMax() ? null : value);
-      }, 150);
+      replayTimer = setTimeout(function () { stepTo(Number(slider.value)); }, 150);
     });
-    const step = function (delta) {
-      return function (event) {
-        event.preventDefault();
-        const value = Math.max(0, Math.min(sliderMax(), Number(slider.value) + delta));
-        slider.value = String(value);
-        replayTo(value >= sliderMax() ? null : value);
-      };
-    };
-    document.getElementById("replay-prev").addEventListener("click", step(-1));
-    document.getElementById("replay-next").addEventListener("click", step(1));
-    document.getElementById("replay-live").addEventListener("click", function (event) {
+    document.addEventListener("click", function (event) {
+      const link = event.target.closest && event.target.closest("#replay-prev, #replay-next, #replay-live");
+      if (!link) return;
       event.preventDefault();
-      slider.value = String(sliderMax());
-      replayTo(null);
+      if (link.id === "replay-live") stepTo(sliderMax());
+      else stepTo(Number(slider.value) + (link.id === "replay-prev" ? -1 : 1));
     });
     document.getElementById("replay").addEventListener("submit", function (event) {
       event.preventDefault();
-      const value = Number(slider.value);
-      replayTo(value >= sliderMax() ? null : value);
+      stepTo(Number(slider.value));
     });
   }
 
   // --- label mode -----------------------------------------------------------------------
   function setLabelMode(on) {
     labelButton.setAttribute("aria-pressed", on ? "true" : "false");
-    if (labelHint) labelHint.hidden = !on;
+    const hint = document.getElementById("label-hint");
+    if (hint) hint.hidden = !on;
     adjusting = true;
     Plotly.relayout(chart, { dragmode: on ? "select" : "pan", selectdirection: "h" })
       .finally(function () { adjusting = false; });
@@ -360,25 +366,25 @@
   }
 
   document.addEventListener("radar:labels-changed", function () {
-    redrawFromServer(pageParams(), false);
+    swapView(pageParams());
   });
 
   // --- pattern list: zoom --------------------------------------------------------------
-  document.querySelectorAll("#detected-patterns a.zoom").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      const row = link.closest("tr");
-      const start = Number(row.dataset.startIndex);
-      const end = Number(row.dataset.endIndex);
-      if (!radar || !isFinite(start) || !isFinite(end)) return;
-      event.preventDefault();
-      const pad = Math.max(5, Math.floor((end - start) / 2));
-      const range = [Math.max(-0.5, start - pad), Math.min(radar.bars + 1.5, end + pad)];
-      adjusting = true;
-      Plotly.relayout(chart, { "xaxis.range": range })
-        .then(function () { adjusting = false; return fitView(range[0], range[1]); })
-        .finally(function () { adjusting = false; });
-      chart.scrollIntoView({ block: "nearest" });
-    });
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest && event.target.closest("#detected-patterns a.zoom");
+    if (!link) return;
+    const row = link.closest("tr");
+    const start = Number(row.dataset.startIndex);
+    const end = Number(row.dataset.endIndex);
+    if (!radar || !isFinite(start) || !isFinite(end)) return;
+    event.preventDefault();
+    const pad = Math.max(5, Math.floor((end - start) / 2));
+    const range = [Math.max(-0.5, start - pad), Math.min(radar.bars + 1.5, end + pad)];
+    adjusting = true;
+    Plotly.relayout(chart, { "xaxis.range": range })
+      .then(function () { adjusting = false; return fitView(range[0], range[1]); })
+      .finally(function () { adjusting = false; });
+    chart.scrollIntoView({ block: "nearest" });
   });
 
   // --- symbol type-ahead: close the suggestions on Escape or a click elsewhere ------------
@@ -392,21 +398,109 @@
     });
   }
 
-  // --- hover readout --------------------------------------------------------------------
-  function onHover(event) {
-    if (!readout || !event.points || !event.points.length) return;
+  // --- fixed legend and crosshair -------------------------------------------------------
+  const numberFormat = new Intl.NumberFormat("ko-KR", { maximumFractionDigits: 0 });
+
+  function barText(i) {
     const candles = candleTrace();
-    const bar = Math.round(event.points[0].x);
-    if (candles && candles.text && candles.text[bar]) {
-      readout.textContent = candles.text[bar].split("<br>").join(" · ");
-    }
+    if (!candles || !candles.text || !candles.text[i]) return "";
+    return candles.text[i].split("<br>")[0];
   }
 
-  const initial = JSON.parse(source.textContent);
-  draw(initial, null).then(function () {
+  // The legend: the hovered bar's values, or the last bar's when `bar` is null.
+  function showLegend(bar) {
+    const candles = candleTrace();
+    if (!legend || !candles || !candles.x.length) return;
+    const i = bar === null ? candles.x.length - 1 : bar;
+    const volume = volumeTrace();
+    const before = i > 0 ? candles.close[i - 1] : radar.close_before;
+    const change = before ? (candles.close[i] / before - 1) * 100 : null;
+    const parts = [
+      ["", barText(i)],
+      ["O", numberFormat.format(candles.open[i])],
+      ["H", numberFormat.format(candles.high[i])],
+      ["L", numberFormat.format(candles.low[i])],
+      ["C", numberFormat.format(candles.close[i])],
+      ["V", volume ? numberFormat.format(volume.y[i]) : "–"],
+      ["", change === null ? "–" : (change > 0 ? "+" : "") + change.toFixed(2) + "%"],
+    ];
+    legend.replaceChildren.apply(legend, parts.map(function (part) {
+      const span = document.createElement("span");
+      if (part[0]) {
+        const key = document.createElement("b");
+        key.textContent = part[0] + " ";
+        span.appendChild(key);
+      }
+      span.appendChild(document.createTextNode(part[1]));
+      return span;
+    }));
+    legend.classList.toggle("up", change !== null && change > 0);
+    legend.classList.toggle("down", change !== null && change < 0);
+  }
+
+  const crosshair = {};
+  ["v", "h", "x", "y"].forEach(function (key) {
+    const el = document.createElement("div");
+    el.className = "crosshair crosshair-" + key;
+    el.hidden = true;
+    chart.parentNode.appendChild(el);
+    crosshair[key] = el;
+  });
+
+  function hideCrosshair() {
+    Object.keys(crosshair).forEach(function (key) { crosshair[key].hidden = true; });
+    showLegend(null);
+  }
+
+  function onPointer(event) {
+    const fl = chart._fullLayout;
+    if (!fl || !radar || !fl.xaxis || !fl.yaxis) return;
+    const wrap = chart.parentNode.getBoundingClientRect();
+    const box = chart.getBoundingClientRect();
+    const px = event.clientX - box.left - fl._size.l;
+    const py = event.clientY - box.top;
+    const top = fl._size.t;
+    const bottom = top + fl._size.h;
+    if (px < 0 || px > fl._size.w || py < top || py > bottom) {
+      hideCrosshair();
+      return;
+    }
+    const candles = candleTrace();
+    const bar = Math.round(fl.xaxis.p2l(px));
+    if (!candles || bar < 0 || bar >= candles.x.length) {
+      hideCrosshair();
+      return;
+    }
+    const left = box.left - wrap.left + fl._size.l;
+    const x = left + fl.xaxis.l2p(bar);
+    const y = box.top - wrap.top + py;
+    crosshair.v.style.left = x + "px";
+    crosshair.v.style.top = (box.top - wrap.top + top) + "px";
+    crosshair.v.style.height = fl._size.h + "px";
+    crosshair.h.style.top = y + "px";
+    crosshair.h.style.left = left + "px";
+    crosshair.h.style.width = fl._size.w + "px";
+    crosshair.x.textContent = barText(bar);
+    crosshair.x.style.left = x + "px";
+    crosshair.x.style.top = (box.top - wrap.top + bottom) + "px";
+    const priceTop = fl.yaxis._offset;
+    const priceBottom = priceTop + fl.yaxis._length;
+    crosshair.y.hidden = py < priceTop || py > priceBottom;
+    if (!crosshair.y.hidden) {
+      crosshair.y.textContent = numberFormat.format(fl.yaxis.p2l(py - priceTop));
+      crosshair.y.style.top = y + "px";
+      crosshair.y.style.left = (left + fl._size.w) + "px";
+    }
+    crosshair.v.hidden = crosshair.h.hidden = crosshair.x.hidden = false;
+    showLegend(bar);
+  }
+
+  chart.addEventListener("mousemove", onPointer);
+  chart.addEventListener("mouseleave", hideCrosshair);
+
+  draw(readFigure(), null).then(function () {
     chart.on("plotly_relayout", onRelayout);
     chart.on("plotly_selected", onSelected);
-    chart.on("plotly_hover", onHover);
     chart.dataset.ready = "true";
   });
 })();

@@ -38,7 +38,8 @@
       highlight(input, links, next);
     } else if (event.key === "Enter" && current >= 0) {
       event.preventDefault();
-      window.location.assign(links[current].href);
+      // A click, not a navigation: the Radar opens the stock in place (static/js/radar.js).
+      links[current].click();
     } else if (event.key === "Escape" && links.length) {
       box.replaceChildren();
       input.setAttribute("aria-expanded", "false");

@@ -58,7 +58,24 @@ def test_chart_renders_candles_and_markers(series, logged_in_page, screenshot):
     assert rendered_points(page, "Major peak") > 0 and rendered_points(page, "Major valley") > 0
     assert page.locator("#radar-chart .xtick").count() >= 3  # KST tick labels
     assert "삼성전자" in page.inner_text("#radar-info")
-    # Hovering a candle writes its KST time and O/H/L/C into the info line.
+    # A calm chart by default: minor points and trend shading are one click away.
+    assert rendered_points(page, "Minor peak") == 0
+    assert not page.is_checked('input[data-layer="trend"]')
+    # The last close sits as a tag on the price axis.
+    last_close = series["samsung_frame"]["close"].iloc[-1]
+    tags = page.evaluate(
+        "document.getElementById('radar-chart').layout.annotations"
+        ".filter(a => a.name === 'price').map(a => a.text)"
+    )
+    assert tags == [f"{last_close:,.0f}"]
+    # Hovering a candle writes its KST time, O/H/L/C, volume and change into the fixed legend
+    # inside the chart, draws the crosshair with its date and price tags, and moves nothing.
+    boxes = (
+        "() => ['#radar-chart', '#radar-info', '#replay', '#detected-patterns']"
+        ".map(s => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return [r.x, r.y, r.width, r.height]; })"
+    )
+    before = page.evaluate(boxes)
     x, y = page.evaluate(
         """() => { const gd = document.getElementById('radar-chart'), fl = gd._fullLayout;
                    const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
@@ -66,11 +83,17 @@ def test_chart_renders_candles_and_markers(series, logged_in_page, screenshot):
                    const mid = (c.open[i] + c.close[i]) / 2;
                    return [box.left + fl.xaxis.l2p(i), box.top + fl.yaxis.l2p(mid)]; }"""
     )
+    label = series["samsung_frame"].index[-20].tz_convert("Asia/Seoul").strftime("%Y-%m-%d")
     page.mouse.move(x, y)
     page.wait_for_function(
-        "() => document.getElementById('hover-readout').textContent.includes('KST')"
+        f"() => document.getElementById('hover-readout').textContent.includes('{label}')"
     )
-    assert " O " in page.inner_text("#hover-readout").replace("·", " ")
+    legend = page.inner_text("#hover-readout")
+    bar = series["samsung_frame"].iloc[-20]
+    assert f"{bar['open']:,.0f}" in legend and f"{bar['close']:,.0f}" in legend
+    assert page.is_visible(".crosshair-x") and page.is_visible(".crosshair-y")
+    assert label in page.inner_text(".crosshair-x")
+    assert page.evaluate(boxes) == before  # nothing moved
     screenshot(page, "radar-005930-1d")
 
 
@@ -88,16 +111,14 @@ def test_toggling_a_layer_hides_it_and_keeps_the_choice_in_the_url(
     )
     assert rendered_points(page, "Major peak") == 0
     assert "layers=major" not in page.url and "layers=zigzag" in page.url
-    trend_shapes = page.evaluate(
-        "document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
-        ".map(s => s.visible)"
-    )
-    page.uncheck('input[data-layer="trend"]')
-    page.wait_for_function(
+    trend = (
         "() => document.getElementById('radar-chart').layout.shapes.filter(s => s.name === 'trend')"
-        ".every(s => s.visible === false)"
     )
-    assert trend_shapes and all(v is not False for v in trend_shapes)
+    assert page.evaluate(f"({trend})().length") > 0
+    assert page.evaluate(f"({trend})().every(s => s.visible === false)")  # off by default
+    page.check('input[data-layer="trend"]')
+    page.wait_for_function(f"() => ({trend})().every(s => s.visible !== false)")
+    assert "layers=trend" in page.url
     screenshot(page, "radar-layers-off")
     # The URL reproduces the view.
     page.reload()
@@ -125,6 +146,7 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     page = logged_in_page
     open_radar(page)
     live_peaks = trace_x(page, "Major peak")
+    live_rows = page.locator("#detected-patterns tr.pattern-row").count()
     page.evaluate(
         """() => { const s = document.getElementById('replay-bar');
                    s.value = '250'; s.dispatchEvent(new Event('input', {bubbles: true})); }"""
@@ -137,8 +159,7 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     assert "asof=250" in page.url
     assert "As known at bar 250" in page.inner_text("#replay-status")
     rows = page.locator("#detected-patterns tr.pattern-row")
-    visible = page.locator("#detected-patterns tr.pattern-row:not([hidden])")
-    assert visible.count() < rows.count()  # patterns detected after bar 250 are not listed
+    assert rows.count() < live_rows  # patterns detected after bar 250 are not listed
     screenshot(page, "radar-replay-250")
     page.click("#replay-prev")
     page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 250")
@@ -153,7 +174,9 @@ def test_load_older_in_place(series, logged_in_page):
     page.click("#load-older")
     page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 704")
     assert "bars=704" in page.url
-    assert "all stored bars loaded" in page.inner_text(".span-line")
+    # The text above the chart says what is shown now, and the link is gone.
+    assert "All 704 stored 1d bars shown" in page.inner_text("#radar-span")
+    assert page.locator("#load-older").count() == 0
     assert page.input_value("#radar-controls input[name=bars]") == "704"
 
 
@@ -257,3 +280,149 @@ def test_intraday_chart_has_no_overnight_gaps(series, logged_in_page, screenshot
     assert ticks and all("/" in t for t in ticks)  # day boundaries, MM/DD
     assert page.locator("#radar-chart .boxlayer .trace path").count() > 0
     screenshot(page, "radar-005930-5m-rsi")
+
+
+def test_first_full_load_is_measured_and_uses_the_small_plotly_bundle(series, logged_in_page):
+    """Prints what a first Radar load (empty cache: a fresh browser context) transfers and how
+    long it takes; the page loads the finance build of plotly.js, not the 4.8 MB full one."""
+    page = logged_in_page
+    # The login redirected to the Radar already: empty the cache so this load fetches it all.
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+    open_radar(page)
+    load = page.evaluate(
+        """() => {
+            const nav = performance.getEntriesByType('navigation')[0];
+            const resources = performance.getEntriesByType('resource');
+            const all = [nav, ...resources];
+            return {
+                transferred: all.reduce((sum, e) => sum + e.transferSize, 0),
+                decoded: all.reduce((sum, e) => sum + e.decodedBodySize, 0),
+                loadMs: nav.loadEventEnd - nav.startTime,
+                requests: all.length,
+                plotly: resources.filter(e => e.name.includes('/static/js/plotly'))
+                    .map(e => [e.name, e.decodedBodySize]),
+            };
+        }"""
+    )
+    print(
+        f"\nFirst Radar load (500 bars, test server): {load['requests']} requests, "
+        f"{load['transferred'] / 1e6:.2f} MB transferred ({load['decoded'] / 1e6:.2f} MB "
+        f"decoded), load event at {load['loadMs']:.0f} ms"
+    )
+    [(url, size)] = load["plotly"]
+    assert "plotly-finance-" in url and size < 1_500_000
+    assert load["transferred"] > 0 and load["loadMs"] > 0
+
+
+PAGE_STATE = """() => {
+    const gd = document.getElementById('radar-chart');
+    const trace = (name) => { const t = gd.data.find(t => t.name === name);
+                              return t ? Array.from(t.x) : null; };
+    return {
+        info: document.getElementById('radar-info').innerText,
+        span: document.getElementById('radar-span').innerText,
+        count: document.getElementById('pattern-count').innerText,
+        rows: Array.from(document.querySelectorAll('#detected-patterns tr.pattern-row'))
+            .map(r => r.innerText),
+        status: document.getElementById('replay-status').innerText,
+        bars: gd.data[0].x.length,
+        peaks: trace('Major peak'),
+        zigzag: trace('Zigzag'),
+        shapes: gd.layout.shapes.map(s => [s.name, s.x0, s.x1, s.visible !== false]),
+        annotations: gd.layout.annotations.map(a => [a.name, a.text]),
+    };
+}"""
+
+
+def test_replay_slider_and_asof_url_show_the_same_page(series, logged_in_page, screenshot):
+    """Replay hides everything after the cursor in every part of the page, and the slider gives
+    exactly the page that `?asof=` opens: chart, pattern rows and their status, counts, info
+    line (close and trend as of the cursor)."""
+    page = logged_in_page
+    frame = series["samsung_frame"].iloc[-500:]
+    for bar in (48, 250, 433):
+        open_radar(page)
+        page.evaluate(
+            """(bar) => { const s = document.getElementById('replay-bar');
+                          s.value = String(bar);
+                          s.dispatchEvent(new Event('input', {bubbles: true})); }""",
+            bar,
+        )
+        page.wait_for_function(
+            f"() => document.getElementById('replay-state').dataset.asof === '{bar}'"
+            f" && document.getElementById('radar-chart').data[0].x.length === {bar + 1}"
+        )
+        assert f"asof={bar}" in page.url
+        by_slider = page.evaluate(PAGE_STATE)
+        open_radar(page, f"symbol=005930&tf=1d&asof={bar}")
+        by_url = page.evaluate(PAGE_STATE)
+        assert by_slider == by_url, bar
+        # Nothing after the cursor: the close and date in the info line are the cursor's, no
+        # pattern row ends after it, the count matches the rows.
+        cursor = frame.index[bar].tz_convert("Asia/Seoul")
+        assert f"{frame['close'].iloc[bar]:,.0f}원" in by_url["info"]
+        assert cursor.strftime("%Y-%m-%d") in by_url["info"]
+        assert f"({len(by_url['rows'])} in view)" in by_url["count"]
+        for row in by_url["rows"]:
+            end = row.split("–")[1].strip()[:10] if "–" in row else ""
+            assert end <= cursor.strftime("%Y-%m-%d"), row
+        assert max(by_url["peaks"] or [0]) <= bar
+    screenshot(page, "radar-replay-433")
+
+
+def test_controls_swap_the_view_and_keep_zoom_label_mode_and_url(series, logged_in_page):
+    """Indicators, timeframe and symbol swap the figure without a page load; the zoom stays on
+    the same timeframe, label mode stays on, the URL reproduces the view."""
+    page = logged_in_page
+    make_candles(series["samsung"], "5m", swing_series("5m", date(2025, 10, 1), date(2025, 11, 20)))
+    make_candles(
+        series["hynix"], "5m", swing_series("5m", date(2025, 10, 1), date(2025, 11, 20), seed=3)
+    )
+    open_radar(page)
+    page.evaluate("window.samePage = true")
+    page.click("#label-mode")
+    page.evaluate(
+        "Plotly.relayout(document.getElementById('radar-chart'), {'xaxis.range': [300, 400]})"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').layout.xaxis.range[0] === 300"
+    )
+    # An indicator: drawn in place, zoom and label mode kept, URL updated.
+    page.check('input[name="ind"][value="sma20"]')
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').data.some(t => t.name === 'SMA 20')"
+    )
+    assert "ind=sma20" in page.url
+    x0, x1 = page.evaluate("document.getElementById('radar-chart').layout.xaxis.range")
+    assert (x0, x1) == (300, 400)
+    assert page.get_attribute("#label-mode", "aria-pressed") == "true"
+    assert page.evaluate("document.getElementById('radar-chart').layout.dragmode") == "select"
+    # Another timeframe: its own bars, the zoom reset, the indicator and label mode kept.
+    page.click('#radar-timeframes a:text-is("5m")')
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').dataset.timeframe === '5m'"
+    )
+    assert "tf=5m" in page.url and "ind=sma20" in page.url
+    assert page.get_attribute('#radar-timeframes a:text-is("5m")', "aria-current") == "page"
+    assert "5m" in page.inner_text("#radar-info")
+    x0, _ = page.evaluate("document.getElementById('radar-chart').layout.xaxis.range")
+    assert x0 < 0
+    assert page.get_attribute("#label-mode", "aria-pressed") == "true"
+    # Another symbol from the type-ahead.
+    page.fill("#symbol-input", "")
+    page.type("#symbol-input", "하이닉스")
+    page.locator("#symbol-results a", has_text="SK하이닉스").click()
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').dataset.symbol === '000660'"
+    )
+    assert "symbol=000660" in page.url
+    assert "SK하이닉스" in page.inner_text("#radar-info")
+    assert page.evaluate("window.samePage") is True  # never reloaded
+    # The URL opens the same view.
+    url = page.url
+    page.goto(url)
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+    assert page.evaluate(
+        "document.getElementById('radar-chart').data.some(t => t.name === 'SMA 20')"
+    )
+    assert "SK하이닉스" in page.inner_text("#radar-info")
