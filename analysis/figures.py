@@ -467,7 +467,7 @@ def build_radar_figure(
         },
     )
 
-    _add_last_price(builder, c, prev_close)
+    _add_last_price(builder, c, prev_close, up_color, down_color)
     _add_trend(builder, analysis, n)
     _add_extremes(builder, analysis, bars, last)
     _add_zigzag(builder, analysis, last)
@@ -572,15 +572,16 @@ def build_radar_figure(
     }
 
 
-def _add_last_price(builder: _Builder, close: np.ndarray, prev_close: np.ndarray) -> None:
+def _add_last_price(
+    builder: _Builder, close: np.ndarray, prev_close: np.ndarray, up_color: str, down_color: str
+) -> None:
     """The last shown bar's close as a tag on the price axis with a dotted line across the
-    pane, coloured by its change (in replay: the bar at the cursor)."""
+    pane, coloured like its candle (in replay: the bar at the cursor)."""
     if not len(close):
         return
     last, before = float(close[-1]), float(prev_close[-1])
-    color = (
-        UP_COLOR if last > before else DOWN_COLOR if last < before else ZIGZAG_COLOR
-    )  # NaN before (first bar of the series) compares false both ways: grey
+    # NaN before (first bar of the series) compares false both ways: grey.
+    color = up_color if last > before else down_color if last < before else ZIGZAG_COLOR
     builder.shape(
         "price",
         {

@@ -5,13 +5,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from accounts import colors
 from analysis.figures import (
-    DOWN_COLOR,
     LABEL_COLOR,
     LAYERS,
     PATTERN_TYPES,
     REJECTED_COLOR,
-    UP_COLOR,
     bar_label,
     bar_labels,
     build_radar_figure,
@@ -104,11 +103,12 @@ def test_hover_has_kst_time_ohlc_volume_and_change():
 
 def test_volume_coloured_by_close_vs_previous_close():
     frame = bars(DAILY_DAYS[:4], closes=[100.0, 101.0, 99.0, 99.0])
-    colors = trace(build_radar_figure(frame, EMPTY, timeframe="1d"), "Volume")["marker"]["color"]
-    assert colors[1].startswith("rgba(8,153,129")  # up: TradingView green
-    assert colors[2].startswith("rgba(242,54,69")  # down: TradingView red
-    assert colors[0] == colors[3]  # first bar and unchanged close: grey
-    assert colors[3].startswith("rgba(120,123,134")
+    fig = build_radar_figure(frame, EMPTY, timeframe="1d", candle_colors=colors.INTERNATIONAL)
+    bar_colors = trace(fig, "Volume")["marker"]["color"]
+    assert bar_colors[1].startswith("rgba(8,153,129")  # up: TradingView green
+    assert bar_colors[2].startswith("rgba(242,54,69")  # down: TradingView red
+    assert bar_colors[0] == bar_colors[3]  # first bar and unchanged close: grey
+    assert bar_colors[3].startswith("rgba(120,123,134")
 
 
 def test_extremes_land_on_their_bar_major_and_minor_distinct():
@@ -536,8 +536,9 @@ def test_last_price_tag_on_the_price_axis():
     frame = bars(DAILY_DAYS, [1000.0, 1200.0, 1100.0, 1300.0, 1250.0, 1400.0, 1500.0, 1450.0])
     fig = build_radar_figure(frame, EMPTY, timeframe="1d", asof=5)  # replay: bar 5's close
     [tag] = [a for a in fig["layout"]["annotations"] if a["name"] == "price"]
-    assert tag["text"] == "1,400" and tag["y"] == 1400.0 and tag["bgcolor"] == UP_COLOR
+    up, down = colors.up_down_colors(colors.DEFAULT)
+    assert tag["text"] == "1,400" and tag["y"] == 1400.0 and tag["bgcolor"] == up
     assert tag["xref"] == "x domain" and tag["x"] == 1 and tag["xanchor"] == "left"
     live = build_radar_figure(frame, EMPTY, timeframe="1d")
     [tag] = [a for a in live["layout"]["annotations"] if a["name"] == "price"]
-    assert tag["text"] == "1,450" and tag["bgcolor"] == DOWN_COLOR
+    assert tag["text"] == "1,450" and tag["bgcolor"] == down

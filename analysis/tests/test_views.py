@@ -445,7 +445,8 @@ def test_htmx_request_gets_the_view_rendered_by_the_page_code(user_client, samsu
         "detected-patterns",
     ):
         assert f'id="{part}"' in html and f'id="{part}"' in page_html
-    assert html.count('hx-swap-oob="true"') == 5  # the panels stay: same series
+    assert 'id="timeframe-strip-wrap"' in html
+    assert html.count('hx-swap-oob="true"') == 6  # the panels stay: same series
 
     def section(text, part):  # the element's markup, without the out-of-band marker
         text = text.replace(' hx-swap-oob="true"', "")

@@ -434,8 +434,8 @@
       span.appendChild(document.createTextNode(part[1]));
       return span;
     }));
-    legend.classList.toggle("up", change !== null && change > 0);
-    legend.classList.toggle("down", change !== null && change < 0);
+    legend.classList.toggle("rise", change !== null && change > 0);
+    legend.classList.toggle("fall", change !== null && change < 0);
   }
 
   const crosshair = {};
