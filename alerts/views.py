@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketdata.models import Timeframe
@@ -27,9 +29,9 @@ from .forms import (
 )
 from .models import AlertRule, Notification, Watchlist
 
-RULE_SAVED = "Alert saved: {rule}."
-NECKLINE_ALERT_CREATED = "You will be notified when this pattern breaks its neckline: {rule}."
-NECKLINE_ALERT_EXISTS = "You already have this alert: {rule}."
+RULE_SAVED = _("Alert saved: {rule}.")
+NECKLINE_ALERT_CREATED = _("You will be notified when this pattern breaks its neckline: {rule}.")
+NECKLINE_ALERT_EXISTS = _("You already have this alert: {rule}.")
 FAILED_DELIVERIES_SHOWN = 20
 
 
@@ -57,7 +59,7 @@ def _watchlists_context(request) -> dict:
     watchlists = selectors.watchlists_of(user=request.user)
     rows = selectors.watchlist_rows(watchlists=watchlists)
     return {
-        "page_title": "Watchlists",
+        "page_title": _("Watchlists"),
         "nav": "watchlists",
         "watchlists": [(w, rows[w.pk]) for w in watchlists],
         "timeframes": Timeframe.values,
@@ -273,7 +275,7 @@ def alert_settings(request):
     form = NotificationSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.notification_settings_update(user=request.user, **form.cleaned_data)
-        messages.success(request, "Notification settings saved.")
+        messages.success(request, _("Notification settings saved."))
         return redirect("alerts:settings")
     failed = selectors.troubled_deliveries(user=request.user, limit=FAILED_DELIVERIES_SHOWN)
     return render(
@@ -293,7 +295,7 @@ def alert_settings(request):
 @require_POST
 def webhook_secret_rotate(request):
     services.webhook_secret_rotate(user=request.user)
-    messages.success(request, "New webhook secret generated; update your receiver.")
+    messages.success(request, _("New webhook secret generated; update your receiver."))
     return redirect("alerts:settings")
 
 
@@ -315,7 +317,7 @@ def notifications(request):
         request,
         "alerts/notifications.html",
         {
-            "page_title": "Notifications",
+            "page_title": _("Notifications"),
             "nav": "notifications",
             "page": page,
             "unread_only": params["unread"],
@@ -348,5 +350,8 @@ def notification_read(request, pk: int):
 @require_POST
 def notifications_read_all(request):
     count = services.notifications_mark_all_read(user=request.user)
-    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+    text = ngettext(
+        "%(count)d notification marked read.", "%(count)d notifications marked read.", count
+    )
+    messages.success(request, text % {"count": count})
     return redirect("alerts:notifications")

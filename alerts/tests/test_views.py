@@ -80,6 +80,20 @@ def test_a_fall_is_blue(user_client, user, samsung):
     assert 'class="num down">▼ -700 (-1.00%)' in page
 
 
+def test_the_lists_refresh_themselves_from_a_fragment(user_client, user, samsung):
+    """The page polls its own URL every minute; an HTMX request gets the lists alone, with the
+    newest close (a bar stored meanwhile shows on the next refresh)."""
+    series = SeriesBuilder(samsung)
+    series.add_bars([70_000.0, 71_400.0])
+    make_watchlist(user, "Watchlist", [samsung])
+    page = user_client.get("/watchlists/").content.decode()
+    assert 'hx-get="/watchlists/"' in page and 'hx-trigger="every 60s' in page
+    series.add_bars([69_972.0])
+    body = user_client.get("/watchlists/", **HTMX).content.decode()
+    assert body.lstrip().startswith('<div id="watchlists"') and "<html" not in body
+    assert "69,972" in body and 'class="num down">▼ -1,428 (-2.00%)' in body
+
+
 def test_the_default_watchlist_is_created_on_first_visit(user_client, user):
     user_client.get("/watchlists/")
     assert list(Watchlist.objects.filter(owner=user).values_list("name", "is_default")) == [
