@@ -65,6 +65,7 @@ reaching the target; `features` holds the raw geometry and the quality.
 from __future__ import annotations
 
 import bisect
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -150,6 +151,28 @@ def _clamp(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
+# Range queries ("lowest Low between two bars") answered from sparse tables in O(1) instead of a
+# NumPy slice per query, which cost more in call overhead than in work (README, "Performance").
+# Levels up to spans of 2**RANGE_TABLE_LEVELS bars (ranges up to twice that): every range a
+# rule reads is far shorter, and longer ones fall back to NumPy.
+RANGE_TABLE_LEVELS = 9
+
+
+def _range_table(values: np.ndarray, keeps) -> list[array]:
+    """Level k holds, for each bar a, the bar of the best value in [a, a + 2**k): the one that
+    `keeps(values[left], values[right])` prefers to the later one (ties: the earliest)."""
+    n = len(values)
+    level = np.arange(n, dtype=np.int64)
+    levels = [array("q", level.tobytes())]
+    span = 1
+    while 2 * span <= n and len(levels) <= RANGE_TABLE_LEVELS:
+        left, right = level[: n - 2 * span + 1], level[span : n - span + 1]
+        level = np.where(keeps(values[left], values[right]), left, right)
+        levels.append(array("q", level.tobytes()))
+        span *= 2
+    return levels
+
+
 class _Candidate:
     """A pattern that passed its rules, followed bar by bar until it completes or ends."""
 
@@ -223,6 +246,8 @@ class _Scan:
         self.lowest = minimum_filter1d(
             bars.low, MAX_TOP_SEPARATION, mode="nearest", origin=(MAX_TOP_SEPARATION - 1) // 2
         ).tolist()
+        self.lowest_at = _range_table(bars.low, np.less_equal)
+        self.highest_at = _range_table(bars.high, np.greater_equal)
         self.mirrored = mirrored
         self.dt_type, self.hs_type = (DB, IHS) if mirrored else (DT, HS)
         self.events: dict[int, list[int]] = {}
@@ -285,13 +310,31 @@ class _Scan:
                         at -= 1
                     self.pending.insert(at, candidate)
 
+    def _low_at(self, a: int, b: int) -> int:
+        """Bar of the lowest Low in [a, b), b > a (ties: the earliest)."""
+        k = (b - a).bit_length() - 1
+        if k >= len(self.lowest_at):
+            return a + int(np.argmin(self.l_np[a:b]))
+        row = self.lowest_at[k]
+        x, y = row[a], row[b - (1 << k)]
+        return x if self.l[x] <= self.l[y] else y
+
+    def _high_at(self, a: int, b: int) -> int:
+        """Bar of the highest High in [a, b), b > a (ties: the earliest)."""
+        k = (b - a).bit_length() - 1
+        if k >= len(self.highest_at):
+            return a + int(np.argmax(self.h_np[a:b]))
+        row = self.highest_at[k]
+        x, y = row[a], row[b - (1 << k)]
+        return x if self.h[x] >= self.h[y] else y
+
     def _trend_low(self, first_top: int, width: int) -> int:
         """Bar of the lowest Low in the lookback before the first top (ties: the earliest)."""
         lookback = max(PRIOR_TREND_MIN_BARS, int(PRIOR_TREND_WIDTHS * width))
         start = max(0, first_top - lookback)
         if start == first_top:
             return first_top
-        return start + int(np.argmin(self.l_np[start:first_top]))
+        return self._low_at(start, first_top)
 
     def _unbroken(self, last: int, i: int, neck_a: int, neck_b: float, slope: float) -> bool:
         """No close beyond the neckline after the last top up to bar `i`."""
@@ -315,20 +358,20 @@ class _Scan:
             top1 = h[p1]
             if abs(top1 - top2) > tolerance or (self.dt_type, p1) in self.used:
                 continue
-            v1 = p1 + 1 + int(np.argmin(self.l_np[p1 + 1 : p2]))
+            v1 = self._low_at(p1 + 1, p2)
             if min(v1 - p1, p2 - v1) < VALLEY_MIN_LEG_FRACTION * (p2 - p1):
                 continue
             valley = lo[v1]
             depth = min(top1, top2) - valley
             if depth < MIN_HEIGHT_ATR * unit:
                 continue
-            if self.h_np[v1 : i + 1].max() > top2:
+            if h[self._high_at(v1, i + 1)] > top2:
                 continue
             height = max(top1, top2) - valley
             width = p2 - p1
             start = self._trend_low(p1, width)
             prior = top1 - lo[start]
-            if prior < PRIOR_TREND_HEIGHTS * height or self.h_np[start : v1 + 1].max() > top1:
+            if prior < PRIOR_TREND_HEIGHTS * height or h[self._high_at(start, v1 + 1)] > top1:
                 continue
             confirm_by = p2 + max(MIN_CONFIRM_WINDOW, int(CONFIRM_WINDOW_LEGS * width))
             if i >= confirm_by or not self._unbroken(p2, i, v1, valley, 0.0):
@@ -373,32 +416,32 @@ class _Scan:
         stop = bisect.bisect_right(self.known, p3 - 2 * HS_MIN_LEG)
         if first >= stop:
             return None
-        # The head of (p1, p3) is the highest High strictly between them (ties: the earliest
-        # bar), read for every candidate p1 at once off a running maximum taken backwards
-        # from p3. Cheap rules first, on all candidates together.
-        base = self.known[first]
-        backwards = self.h_np[base:p3][::-1]
-        running = np.maximum.accumulate(backwards)
-        rises = np.flatnonzero(np.concatenate(([True], backwards[1:] >= running[:-1])))
-        p1s = np.asarray(self.known[first:stop])
-        heads = p3 - 1 - rises[np.searchsorted(rises, p3 - p1s - 2, side="right") - 1]
-        left, right = heads - p1s, p3 - heads
-        short, long = np.minimum(left, right), np.maximum(left, right)
-        tops = self.h_np[p1s]
-        keep = (
-            (short >= HS_MIN_LEG)
-            & (long <= HS_MAX_LEG_RATIO * short)
-            & (self.h_np[heads] - np.maximum(tops, s3) >= HS_MIN_HEAD_EXCESS_ATR * unit)
-        )
         best = None
-        for p1, head_at in zip(p1s[keep].tolist(), heads[keep].tolist(), strict=True):
-            if (self.hs_type, head_at) in self.used:
+        highest_at, used, hs_type = self.highest_at, self.used, self.hs_type
+        excess = HS_MIN_HEAD_EXCESS_ATR * unit
+        for p1 in self.known[first:stop]:
+            # The head: the highest High strictly between p1 and p3 (ties: the earliest bar),
+            # from the range table inline (the hot loop of the pattern scan).
+            k = (p3 - p1 - 1).bit_length() - 1
+            if k < len(highest_at):
+                row = highest_at[k]
+                x, y = row[p1 + 1], row[p3 - (1 << k)]
+                head_at = x if h[x] >= h[y] else y
+            else:
+                head_at = self._high_at(p1 + 1, p3)
+            left, right = head_at - p1, p3 - head_at
+            short, long = (left, right) if left <= right else (right, left)
+            if (
+                short < HS_MIN_LEG
+                or long > HS_MAX_LEG_RATIO * short
+                or h[head_at] - max(h[p1], s3) < excess
+                or (hs_type, head_at) in used
+            ):
                 continue
             head = h[head_at]
             s1 = h[p1]
-            left, right = head_at - p1, p3 - head_at
-            v2 = p1 + 1 + int(np.argmin(self.l_np[p1 + 1 : head_at]))
-            v3 = head_at + 1 + int(np.argmin(self.l_np[head_at + 1 : p3]))
+            v2 = self._low_at(p1 + 1, head_at)
+            v3 = self._low_at(head_at + 1, p3)
             if (
                 min(v2 - p1, head_at - v2) < VALLEY_MIN_LEG_FRACTION * left
                 or min(v3 - head_at, p3 - v3) < VALLEY_MIN_LEG_FRACTION * right
@@ -416,14 +459,14 @@ class _Scan:
             rise = min(s1 - (n2 + (p1 - v2) * slope), s3 - (n2 + (p3 - v2) * slope))
             if rise < HS_MIN_SHOULDER_RISE * height:
                 continue
-            if self.h_np[v3 : i + 1].max() > s3:
+            if h[self._high_at(v3, i + 1)] > s3:
                 continue
             width = p3 - p1
             start = self._trend_low(p1, width)
             prior = s1 - lo[start]
-            if prior < PRIOR_TREND_HEIGHTS * height or self.h_np[start : v2 + 1].max() > s1:
+            if prior < PRIOR_TREND_HEIGHTS * height or h[self._high_at(start, v2 + 1)] > s1:
                 continue
-            if self.h_np[start : i + 1].max() > head:
+            if h[self._high_at(start, i + 1)] > head:
                 continue
             confirm_by = p3 + max(MIN_CONFIRM_WINDOW, int(CONFIRM_WINDOW_LEGS * width / 2))
             if i >= confirm_by or not self._unbroken(p3, i, v2, n2, slope):

@@ -2,9 +2,11 @@
 
 `analysis.analyze_series` is enqueued by ingestion (on commit) after every collection that changed
 bars and stores one run per swing detector (`analysis.engine.DETECTORS`: atr and structural), so the
-Radar, the Scanner and the review can show either; `analysis.analyze_all` fans it out over every
-analysis target x timeframe that holds candles (for a full refresh after an engine upgrade, or from
-`make bench`).
+Radar, the Scanner and the review can show either; `analysis.analyze_all` fans the same work out
+over every analysis target x timeframe that holds candles (for a full refresh after an engine
+upgrade, or from `make bench`) as `analysis.analyze_chunk` tasks of `CHUNK_SERIES` series each:
+one message, one stock query and one result per chunk instead of per series (README,
+"Performance").
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 RETRY_SECONDS = 30
 MAX_RETRIES = 3
 UNKNOWN_STOCK = "unknown stock code {code!r}"
+CHUNK_SERIES = 25
 
 
 @shared_task(
@@ -49,7 +52,12 @@ def analyze_series(
     "reason" for an unknown code, an unknown detector or a series without candles — retrying
     would not help).
     """
-    stock = Stock.objects.filter(code=code).first()
+    return _analyse(Stock.objects.filter(code=code).first(), code, timeframe, force, detectors)
+
+
+def _analyse(
+    stock: Stock | None, code: str, timeframe: str, force: bool, detectors: list[str] | None
+) -> dict:
     if stock is None:
         return {
             "code": code,
@@ -81,13 +89,37 @@ def analyze_series(
     }
 
 
+@shared_task(
+    name="analysis.analyze_chunk",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=RETRY_SECONDS,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def analyze_chunk(
+    series: list[list[str]], force: bool = False, detectors: list[str] | None = None
+) -> dict:
+    """`analyze_series` for each [code, timeframe] of `series`, one after another, each stored
+    in its own transaction (a retry after a database error finds the series stored before it
+    unchanged, unless `force`). Returns the {"analysed", "unchanged", "skipped"} counts."""
+    stocks = {s.code: s for s in Stock.objects.filter(code__in={code for code, _ in series})}
+    counts = {"analysed": 0, "unchanged": 0, "skipped": 0}
+    for code, timeframe in series:
+        status = _analyse(stocks.get(code), code, timeframe, force, detectors)["status"]
+        counts[status] += 1
+    return counts
+
+
 @shared_task(name="analysis.analyze_all", acks_late=True, reject_on_worker_lost=True)
 def analyze_all(
     timeframes: list[str] | None = None, force: bool = False, detectors: list[str] | None = None
 ) -> str:
-    """Queues `analysis.analyze_series` (every detector unless `detectors` names some) for
-    every analysis target x timeframe with candles."""
+    """Queues every analysis target x timeframe with candles for analysis (every detector
+    unless `detectors` names some), `CHUNK_SERIES` series per `analysis.analyze_chunk` task."""
     series = runs.analysis_series(timeframes=timeframes)
-    for code, timeframe in series:
-        analyze_series.delay(code=code, timeframe=timeframe, force=force, detectors=detectors)
+    for start in range(0, len(series), CHUNK_SERIES):
+        chunk = [[code, timeframe] for code, timeframe in series[start : start + CHUNK_SERIES]]
+        analyze_chunk.delay(series=chunk, force=force, detectors=detectors)
     return f"{len(series)} series queued for analysis"

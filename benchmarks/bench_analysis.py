@@ -368,19 +368,23 @@ def _start_worker() -> subprocess.Popen:
     )
 
 
-def _children_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process `pid` and its live children (the
-    prefork pool), from /proc."""
+def _cpu_seconds(*, pid: int, database: str) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by process `pid` with its live children (the
+    prefork pool), and by the PostgreSQL backends serving `database`, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    worker = postgres = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            worker += seconds
+        elif cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
+            postgres += seconds
+    return worker, postgres
 
 
 def _stop_worker(worker: subprocess.Popen) -> None:
@@ -544,7 +548,8 @@ def bench_full_size_universe() -> None:
         app.send_task("chartinsight.add", args=(1, 1)).get(timeout=120)  # worker is up
         started_at = timezone.now()
         started = time.perf_counter()
-        cpu_before = _children_cpu(worker.pid)
+        database = connection.settings_dict["NAME"]
+        cpu_before = _cpu_seconds(pid=worker.pid, database=database)
         app.send_task("analysis.analyze_all", kwargs={"timeframes": ["1d"], "force": True}).get(
             timeout=120
         )
@@ -555,9 +560,11 @@ def bench_full_size_universe() -> None:
                 break
             time.sleep(0.2)
         wall = time.perf_counter() - started
-        worker_cpu = _children_cpu(worker.pid) - cpu_before
+        cpu_after = _cpu_seconds(pid=worker.pid, database=database)
+        worker_cpu, postgres_cpu = (b - a for a, b in zip(cpu_before, cpu_after, strict=True))
     finally:
         _stop_worker(worker)
+        app.control.purge()  # the alert evaluations each analysis queued (no rules here)
     runs = AnalysisRun.objects.filter(stock__in=stocks, analysed_at__gte=started_at)
     totals = runs.aggregate(bars=Sum("bars"), engine_ms=Sum("duration_ms"))
     bars, engine = totals["bars"] or 0, (totals["engine_ms"] or 0) / 1000
@@ -568,11 +575,110 @@ def bench_full_size_universe() -> None:
         f"{WORKER_CONCURRENCY} worker processes on {os.cpu_count()} cores: "
         f"{done / wall:.0f} series/s, {bars / wall:,.0f} bars/s"
     )
+    cores = os.cpu_count() or 1
     print(
         f"  engine (analyze() alone, in the workers): {engine * 1e6 / max(bars, 1):.1f} µs per "
-        f"bar, {engine:.1f} s of {worker_cpu:.1f} s worker CPU; the rest is loading, scoring, "
-        f"storing and Celery"
+        f"bar; CPU: workers {worker_cpu:.1f} s (engine {engine:.1f} s, the rest loading, "
+        f"scoring, storing and Celery), PostgreSQL {postgres_cpu:.1f} s; "
+        f"{(worker_cpu + postgres_cpu) / cores:.1f} s of CPU per core, what the wall time would "
+        f"be on {cores} otherwise idle cores (load average now {os.getloadavg()[0]:.1f})"
     )
+
+
+def _calibration_line(label: str, scores: list[float], reached: list[bool]) -> str:
+    from analysis.calibration import brier_score, roc_auc
+
+    hits = sum(reached)
+    rate = hits / len(reached) if reached else float("nan")
+    return (
+        f"  {label}: {len(reached):,} resolved ({hits:,} reached the target, {rate:.0%}); "
+        f"Brier {brier_score(scores, reached):.3f} (always the base rate: "
+        f"{brier_score([rate] * len(reached), reached):.3f}), AUC {roc_auc(scores, reached):.3f}"
+    )
+
+
+def bench_calibration() -> None:
+    """Does the score predict outcomes? The calibration (`analysis.calibration`, what
+    `manage.py calibrate_patterns` fits) is fitted on the stored outcomes of the even-numbered
+    half of the full-size universe and measured on the other half (out of sample), then fitted
+    on all of it and measured on the two real daily series, with their textbook pass counts."""
+    from collections import Counter
+
+    from analysis.calibration import calibrated_score, calibration_fit, score_pattern_dicts
+    from analysis.engine import ENGINE_VERSION, analyze
+    from analysis.models import PatternInstance
+    from benchmarks.textbook import textbook_failures, wilder_atr
+
+    print("\ncalibration of the pattern score (Brier: lower is better; AUC: 0.5 is chance)")
+    codes = [spec.code for spec in _full_size_specs()]
+    rows = list(
+        PatternInstance.objects.filter(
+            stock__code__in=codes, run__engine_version=ENGINE_VERSION, run__is_default=True
+        )
+        .exclude(outcome="")
+        .values_list("stock__code", "pattern_type", "timeframe", "features", "outcome")
+    )
+    if not rows:
+        print("  (no stored outcomes: run bench_full_size_universe first)")
+        return
+    samples = [(t, tf, f, outcome == "target") for _, t, tf, f, outcome in rows]
+    train = [s for (code, *_), s in zip(rows, samples, strict=True) if int(code) % 2 == 0]
+    test = [s for (code, *_), s in zip(rows, samples, strict=True) if int(code) % 2 == 1]
+    params = calibration_fit(train)
+    models = Counter(cell["model"] for cell in params["cells"].values())
+    print(
+        f"  fitted on {len(train):,} outcomes of {len(codes) // 2:,} simulated stocks "
+        f"({dict(models)} cells), measured on the other {len(codes) - len(codes) // 2:,}:"
+    )
+    print(
+        _calibration_line(
+            "simulator, out of sample, calibrated score",
+            [calibrated_score(params, t, tf, f) for t, tf, f, _ in test],
+            [y for *_, y in test],
+        )
+    )
+    print(
+        _calibration_line(
+            "simulator, out of sample, raw geometric quality",
+            [f.get("quality", 0.5) for _, _, f, _ in test],
+            [y for *_, y in test],
+        )
+    )
+    for pattern_type in ("DT", "DB", "HS", "IHS"):
+        cell = [s for s in test if s[0] == pattern_type]
+        if cell:
+            print(
+                _calibration_line(
+                    f"  {pattern_type}",
+                    [calibrated_score(params, t, tf, f) for t, tf, f, _ in cell],
+                    [y for *_, y in cell],
+                )
+            )
+    params = calibration_fit(samples)
+    paths = sorted(REAL_SERIES_DIR.glob("ka10081_*.csv"))
+    if not paths:
+        print(f"  (no ka10081_*.csv in {REAL_SERIES_DIR}: real-series figures skipped)")
+        return
+    print(f"  fitted on all {len(samples):,} simulator outcomes, on the real daily series:")
+    scores, reached = [], []
+    for path in paths:
+        frame = real_series(path)
+        patterns = analyze(frame).to_dict()["patterns"]
+        score_pattern_dicts(patterns, params, "1d")
+        completed = [p for p in patterns if p["status"] == "completed"]
+        atr = wilder_atr(frame)
+        passed = sum(1 for p in completed if not textbook_failures(frame, p, atr))
+        resolved = [p for p in completed if p["outcome"]["result"]]
+        series_scores = [p["score"] for p in resolved]
+        series_reached = [p["outcome"]["result"] == "target" for p in resolved]
+        scores += series_scores
+        reached += series_reached
+        print(
+            f"  {path.name.split('_')[1]}: {len(frame):,} bars, {len(completed)} completed "
+            f"patterns, {passed}/{len(completed)} pass the textbook check"
+        )
+        print(_calibration_line(f"  {path.name.split('_')[1]}", series_scores, series_reached))
+    print(_calibration_line("both real series", scores, reached))
 
 
 def main() -> None:
@@ -583,3 +689,4 @@ def main() -> None:
     bench_patterns_real_series()
     bench_universe_through_celery()
     bench_full_size_universe()
+    bench_calibration()

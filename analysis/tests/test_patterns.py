@@ -287,3 +287,20 @@ def test_inverse_head_and_shoulders_is_the_mirror():
     assert pattern.points["V2"] == (38, 174.5) and pattern.points["P1"] == (0, 210.5)
     assert pattern.neckline == ("line", (28, 194.5), (48, 194.5))
     assert pattern.target == pytest.approx(194.5 + 20)
+
+
+def test_range_queries_match_numpy_on_every_range_ties_included():
+    """The scan's sparse-table range queries give NumPy's argmin/argmax (first of ties) for
+    every range, including ranges longer than the tables cover."""
+    from analysis import patterns
+
+    rng = np.random.default_rng(3)
+    n = 2 ** (patterns.RANGE_TABLE_LEVELS + 1) + 40
+    low = rng.integers(0, 6, n).astype(float)  # few values: many ties
+    high = low + rng.integers(0, 6, n)
+    bars = Bars(low, high, low, low, np.ones(n))
+    scan = patterns._Scan(bars, [], np.ones(n), mirrored=False)
+    for a in range(0, n, 7):
+        for b in [*range(a + 1, min(n, a + 70)), n]:
+            assert scan._low_at(a, b) == a + int(np.argmin(low[a:b]))
+            assert scan._high_at(a, b) == a + int(np.argmax(high[a:b]))

@@ -1,5 +1,6 @@
 """series_analyze, the stored rows, the scanner query and the Radar selector on PostgreSQL."""
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -215,7 +216,9 @@ def test_scan_query_uses_the_pattern_index():
         cursor.execute("SET enable_seqscan = off")
         plan = qs.explain()
         cursor.execute("RESET enable_seqscan")
-    assert "analysis_pa_timefra" in plan
+    # Either pattern index answers (type, timeframe, status); which one the planner picks
+    # depends on the statistics the earlier tests left.
+    assert re.search(r"Index (Only )?Scan using analysis_pa_\w+ on analysis_patterninstance", plan)
 
 
 def test_radar_analysis_serves_the_stored_window_or_computes(walk_stock):

@@ -11,7 +11,7 @@ from analysis.engine import UNKNOWN_DETECTOR
 from analysis.models import AnalysisRun, PatternInstance
 from analysis.selectors.runs import analysis_series
 from analysis.services import NO_CANDLES
-from analysis.tasks import UNKNOWN_STOCK, analyze_series
+from analysis.tasks import CHUNK_SERIES, UNKNOWN_STOCK, analyze_chunk, analyze_series
 from analysis.tests.factories import walk
 from marketdata.tests.factories import make_candles, make_stock
 from tests.celery_worker import start_worker, stop_worker
@@ -68,6 +68,23 @@ def test_analyze_series_skips_unknown_codes_and_empty_series():
     empty = analyze_series.apply(kwargs={"code": "005930", "timeframe": "5m"}).get()
     assert empty["reason"] == NO_CANDLES.format(code="005930", timeframe="5m")
     assert AnalysisRun.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_chunk_analyses_each_of_its_series_once():
+    for code in ("000660", "005930"):
+        make_candles(make_stock(code, code), "1d", walk(200))
+    chunk = [["000660", "1d"], ["005930", "1d"], ["005930", "5m"], ["999999", "1d"]]
+    counts = analyze_chunk.apply(kwargs={"series": chunk}).get()
+    assert counts == {"analysed": 2, "unchanged": 0, "skipped": 2}
+    assert sorted(set(AnalysisRun.objects.values_list("stock__code", "bars"))) == [
+        ("000660", 200),
+        ("005930", 200),
+    ]
+    again = analyze_chunk.apply(kwargs={"series": chunk[:2]}).get()
+    assert again == {"analysed": 0, "unchanged": 2, "skipped": 0}
+    forced = analyze_chunk.apply(kwargs={"series": chunk[:1], "force": True}).get()
+    assert forced["analysed"] == 1 and CHUNK_SERIES > 1
 
 
 @pytest.mark.django_db
