@@ -218,7 +218,9 @@ def test_scan_query_uses_the_pattern_index():
         cursor.execute("RESET enable_seqscan")
     # Either pattern index answers (type, timeframe, status); which one the planner picks
     # depends on the statistics the earlier tests left.
-    assert re.search(r"Index (Only )?Scan using analysis_pa_\w+ on analysis_patterninstance", plan)
+    assert re.search(
+        r"Index (Only )?Scan (Backward )?using analysis_pa_\w+ on analysis_patterninstance", plan
+    ), plan
 
 
 def test_radar_analysis_serves_the_stored_window_or_computes(walk_stock):
