@@ -344,6 +344,8 @@ def _load_universe() -> list[tuple[str, str]]:
 
 
 def _start_worker() -> subprocess.Popen:
+    # Connections kept for the whole run, so the PostgreSQL backends' CPU can be read at the end.
+    env = {**os.environ, "CONN_MAX_AGE": "3600"}
     return subprocess.Popen(
         [
             CELERY,
@@ -362,7 +364,7 @@ def _start_worker() -> subprocess.Popen:
             f"bench-analysis-{os.getpid()}@%h",
         ],
         cwd=ROOT,
-        env=dict(os.environ),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -533,8 +535,10 @@ def bench_full_size_universe() -> None:
     the engine's own time per bar (from the stored runs' duration_ms) beside the wall time."""
     from django.db.models import Sum
 
+    from analysis.engine import DETECTORS, analyze
     from analysis.models import AnalysisRun
     from chartinsight.celery import app
+    from marketdata.selectors import candles_frame
 
     print(
         f"\nfull-size universe: {FULL_SIZE_SERIES:,} daily series × {FULL_SIZE_BARS:,} bars "
@@ -542,6 +546,7 @@ def bench_full_size_universe() -> None:
     )
     stocks = _load_full_size_universe()
     AnalysisRun.objects.filter(stock__in=stocks).delete()  # every run written in the timed part
+    runs_expected = FULL_SIZE_SERIES * len(DETECTORS)  # one run per series and swing detector
     app.control.purge()  # tasks left queued by an interrupted earlier run
     worker = _start_worker()
     try:
@@ -556,7 +561,7 @@ def bench_full_size_universe() -> None:
         done = 0
         while time.perf_counter() - started < WAIT_SECONDS:
             done = AnalysisRun.objects.filter(analysed_at__gte=started_at).count()
-            if done >= FULL_SIZE_SERIES:
+            if done >= runs_expected:
                 break
             time.sleep(0.2)
         wall = time.perf_counter() - started
@@ -570,16 +575,29 @@ def bench_full_size_universe() -> None:
     bars, engine = totals["bars"] or 0, (totals["engine_ms"] or 0) / 1000
     verdict = "under" if wall < FULL_SIZE_TARGET_SECONDS else "OVER"
     print(
-        f"  {done:,}/{FULL_SIZE_SERIES:,} series, {bars:,} bars analysed and stored in "
-        f"{wall:.1f} s wall ({verdict} the {FULL_SIZE_TARGET_SECONDS} s target) with "
-        f"{WORKER_CONCURRENCY} worker processes on {os.cpu_count()} cores: "
-        f"{done / wall:.0f} series/s, {bars / wall:,.0f} bars/s"
+        f"  {done:,}/{runs_expected:,} runs ({FULL_SIZE_SERIES:,} series × detectors "
+        f"{', '.join(DETECTORS)}), {bars:,} bars analysed and stored in {wall:.1f} s wall "
+        f"({verdict} the {FULL_SIZE_TARGET_SECONDS} s target) with {WORKER_CONCURRENCY} worker "
+        f"processes on {os.cpu_count()} cores: {FULL_SIZE_SERIES / wall:.0f} series/s, "
+        f"{bars / wall:,.0f} bars/s"
+    )
+    sample = [candles_frame(stock=stock, timeframe="1d") for stock in stocks[:100]]
+    per_bar = {}
+    for name in DETECTORS:
+        analyze(sample[0], detector=name)
+        cpu = time.process_time()
+        for frame in sample:
+            analyze(frame, detector=name)
+        per_bar[name] = (time.process_time() - cpu) / sum(len(f) for f in sample)
+    print(
+        "  engine alone (analyze(), CPU, 100 of these series in this process): "
+        + ", ".join(f"{name} {seconds * 1e6:.1f} µs per bar" for name, seconds in per_bar.items())
+        + f"; in the workers (wall, under this load) {engine * 1e6 / max(bars, 1):.1f} µs per bar"
     )
     cores = os.cpu_count() or 1
     print(
-        f"  engine (analyze() alone, in the workers): {engine * 1e6 / max(bars, 1):.1f} µs per "
-        f"bar; CPU: workers {worker_cpu:.1f} s (engine {engine:.1f} s, the rest loading, "
-        f"scoring, storing and Celery), PostgreSQL {postgres_cpu:.1f} s; "
+        f"  CPU: workers {worker_cpu:.1f} s (engine {sum(per_bar.values()) * bars / 2:.1f} s, "
+        f"the rest loading, scoring, storing and Celery), PostgreSQL {postgres_cpu:.1f} s; "
         f"{(worker_cpu + postgres_cpu) / cores:.1f} s of CPU per core, what the wall time would "
         f"be on {cores} otherwise idle cores (load average now {os.getloadavg()[0]:.1f})"
     )
@@ -606,14 +624,17 @@ def bench_calibration() -> None:
 
     from analysis.calibration import calibrated_score, calibration_fit, score_pattern_dicts
     from analysis.engine import ENGINE_VERSION, analyze
-    from analysis.models import PatternInstance
+    from analysis.models import PatternInstance, default_detector
     from benchmarks.textbook import textbook_failures, wilder_atr
 
     print("\ncalibration of the pattern score (Brier: lower is better; AUC: 0.5 is chance)")
     codes = [spec.code for spec in _full_size_specs()]
     rows = list(
         PatternInstance.objects.filter(
-            stock__code__in=codes, run__engine_version=ENGINE_VERSION, run__is_default=True
+            stock__code__in=codes,
+            run__engine_version=ENGINE_VERSION,
+            run__is_default=True,
+            run__detector=default_detector(),
         )
         .exclude(outcome="")
         .values_list("stock__code", "pattern_type", "timeframe", "features", "outcome")
