@@ -123,7 +123,53 @@
       }
     }
     adjusting = true;
-    return Plotly.relayout(chart, update).finally(function () { adjusting = false; });
+    return Plotly.relayout(chart, update).then(declutter).finally(function () { adjusting = false; });
+  }
+
+  // Labels never collide: pattern and target labels that would overlap on screen are staggered
+  // up or down by a line (yshift), and one that finds no free line within LANES is faded out
+  // (its pattern is in the list under the chart). Runs after every draw, zoom, pan and toggle.
+  const LANE_PX = 17;
+  const LANES = [0, 1, -1, 2, -2, 3, -3];
+  function declutter() {
+    const layout = chart.layout;
+    if (!layout || !layout.annotations) return Promise.resolve();
+    const placed = [];
+    const update = {};
+    const items = Array.from(chart.querySelectorAll("g.annotation[data-index]"))
+      .map(function (g) {
+        const i = Number(g.getAttribute("data-index"));
+        const note = layout.annotations[i];
+        const box = g.getBoundingClientRect();
+        return { i: i, note: note, box: box, shift: note.yshift || 0 };
+      })
+      .filter(function (item) {
+        return item.note && item.note.name !== "price" && item.box.width > 0;
+      })
+      .sort(function (a, b) { return a.box.left - b.box.left; });
+    items.forEach(function (item) {
+      // Where it would sit without a shift (yshift moves it up by that many pixels).
+      const top = item.box.top + item.shift;
+      const bottom = item.box.bottom + item.shift;
+      const lane = LANES.find(function (k) {
+        const t = top - k * LANE_PX;
+        const b = bottom - k * LANE_PX;
+        return !placed.some(function (p) {
+          return item.box.left < p.right && item.box.right > p.left && t < p.bottom && b > p.top;
+        });
+      });
+      const shift = lane === undefined ? 0 : lane * LANE_PX;
+      const opacity = lane === undefined ? 0 : 1;
+      if (lane !== undefined) {
+        placed.push({ left: item.box.left, right: item.box.right, top: top - shift, bottom: bottom - shift });
+      }
+      if (shift !== item.shift) update["annotations[" + item.i + "].yshift"] = shift;
+      if (opacity !== (item.note.opacity === undefined ? 1 : item.note.opacity)) {
+        update["annotations[" + item.i + "].opacity"] = opacity;
+      }
+    });
+    if (!Object.keys(update).length) return Promise.resolve();
+    return Plotly.relayout(chart, update);
   }
 
   function currentRange() {
@@ -226,7 +272,10 @@
       adjusting = true;
       work.push(Plotly.relayout(chart, update).finally(function () { adjusting = false; }));
     }
-    return Promise.all(work);
+    return Promise.all(work).then(function () {
+      adjusting = true;
+      return declutter().finally(function () { adjusting = false; });
+    });
   }
 
   function syncLayersToUrl() {

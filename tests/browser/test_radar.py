@@ -61,6 +61,22 @@ def test_chart_renders_candles_and_markers(series, logged_in_page, screenshot):
     # A calm chart by default: minor points and trend shading are one click away.
     assert rendered_points(page, "Minor peak") == 0
     assert not page.is_checked('input[data-layer="trend"]')
+    # Pattern and target labels never overlap on screen (staggered, or faded when no line is
+    # free), at the default view and zoomed out over every stored bar.
+    overlaps = """() => {
+        const gd = document.getElementById('radar-chart');
+        const boxes = Array.from(gd.querySelectorAll('g.annotation[data-index]'))
+            .filter(g => { const a = gd.layout.annotations[Number(g.dataset.index)];
+                           return a.name !== 'price' && a.opacity !== 0; })
+            .map(g => g.getBoundingClientRect()).filter(r => r.width > 0);
+        let hits = 0;
+        boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+            if (a.left < b.right - 1 && a.right > b.left + 1 && a.top < b.bottom - 1
+                && a.bottom > b.top + 1) hits += 1; }));
+        return [boxes.length, hits];
+    }"""
+    shown, hits = page.evaluate(overlaps)
+    assert shown > 3 and hits == 0
     # The last close sits as a tag on the price axis.
     last_close = series["samsung_frame"]["close"].iloc[-1]
     tags = page.evaluate(
