@@ -9,14 +9,16 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from itertools import groupby
 
 import pandas as pd
 
+from analysis.models import PatternInstance
 from marketdata.krx_calendar import KST
 from marketdata.selectors import candles_frame
 
-from .models import Label, LabelPatternType, Source
+from .models import Direction, Label, LabelPatternType, Outcome, Source
 from .selectors.ranges import label_context_bounds
 
 CSV_COLUMNS = [
@@ -40,16 +42,29 @@ CSV_COLUMNS = [
 ]
 TAG_SEPARATOR = "|"
 CHUNK_ROWS = 500
-# The Label Studio labeling config the tasks of `label_studio_tasks` fit.
+# The Label Studio labeling config the tasks of `label_studio_tasks` fit: a pattern region
+# ("label"), its key points as instant regions ("keypoint", price in the result's meta, the
+# pattern's region as parentID), per-region choices of direction and outcome, per-region notes.
 LABEL_STUDIO_CONFIG = """<View>
   <TimeSeriesLabels name="label" toName="ts">{labels}
   </TimeSeriesLabels>
+  <TimeSeriesLabels name="keypoint" toName="ts">{roles}
+  </TimeSeriesLabels>
+  <Choices name="direction" toName="ts" perRegion="true" choice="single">{directions}
+  </Choices>
+  <Choices name="outcome" toName="ts" perRegion="true" choice="single">{outcomes}
+  </Choices>
+  <TextArea name="notes" toName="ts" perRegion="true"/>
   <TimeSeries name="ts" valueType="json" value="$ts" timeColumn="time"
               timeDisplayFormat="%Y-%m-%d %H:%M">
     <Channel column="close" legend="Close (KRW)"/>
     <Channel column="volume" legend="Volume (shares)"/>
   </TimeSeries>
 </View>"""
+# Key point roles the config offers besides those of the exported labels: the detector's (double
+# tops/bottoms: P1 V1 P2 / V1 P1 V2; head and shoulders: LS NL1 H NL2 RS).
+KEY_POINT_ROLES = ("P1", "P2", "P3", "V1", "V2", "V3", "LS", "NL1", "H", "NL2", "RS")
+LS_META_PREFIXES = ("source=", "tags=", "detection_id=")
 
 
 def _iso(value) -> str:
@@ -174,14 +189,124 @@ def jsonl_chunks(labels, *, with_bars: bool = False, context: int = 0) -> Iterat
         yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
+def _ms(instant) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def _ls_value(start_ts, end_ts) -> dict:
+    return {"start": _ms(start_ts), "end": _ms(end_ts), "instant": start_ts == end_ts}
+
+
+def _ls_label_results(label: Label) -> list[dict]:
+    """The annotation results of one label: its region, direction and outcome choices, notes
+    and key points (see LABEL_STUDIO_CONFIG)."""
+    region = f"label-{label.pk}"
+    value = _ls_value(label.start_ts, label.end_ts)
+    detection_id = (label.detection_ref or {}).get("id")
+    meta = [f"source={label.source}", f"tags={TAG_SEPARATOR.join(label.tags)}"]
+    if detection_id is not None:
+        meta.append(f"detection_id={detection_id}")
+    results = [
+        {
+            "id": region,
+            "from_name": "label",
+            "to_name": "ts",
+            "type": "timeserieslabels",
+            "value": {**value, "timeserieslabels": [label.pattern_type]},
+            "meta": {"text": meta},
+        },
+        {
+            "id": region,
+            "from_name": "direction",
+            "to_name": "ts",
+            "type": "choices",
+            "value": {**value, "choices": [label.direction]},
+        },
+        {
+            "id": region,
+            "from_name": "outcome",
+            "to_name": "ts",
+            "type": "choices",
+            "value": {**value, "choices": [label.outcome]},
+        },
+    ]
+    if label.notes:
+        results.append(
+            {
+                "id": region,
+                "from_name": "notes",
+                "to_name": "ts",
+                "type": "textarea",
+                "value": {**value, "text": [label.notes]},
+            }
+        )
+    for point in label.key_points:
+        ts = datetime.fromisoformat(point["ts"])
+        results.append(
+            {
+                "id": f"{region}-{point['role']}",
+                "parentID": region,
+                "from_name": "keypoint",
+                "to_name": "ts",
+                "type": "timeserieslabels",
+                "value": {**_ls_value(ts, ts), "timeserieslabels": [point["role"]]},
+                "meta": {"text": [f"price={point['price']:g}"]},
+            }
+        )
+    return results
+
+
+def model_version(*, detector: str, engine_version: str) -> str:
+    """The Label Studio `model_version` of a detector's predictions, e.g. "atr engine 5"."""
+    return f"{detector} engine {engine_version}"
+
+
+def _ls_predictions(detections: list[PatternInstance]) -> list[dict]:
+    """One Label Studio prediction per detector and engine version: its stored detections of
+    the task's bars as pattern regions, each with its score (0..1)."""
+    groups: dict[str, list[PatternInstance]] = {}
+    for detection in detections:
+        version = model_version(
+            detector=detection.detector, engine_version=detection.run.engine_version
+        )
+        groups.setdefault(version, []).append(detection)
+    return [
+        {
+            "model_version": version,
+            "score": round(sum(d.score for d in found) / len(found), 4),
+            "result": [
+                {
+                    "id": f"detection-{d.pk}",
+                    "from_name": "label",
+                    "to_name": "ts",
+                    "type": "timeserieslabels",
+                    "value": {
+                        **_ls_value(d.start_ts, d.end_ts),
+                        "timeserieslabels": [d.pattern_type],
+                    },
+                    "score": d.score,
+                    "meta": {"text": [f"status={d.status}"]},
+                }
+                for d in found
+            ],
+        }
+        for version, found in sorted(groups.items())
+    ]
+
+
 def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dict]:
     """Label Studio import tasks, one per series (stock, timeframe).
 
     `data.ts` holds the bars covering all of the series' labels plus `context` bars either
-    side (`time` in epoch milliseconds, prices in KRW); each manual or accepted label becomes a
-    `timeserieslabels` result with its pattern type. Rejected detections are not spans of a
-    pattern, so they are left out (the CSV and JSONL exports keep them, with their source).
-    Fits `LABEL_STUDIO_CONFIG`.
+    side (`time` in epoch milliseconds, prices in KRW). `annotations`: each manual or accepted
+    label becomes a `timeserieslabels` region with its pattern type, per-region choices of
+    direction and outcome, its notes and its key points (instant regions, price in `meta`,
+    `parentID` the pattern's region); `meta` keeps its source, tags and detection id.
+    Rejected detections are not spans of a pattern, so they are left out (the CSV and JSONL
+    exports keep them, with their source). `predictions`: the detector's stored detections
+    (default-parameter runs, every detector) inside the task's bars, one prediction per
+    detector with `model_version` = detector and engine version. Fits `label_studio_config()`;
+    `manage.py import_labels` reads the export back.
     """
     positive = (
         _export_queryset(labels)
@@ -206,6 +331,18 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
         last = max(b[1] for b in bounds)
         frame = candles_frame(stock=stock, timeframe=timeframe, start=first, end=last)
         times = [int(ts.value // 1_000_000) for ts in frame.index]
+        detections = list(
+            PatternInstance.objects.filter(
+                stock=stock,
+                timeframe=timeframe,
+                run__is_default=True,
+                start_ts__gte=first,
+                end_ts__lte=last,
+            )
+            .select_related("run")
+            .defer("run__result", "run__params", "features", "points")
+            .order_by("start_ts", "pk")
+        )
         tasks.append(
             {
                 "data": {
@@ -224,35 +361,25 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
                 "annotations": [
                     {
                         "result": [
-                            {
-                                "id": f"label-{label.pk}",
-                                "from_name": "label",
-                                "to_name": "ts",
-                                "type": "timeserieslabels",
-                                "value": {
-                                    "start": int(label.start_ts.timestamp() * 1000),
-                                    "end": int(label.end_ts.timestamp() * 1000),
-                                    "instant": label.start_ts == label.end_ts,
-                                    "timeserieslabels": [label.pattern_type],
-                                },
-                                "meta": {
-                                    "text": [
-                                        f"direction={label.direction}",
-                                        f"outcome={label.outcome}",
-                                        f"source={label.source}",
-                                    ]
-                                },
-                            }
-                            for label in series_labels
+                            result for label in series_labels for result in _ls_label_results(label)
                         ]
                     }
                 ],
+                "predictions": _ls_predictions(detections),
             }
         )
     return tasks
 
 
-def label_studio_config() -> str:
-    """The labeling config for `label_studio_tasks`, with every pattern type as a label."""
+def label_studio_config(*, roles: Iterable[str] = ()) -> str:
+    """The labeling config for `label_studio_tasks`: every pattern type as a label, the
+    detector's key point roles plus `roles` (those of the exported labels), the direction and
+    outcome choices."""
     labels = "".join(f'\n    <Label value="{value}"/>' for value in LabelPatternType.values)
-    return LABEL_STUDIO_CONFIG.format(labels=labels)
+    all_roles = list(dict.fromkeys([*KEY_POINT_ROLES, *sorted(set(roles))]))
+    role_tags = "".join(f'\n    <Label value="{role}"/>' for role in all_roles)
+    directions = "".join(f'\n    <Choice value="{v}"/>' for v in Direction.values)
+    outcomes = "".join(f'\n    <Choice value="{v}"/>' for v in Outcome.values)
+    return LABEL_STUDIO_CONFIG.format(
+        labels=labels, roles=role_tags, directions=directions, outcomes=outcomes
+    )

@@ -6,8 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.models import PatternInstance
 from marketdata.krx_calendar import KST
-from marketdata.models import Candle
+from marketdata.models import Candle, Stock
 
 from .models import (
     TYPICAL_DIRECTION,
@@ -312,3 +313,77 @@ def reviewed_range_delete(*, reviewed_range: ReviewedRange, actor) -> None:
     if reviewed_range.owner_id != actor.pk:
         raise PermissionDenied(NOT_RANGE_OWNER)
     reviewed_range.delete()
+
+
+class LabelImportError(Exception):
+    """An import that wrote nothing; the message names the record (line, task) at fault."""
+
+
+@transaction.atomic
+def labels_import(*, owner, records, dry_run: bool = False, progress=None) -> dict:
+    """Stores `records` (`labeling.imports.LabelRecord`) as labels of `owner`, all or none.
+
+    A record whose series, type and snapped bar range equal one of the owner's live labels (or
+    an earlier record) is skipped, so importing a file twice adds nothing. An accept/reject
+    record is linked to the stored detection with its range when there is one, else keeps the
+    exported detection id in `detection_ref`. Any bad record raises LabelImportError naming it
+    and nothing is written; `dry_run` checks everything and writes nothing.
+    `progress(done, total)` is called every 100 records. Returns {"added", "skipped"}.
+    """
+    records = list(records)
+    stocks = {s.code: s for s in Stock.objects.filter(code__in={r.symbol for r in records})}
+    added = skipped = 0
+    for done, record in enumerate(records, 1):
+        stock = stocks.get(record.symbol)
+        if stock is None:
+            raise LabelImportError(f"{record.where}: no stock with the code {record.symbol!r}.")
+        try:
+            resolved = label_range_resolve(
+                stock=stock,
+                timeframe=record.timeframe,
+                start=record.start,
+                end=record.end,
+                key_points=record.key_points,
+            )
+            key = {
+                "stock": stock,
+                "timeframe": record.timeframe,
+                "pattern_type": record.pattern_type,
+                "start_ts": resolved["start_ts"],
+                "end_ts": resolved["end_ts"],
+            }
+            if Label.objects.owned_by(owner).alive().filter(**key).exists():
+                skipped += 1
+                continue
+            detection, detection_ref = None, None
+            if record.source != Source.MANUAL:
+                detection = PatternInstance.objects.filter(**key).order_by("-pk").first()
+                detection_ref = (
+                    _detection_snapshot(detection)
+                    if detection is not None
+                    else {"id": record.detection_id, "imported": True}
+                )
+            label_create(
+                owner=owner,
+                stock=stock,
+                timeframe=record.timeframe,
+                pattern_type=record.pattern_type,
+                start=record.start,
+                end=record.end,
+                direction=record.direction,
+                key_points=record.key_points,
+                outcome=record.outcome,
+                notes=record.notes,
+                tags=record.tags,
+                source=record.source,
+                detection_ref=detection_ref,
+                detected_pattern=detection,
+            )
+        except ValidationError as exc:
+            raise LabelImportError(f"{record.where}: {' '.join(exc.messages)}") from None
+        added += 1
+        if progress is not None and done % 100 == 0:
+            progress(done, len(records))
+    if dry_run:
+        transaction.set_rollback(True)
+    return {"added": added, "skipped": skipped}

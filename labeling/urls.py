@@ -16,6 +16,11 @@ urlpatterns = [
         views.label_export_label_studio,
         name="export_label_studio",
     ),
+    path(
+        "export.label-studio-config.xml",
+        views.label_export_label_studio_config,
+        name="export_label_studio_config",
+    ),
     path("queue/", views.label_queue, name="queue"),
     path("queue/decide/", views.queue_decide, name="queue_decide"),
     path("review/", views.label_review, name="review"),

@@ -325,6 +325,22 @@ def label_export_label_studio(request):
 
 
 @require_GET
+def label_export_label_studio_config(request):
+    """The Label Studio labeling config the JSON export fits (XML), with the key point roles of
+    the user's labels."""
+    roles = {
+        point.get("role", "")
+        for points in Label.objects.owned_by(request.user).values_list("key_points", flat=True)
+        for point in points or []
+    }
+    response = HttpResponse(
+        export.label_studio_config(roles=roles - {""}), content_type="application/xml"
+    )
+    response["Content-Disposition"] = 'attachment; filename="label-studio-config.xml"'
+    return response
+
+
+@require_GET
 def label_review(request):
     """The user's labels against the detector: precision/recall per type, misses, false alarms."""
     form = ReviewFilterForm(request.GET or None)

@@ -485,7 +485,11 @@ def test_label_studio_export(user_client, user, stock):
     assert task["data"]["symbol"] == "005930"
     series = task["data"]["ts"]
     assert len(series["time"]) == len(series["close"]) == 7
-    (result,) = task["annotations"][0]["result"]
+    region, direction, outcome = task["annotations"][0]["result"]
+    assert direction["value"]["choices"] == ["bearish"]
+    assert outcome["value"]["choices"] == ["unknown"]
+    assert direction["id"] == outcome["id"] == region["id"]  # per-region choices
+    result = region
     assert result["type"] == "timeserieslabels"
     assert result["value"]["timeserieslabels"] == ["DT"]
     assert result["value"]["start"] == int(kst(2024, 1, 8).timestamp() * 1000)
