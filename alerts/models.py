@@ -304,7 +304,7 @@ class AlertRule(models.Model):
         frames = ", ".join(self.timeframe_list)
         where = f"on {self.scope_label()} ({frames})"
         if self.kind == RuleKind.PATTERN:
-            kinds = " / ".join(DetectedPatternType(t).label for t in self.pattern_type_list)
+            kinds = " / ".join(str(DetectedPatternType(t).label) for t in self.pattern_type_list)
             states = " / ".join(
                 AlertPatternStatus(s).label.lower() for s in self.pattern_status_list
             )

@@ -37,45 +37,45 @@ def _detector_field():
 
 
 class DetectedPatternType(models.TextChoices):
-    DT = "DT", "Double top"
-    DB = "DB", "Double bottom"
-    HS = "HS", "Head and shoulders"
-    IHS = "IHS", "Inverse head and shoulders"
+    DT = "DT", _("Double top")
+    DB = "DB", _("Double bottom")
+    HS = "HS", _("Head and shoulders")
+    IHS = "IHS", _("Inverse head and shoulders")
 
 
 class PatternStatus(models.TextChoices):
-    FORMING = "forming", "Forming"
-    COMPLETED = "completed", "Completed"
-    INVALIDATED = "invalidated", "Invalidated"
+    FORMING = "forming", _("Forming")
+    COMPLETED = "completed", _("Completed")
+    INVALIDATED = "invalidated", _("Invalidated")
 
 
 class PatternOutcome(models.TextChoices):
     """What happened after a pattern completed (docs/analysis-rules.md#outcomes)."""
 
-    TARGET = "target", "Target reached"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
+    TARGET = "target", _("Target reached")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
 
 
 class TrendState(models.TextChoices):
-    UP = "up", "Uptrend"
-    DOWN = "down", "Downtrend"
-    SIDEWAYS = "sideways", "Sideways"
+    UP = "up", _("Uptrend")
+    DOWN = "down", _("Downtrend")
+    SIDEWAYS = "sideways", _("Sideways")
 
 
 class TrendDirection(models.TextChoices):
-    UP = "up", "Uptrend"
-    DOWN = "down", "Downtrend"
+    UP = "up", _("Uptrend")
+    DOWN = "down", _("Downtrend")
 
 
 class SwingKind(models.TextChoices):
-    PEAK = "peak", "Peak"
-    VALLEY = "valley", "Valley"
+    PEAK = "peak", _("Peak")
+    VALLEY = "valley", _("Valley")
 
 
 class SwingLevel(models.TextChoices):
-    MAJOR = "major", "Major"
-    MINOR = "minor", "Minor"
+    MAJOR = "major", _("Major")
+    MINOR = "minor", _("Minor")
 
 
 class AnalysisRunQuerySet(models.QuerySet):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from marketdata.models import Stock, Timeframe
 
@@ -61,28 +62,28 @@ def key_points_check(points) -> None:
 
 
 class LabelPatternType(models.TextChoices):
-    DT = "DT", "Double top"
-    DB = "DB", "Double bottom"
-    HS = "HS", "Head and shoulders"
-    IHS = "IHS", "Inverse head and shoulders"
-    TRIANGLE_ASC = "triangle_asc", "Ascending triangle"
-    TRIANGLE_DESC = "triangle_desc", "Descending triangle"
-    TRIANGLE_SYM = "triangle_sym", "Symmetric triangle"
-    FLAG_BULL = "flag_bull", "Bull flag"
-    FLAG_BEAR = "flag_bear", "Bear flag"
-    PENNANT = "pennant", "Pennant"
-    WEDGE_RISING = "wedge_rising", "Rising wedge"
-    WEDGE_FALLING = "wedge_falling", "Falling wedge"
-    CUP_HANDLE = "cup_handle", "Cup and handle"
-    RECTANGLE = "rectangle", "Rectangle"
-    CHANNEL = "channel", "Channel"
-    OTHER = "other", "Other"
+    DT = "DT", _("Double top")
+    DB = "DB", _("Double bottom")
+    HS = "HS", _("Head and shoulders")
+    IHS = "IHS", _("Inverse head and shoulders")
+    TRIANGLE_ASC = "triangle_asc", _("Ascending triangle")
+    TRIANGLE_DESC = "triangle_desc", _("Descending triangle")
+    TRIANGLE_SYM = "triangle_sym", _("Symmetric triangle")
+    FLAG_BULL = "flag_bull", _("Bull flag")
+    FLAG_BEAR = "flag_bear", _("Bear flag")
+    PENNANT = "pennant", _("Pennant")
+    WEDGE_RISING = "wedge_rising", _("Rising wedge")
+    WEDGE_FALLING = "wedge_falling", _("Falling wedge")
+    CUP_HANDLE = "cup_handle", _("Cup and handle")
+    RECTANGLE = "rectangle", _("Rectangle")
+    CHANNEL = "channel", _("Channel")
+    OTHER = "other", _("Other")
 
 
 class Direction(models.TextChoices):
-    BULLISH = "bullish", "Bullish"
-    BEARISH = "bearish", "Bearish"
-    NEUTRAL = "neutral", "Neutral"
+    BULLISH = "bullish", _("Bullish")
+    BEARISH = "bearish", _("Bearish")
+    NEUTRAL = "neutral", _("Neutral")
 
 
 # The direction a pattern type usually implies; the form pre-selects it when none is given.
@@ -102,15 +103,15 @@ TYPICAL_DIRECTION = {
 
 
 class Outcome(models.TextChoices):
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
-    UNKNOWN = "unknown", "Unknown"
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Source(models.TextChoices):
-    MANUAL = "manual", "Manual"
-    ACCEPTED = "accepted_detection", "Accepted detection"
-    REJECTED = "rejected_detection", "Rejected detection"
+    MANUAL = "manual", _("Manual")
+    ACCEPTED = "accepted_detection", _("Accepted detection")
+    REJECTED = "rejected_detection", _("Rejected detection")
 
 
 # The sources of an accept/reject label: the user's decision on one detected pattern.

@@ -6,6 +6,7 @@ timeframe (intraday: the KST start instant; 1d/1w/1mo: 00:00 KST of the date, Mo
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .hangul import initials
 
@@ -13,12 +14,12 @@ from .hangul import initials
 class Timeframe(models.TextChoices):
     """The choices for timeframe columns; the codes are `krx_calendar.TIMEFRAMES`."""
 
-    M5 = "5m", "5 minutes"
-    M30 = "30m", "30 minutes"
-    H1 = "1h", "1 hour"
-    D1 = "1d", "Daily"
-    W1 = "1w", "Weekly"
-    MO1 = "1mo", "Monthly"
+    M5 = "5m", _("5 minutes")
+    M30 = "30m", _("30 minutes")
+    H1 = "1h", _("1 hour")
+    D1 = "1d", _("Daily")
+    W1 = "1w", _("Weekly")
+    MO1 = "1mo", _("Monthly")
 
 
 class Market(models.TextChoices):

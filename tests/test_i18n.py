@@ -204,3 +204,10 @@ def test_korean_formats_group_thousands(korean):
         assert (
             template.render(Context({"n": 1234567, "x": 71500.5})) == "1,234,567 71,500.50 1234567"
         )
+
+
+@pytest.mark.django_db
+def test_the_scanner_and_choice_labels_read_in_korean(user_client, korean):
+    html = user_client.get("/scanner/").text
+    assert "<h1>스캐너</h1>" in html and "조건에 맞는 저장된 패턴이 없습니다" in html
+    assert ">쌍바닥</option>" in html and ">일봉</option>" in html  # model choices
