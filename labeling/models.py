@@ -80,6 +80,52 @@ class LabelPatternType(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class Anchor(models.TextChoices):
+    """Where a key point sits on its bar: a peak on the High, a valley on the Low."""
+
+    HIGH = "high", "High"
+    LOW = "low", "Low"
+
+
+# The key-point roles of each pattern type, in the order they occur, and the price each snaps to
+# when clicked on a bar (the one table the form, the chart clicking and the docs use; README
+# "Pattern labels"). Peaks take the High, valleys the Low; the neckline points of a head and
+# shoulders are the lows between the shoulders and the head, of the inverse one the highs.
+KEY_POINT_ROLES: dict[str, tuple[tuple[str, str], ...]] = {
+    LabelPatternType.DT: (("P1", Anchor.HIGH), ("V1", Anchor.LOW), ("P2", Anchor.HIGH)),
+    LabelPatternType.DB: (("V1", Anchor.LOW), ("P1", Anchor.HIGH), ("V2", Anchor.LOW)),
+    LabelPatternType.HS: (
+        ("LS", Anchor.HIGH),
+        ("NL1", Anchor.LOW),
+        ("H", Anchor.HIGH),
+        ("NL2", Anchor.LOW),
+        ("RS", Anchor.HIGH),
+    ),
+    LabelPatternType.IHS: (
+        ("LS", Anchor.LOW),
+        ("NL1", Anchor.HIGH),
+        ("H", Anchor.LOW),
+        ("NL2", Anchor.HIGH),
+        ("RS", Anchor.LOW),
+    ),
+}
+# Hotkeys of the label form (static/js/labeling.js): a number key picks a pattern type, a role
+# key the n-th key-point role of the chosen type.
+PATTERN_TYPE_KEYS: dict[str, str] = {
+    "1": LabelPatternType.DT,
+    "2": LabelPatternType.DB,
+    "3": LabelPatternType.HS,
+    "4": LabelPatternType.IHS,
+    "5": LabelPatternType.TRIANGLE_ASC,
+    "6": LabelPatternType.TRIANGLE_DESC,
+    "7": LabelPatternType.TRIANGLE_SYM,
+    "8": LabelPatternType.FLAG_BULL,
+    "9": LabelPatternType.FLAG_BEAR,
+    "0": LabelPatternType.OTHER,
+}
+ROLE_KEYS = ("q", "w", "e", "r", "t")
+
+
 class Direction(models.TextChoices):
     BULLISH = "bullish", _("Bullish")
     BEARISH = "bearish", _("Bearish")

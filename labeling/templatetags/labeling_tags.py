@@ -4,6 +4,9 @@ from datetime import datetime
 
 from django import template
 
+from marketdata.krx_calendar import INTRADAY_TIMEFRAMES
+
+from ..models import KEY_POINT_ROLES, PATTERN_TYPE_KEYS, ROLE_KEYS, LabelPatternType
 from ..selectors.labels import radar_url
 from ..selectors.ranges import kst_text
 
@@ -20,6 +23,41 @@ def _field(obj, name: str):
 def pattern_field(pattern, name: str):
     """`pattern.<name>` for a dict or an object (the Radar may pass either)."""
     return _field(pattern, name)
+
+
+@register.simple_tag
+def label_form_keys() -> dict:
+    """What static/js/labeling.js needs for key points clicked on a chart and for the hotkeys:
+    {"roles": {type: [[role, "high"|"low"], …]}, "patternKeys": {key: type}, "roleKeys": [key,
+    …], "intraday": [timeframe, …]} (`labeling.models.KEY_POINT_ROLES` and its neighbours)."""
+    return {
+        "roles": {
+            str(kind): [[role, str(anchor)] for role, anchor in roles]
+            for kind, roles in KEY_POINT_ROLES.items()
+        },
+        "patternKeys": {key: str(kind) for key, kind in PATTERN_TYPE_KEYS.items()},
+        "roleKeys": list(ROLE_KEYS),
+        "intraday": list(INTRADAY_TIMEFRAMES),
+    }
+
+
+@register.simple_tag
+def pattern_type_keys() -> list[tuple[str, str]]:
+    """[(key, pattern type name)] of the number-key hotkeys, for the list `?` opens."""
+    return [(key, LabelPatternType(kind).label) for key, kind in PATTERN_TYPE_KEYS.items()]
+
+
+@register.simple_tag
+def key_point_role_rows() -> list[tuple[str, str]]:
+    """[(pattern type name, "P1 ▲ V1 ▼ P2 ▲")]: the role table as the hotkey list shows it."""
+    arrows = {"high": "▲", "low": "▼"}
+    return [
+        (
+            LabelPatternType(kind).label,
+            " ".join(f"{role} {arrows[str(anchor)]}" for role, anchor in roles),
+        )
+        for kind, roles in KEY_POINT_ROLES.items()
+    ]
 
 
 @register.filter

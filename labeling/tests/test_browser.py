@@ -149,3 +149,156 @@ def test_label_list_filters_deletes_and_restores_with_htmx(
         page.locator("table.labels tbody tr a", has_text="Radar").click()
     page.wait_for_selector("#radar-chart[data-ready=true]")
     assert "focus_start=" in page.url
+
+
+BAR_POINT = """([i, price]) => {
+  const c = document.getElementById('radar-chart');
+  c.scrollIntoView({block: 'start'});
+  const xa = c._fullLayout.xaxis, ya = c._fullLayout.yaxis;
+  const r = c.getBoundingClientRect();
+  return [r.left + xa._offset + xa.l2p(i), r.top + ya._offset + ya.l2p(price)];
+}"""
+
+
+def bar_index(page, when: str) -> int:
+    return page.evaluate(
+        "(d) => document.getElementById('radar-chart').radarTs.findIndex(t => t.startsWith(d))",
+        when,
+    )
+
+
+def click_bar(page, frame, i: int) -> None:
+    middle = float((frame["high"].iloc[i] + frame["low"].iloc[i]) / 2)
+    x, y = page.evaluate(BAR_POINT, [i, middle])
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+
+
+def key_point_lines(page) -> list[str]:
+    return page.input_value("#label-panel-body textarea[name=key_points]").splitlines()
+
+
+def test_key_points_clicked_on_bars_with_hotkeys_snap_to_high_and_low(
+    series, logged_in_page, user, screenshot
+):
+    page = logged_in_page
+    open_radar(page)
+    page.click("#label-mode")
+    drag(page, 0.30, 0.70)
+    page.wait_for_selector("#label-panel-body form.label-form")
+    assert "Enter" in page.inner_text("#label-panel-body .hotkeys")  # the keys are on the page
+    page.keyboard.press("1")  # focus is on the pattern type: 1 = double top
+    assert page.input_value("#label-panel-body select[name=pattern_type]") == "DT"
+    page.wait_for_selector(".key-point-role[data-role=P2]")
+    first = bar_index(page, page.input_value("#label-panel-body input[name=start]"))
+    # The chart's bars are the stored bars from the start of the shown window.
+    frame = series["frame"].iloc[
+        len(series["frame"])
+        - page.evaluate("() => document.getElementById('radar-chart').radarTs.length") :
+    ]
+    p1, v1, p2 = first + 12, first + 20, first + 28
+    page.keyboard.press("q")  # arm P1
+    assert page.get_attribute(".key-point-role[data-role=P1]", "aria-pressed") == "true"
+    click_bar(page, frame, p1)
+    page.wait_for_function(
+        "() => document.querySelector('#label-panel-body textarea[name=key_points]').value"
+    )
+    # P1 placed: V1 is armed next, so the following clicks need no key.
+    assert page.get_attribute(".key-point-role[data-role=V1]", "aria-pressed") == "true"
+    click_bar(page, frame, v1)
+    click_bar(page, frame, p2 + 1)
+    page.keyboard.press("e")  # P2 again: clicking another bar moves it
+    click_bar(page, frame, p2)
+    page.wait_for_function("() => document.getElementById('radar-chart').dataset.keyPoints === '3'")
+
+    def day(i):
+        return frame.index[i].date().isoformat()
+
+    # Drag P1's circle eight bars to the left: it snaps to that bar's High.
+    x, y = page.evaluate(BAR_POINT, [p1, float(frame["high"].iloc[p1])])
+    x_to, _ = page.evaluate(BAR_POINT, [p1 - 8, float(frame["high"].iloc[p1])])
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move((x + x_to) / 2, y + 2, steps=5)
+    page.mouse.move(x_to, y + 4, steps=5)
+    page.mouse.up()
+    p1 -= 8
+    page.wait_for_function(
+        "(line) => document.querySelector('#label-panel-body textarea[name=key_points]')"
+        ".value.startsWith(line)",
+        arg=f"P1 {day(p1)} ",
+    )
+    assert key_point_lines(page) == [
+        f"P1 {day(p1)} {frame['high'].iloc[p1]:g}",
+        f"V1 {day(v1)} {frame['low'].iloc[v1]:g}",
+        f"P2 {day(p2)} {frame['high'].iloc[p2]:g}",
+    ]
+    screenshot(page, "labeling-key-points")
+    page.focus("#label-panel-body select[name=pattern_type]")
+    page.keyboard.press("Enter")  # saves
+    page.wait_for_selector("#label-panel-body .label-saved")
+    label = Label.objects.get()
+    assert label.pattern_type == "DT"
+    assert [(p["role"], p["price"]) for p in label.key_points] == [
+        ("P1", float(frame["high"].iloc[p1])),
+        ("V1", float(frame["low"].iloc[v1])),
+        ("P2", float(frame["high"].iloc[p2])),
+    ]
+    assert [datetime.fromisoformat(p["ts"]) for p in label.key_points] == [
+        frame.index[i].to_pydatetime() for i in (p1, v1, p2)
+    ]
+    # The saved label's key points are drawn on the Radar (labels layer).
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').data.some(t => t.name === 'Key points')"
+    )
+    drawn = page.evaluate(
+        "() => document.getElementById('radar-chart').data.find(t => t.name === 'Key points')"
+    )
+    assert drawn["x"] == [p1, v1, p2] and drawn["text"] == ["P1", "V1", "P2"]
+
+
+def test_hotkey_list_opens_with_question_mark_and_esc_cancels(series, logged_in_page):
+    page = logged_in_page
+    open_radar(page)
+    page.click("#label-mode")
+    drag(page, 0.40, 0.55)
+    page.wait_for_selector("#label-panel-body form.label-form")
+    page.keyboard.press("3")
+    assert page.input_value("#label-panel-body select[name=pattern_type]") == "HS"
+    roles = page.eval_on_selector_all(
+        "#label-panel-body .key-point-role", "(buttons) => buttons.map(b => b.dataset.role)"
+    )
+    assert roles == ["LS", "NL1", "H", "NL2", "RS"]
+    page.keyboard.press("?")
+    page.wait_for_selector("#label-panel-body dialog.label-hotkeys[open]")
+    listed = page.inner_text("#label-panel-body dialog.label-hotkeys")
+    assert "Head and shoulders" in listed and "LS ▲ NL1 ▼ H ▲ NL2 ▼ RS ▲" in listed
+    page.keyboard.press("Escape")  # closes the list only
+    page.wait_for_selector("#label-panel-body dialog.label-hotkeys", state="hidden")
+    assert page.is_visible("#label-panel")
+    page.keyboard.press("w")  # arms NL1; Esc drops it first
+    assert page.get_attribute(".key-point-role[data-role=NL1]", "aria-pressed") == "true"
+    page.keyboard.press("Escape")
+    assert page.get_attribute(".key-point-role[data-role=NL1]", "aria-pressed") == "false"
+    page.keyboard.press("Escape")  # then cancels: the panel closes, nothing saved
+    page.wait_for_selector("#label-panel", state="hidden")
+    assert not Label.objects.exists()
+
+
+def test_hotkeys_on_the_label_page(series, logged_in_page, user):
+    page = logged_in_page
+    frame = series["frame"]
+    start, end = frame.index[-30].date().isoformat(), frame.index[-10].date().isoformat()
+    page.goto(f"/labels/new/?symbol=005930&timeframe=1d&start={start}&end={end}")
+    page.focus("select[name=pattern_type]")
+    page.keyboard.press("4")
+    assert page.input_value("select[name=pattern_type]") == "IHS"
+    assert page.is_hidden(".key-point-picker")  # no chart to click on this page
+    page.keyboard.press("Enter")  # saves (the page's form posts with htmx)
+    page.wait_for_selector(".label-saved")
+    label = Label.objects.get()
+    assert (label.pattern_type, label.direction) == ("IHS", "bullish")
+    page.goto(f"/labels/{label.pk}/edit/")
+    with page.expect_navigation():
+        page.keyboard.press("Escape")  # cancels: back to the label
+    assert page.url.endswith(f"/labels/{label.pk}/")

@@ -5,12 +5,22 @@ Every way in is checked: the label form (`/labels/new/`), the Radar's HTMX panel
 with HX-Request, answered with the form fragment), and `/labels/<id>/edit/`.
 """
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from labeling import models, services
-from labeling.models import Label, LabelRevision
+from labeling.models import (
+    KEY_POINT_ROLES,
+    MAX_KEY_POINTS,
+    PATTERN_TYPE_KEYS,
+    ROLE_KEYS,
+    Label,
+    LabelRevision,
+    key_point_problem,
+)
 from labeling.tests.factories import HTMX, post_data
 from marketdata.tests.factories import kst
 
@@ -156,3 +166,27 @@ def test_the_service_refuses_what_the_form_would(user, stock, price):
         )
     assert "key_points" in exc.value.message_dict
     assert Label.objects.count() == 0
+
+
+def test_the_role_table_snaps_peaks_to_the_high_and_valleys_to_the_low(user_client, stock):
+    assert KEY_POINT_ROLES["DT"] == (("P1", "high"), ("V1", "low"), ("P2", "high"))
+    assert KEY_POINT_ROLES["DB"] == (("V1", "low"), ("P1", "high"), ("V2", "low"))
+    assert [role for role, _ in KEY_POINT_ROLES["HS"]] == ["LS", "NL1", "H", "NL2", "RS"]
+    # The inverse head and shoulders mirrors it: same roles, every anchor flipped.
+    flip = {"high": "low", "low": "high"}
+    assert KEY_POINT_ROLES["IHS"] == tuple(
+        (role, flip[anchor]) for role, anchor in KEY_POINT_ROLES["HS"]
+    )
+    for roles in KEY_POINT_ROLES.values():
+        assert len(roles) <= len(ROLE_KEYS) <= MAX_KEY_POINTS
+        for role, _ in roles:
+            assert key_point_problem(role, 1.0, []) is None  # roles the server accepts
+    assert len(set(PATTERN_TYPE_KEYS.values())) == len(PATTERN_TYPE_KEYS)
+    # The form carries the table for static/js/labeling.js, and the `?` list spells it out.
+    body = user_client.get("/labels/new/").content.decode()
+    start = body.index('<script id="label-form-keys" type="application/json">')
+    keys = json.loads(body[body.index(">", start) + 1 : body.index("</script>", start)])
+    assert keys["roles"]["DB"] == [["V1", "low"], ["P1", "high"], ["V2", "low"]]
+    assert keys["patternKeys"]["1"] == "DT" and keys["roleKeys"] == list(ROLE_KEYS)
+    assert "5m" in keys["intraday"] and "1d" not in keys["intraday"]
+    assert "LS ▼ NL1 ▲ H ▼ NL2 ▲ RS ▼" in body  # the inverse head and shoulders row

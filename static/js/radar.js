@@ -27,6 +27,11 @@
  *  - Dispatch `document.dispatchEvent(new CustomEvent("radar:labels-changed"))` after saving,
  *    editing or deleting a label: the page re-fetches its view (labels included, drawn in
  *    their own style under the "labels" layer) and redraws without a reload, keeping zoom.
+ *  - After every draw the chart dispatches
+ *      document.dispatchEvent(new CustomEvent("radar:drawn", {detail: {chart, ts}}))
+ *    with `ts` the ISO instants (+09:00) of the bars on the x-axis (bar index i ↔ ts[i]), so
+ *    labeling can put key points on bars and draw its own shapes after the layers' ones; the
+ *    same list stays on the chart element as `chart.radarTs` for scripts that start later.
  *
  * Other behaviour: y-axis fitted to the visible bars and tick labels re-thinned on every zoom or
  * pan; panning to the left edge fetches older bars; a pattern's "Zoom" link zooms the chart;
@@ -188,6 +193,9 @@
       showLegend(null);
       const r = currentRange();
       return fitView(r[0], r[1]);
+    }).then(function () {
+      chart.radarTs = radar.ts;
+      document.dispatchEvent(new CustomEvent("radar:drawn", { detail: { chart: chart, ts: radar.ts } }));
     });
   }
 
