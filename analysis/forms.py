@@ -7,9 +7,11 @@ field errors, which the views turn into a 400 with the reason.
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from analysis.figures import DEFAULT_HIDDEN, LAYERS, OVERLAY_CHOICES, PANE_CHOICES
-from analysis.models import DetectedPatternType, PatternStatus
+from analysis.models import DetectedPatternType, Detector, PatternStatus, default_detector
 from analysis.selectors.radar import DEFAULT_BARS, MAX_BARS
 from marketdata.models import Market, Timeframe
 
@@ -22,6 +24,11 @@ def errors_text(form: forms.Form) -> str:
     return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
 
 
+def _initial(field: forms.Field):
+    """A field's `initial`, called when it is a callable (a default read from settings)."""
+    return field.initial() if callable(field.initial) else field.initial
+
+
 class _DefaultsForm(forms.Form):
     """Empty or missing fields take the field's `initial` (also when the bound form is rendered,
     so a select shows the default that is in effect)."""
@@ -31,7 +38,7 @@ class _DefaultsForm(forms.Form):
             data = data.copy()
             for name, field in self.base_fields.items():
                 if not data.get(name) and field.initial is not None:
-                    data[name] = field.initial
+                    data[name] = _initial(field)
         super().__init__(data, *args, **kwargs)
 
     def clean(self):
@@ -39,8 +46,30 @@ class _DefaultsForm(forms.Form):
         for name, field in self.fields.items():
             empty = cleaned.get(name) in (None, "", [])
             if empty and name not in self.errors and field.initial is not None:
-                cleaned[name] = field.initial
+                cleaned[name] = _initial(field)
         return cleaned
+
+
+UNKNOWN_DETECTOR_CHOICE = _("Unknown detector “%(value)s”; expected one of: %(names)s.")
+
+
+class DetectorField(forms.ChoiceField):
+    """`detector=`: a swing detector name (`Detector`), default `ANALYSIS_DEFAULT_DETECTOR`; an
+    unknown name is refused with the list of names (UNKNOWN_DETECTOR_CHOICE)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=Detector.choices, required=False, initial=default_detector, **kwargs
+        )
+
+    def validate(self, value):
+        if value and not self.valid_value(value):
+            raise ValidationError(
+                UNKNOWN_DETECTOR_CHOICE,
+                code="invalid_choice",
+                params={"value": value, "names": ", ".join(Detector.values)},
+            )
+        super().validate(value)
 
 
 class ApiRadarForm(_DefaultsForm):
@@ -54,11 +83,13 @@ class ApiRadarForm(_DefaultsForm):
         initial="1",
         help_text="0 recomputes the analysis instead of reading the stored one",
     )
+    detector = DetectorField()
 
 
 class RadarForm(_DefaultsForm):
     symbol = forms.CharField(max_length=20, required=False, initial=DEFAULT_SYMBOL)
     tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
+    detector = DetectorField()
     bars = forms.IntegerField(
         min_value=20, max_value=MAX_BARS, required=False, initial=DEFAULT_BARS
     )

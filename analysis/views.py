@@ -21,6 +21,7 @@ from analysis.forms import (
     SymbolSearchForm,
     errors_text,
 )
+from analysis.models import Detector
 from analysis.selectors import radar as radar_reads
 from analysis.selectors import stats as stats_reads
 from analysis.selectors import timeframes as timeframe_reads
@@ -83,6 +84,7 @@ def radar(request):
         "form": form,
         "params": params,
         "timeframes": Timeframe.choices,
+        "detectors": Detector.choices,
         "layers": LAYERS,
         "hidden": form.hidden_layers(),
         "overlay_choices": OVERLAY_CHOICES,
@@ -115,7 +117,9 @@ def radar(request):
     context["stock"] = stock
     # Replay hides what came after the cursor, the other timeframes' current state included.
     context["timeframe_strip"] = (
-        timeframe_reads.timeframe_strip(stock=stock) if params["asof"] is None else []
+        timeframe_reads.timeframe_strip(stock=stock, detector=params["detector"])
+        if params["asof"] is None
+        else []
     )
     context["symbol_controls"] = radar_extensions.symbol_controls(user=request.user, stock=stock)
     focus = (
@@ -132,6 +136,7 @@ def radar(request):
             asof=params["asof"],
             focus=focus,
             candle_colors=request.candle_colors,
+            detector=params["detector"],
         )
     except RadarError as error:
         if swap:
@@ -173,6 +178,7 @@ def radar_figure(request):
             focus=focus,
             pattern_rows=False,
             candle_colors=request.candle_colors,
+            detector=params["detector"],
         )
     except RadarError as error:
         return JsonResponse({"error": error.message}, status=error.status)
@@ -191,7 +197,7 @@ def symbol_search(request):
     tf = radar_form.cleaned_data["tf"] if radar_form.is_valid() else Timeframe.D1
     # The Radar's layer, indicator and span choices survive picking another stock.
     keep = QueryDict(mutable=True)
-    for name in ("bars", "layers", "ind", "pane"):
+    for name in ("bars", "detector", "layers", "ind", "pane"):
         keep.setlist(name, request.GET.getlist(name))
     context = {
         "query": query,
@@ -210,9 +216,11 @@ def symbol_search(request):
 @login_not_required  # checked below, so that an API client gets a JSON 401, not a login page
 @require_GET
 def api_radar(request):
-    """`GET /api/radar?symbol=005930&tf=1d&bars=500` — bars and their analysis as JSON.
+    """`GET /api/radar?symbol=005930&tf=1d&bars=500&detector=structural` — bars and their
+    analysis by that swing detector (default: ANALYSIS_DEFAULT_DETECTOR) as JSON.
 
-    Errors are JSON `{"error": …}`: 401 not logged in, 400 bad parameters, 404 unknown symbol or
+    Errors are JSON `{"error": …}`: 401 not logged in, 400 bad parameters (an unknown detector
+    names the known ones), 404 unknown symbol or
     no bars stored yet (the message names the backfill command).
     """
     if not request.user.is_authenticated:
@@ -229,6 +237,7 @@ def api_radar(request):
             timeframe=params["tf"],
             bars=params["bars"],
             use_stored=params["stored"],
+            detector=params["detector"],
         )
     except RadarError as error:
         return JsonResponse({"error": error.message}, status=error.status)

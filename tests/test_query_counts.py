@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from analysis.models import PatternInstance
-from analysis.services import series_analyze
+from analysis.services import series_analyze_detectors
 from analysis.tests.factories import make_detection, make_pattern, make_run, walk
 from labeling.models import Label, Source
 from labeling.services import reviewed_range_mark
@@ -63,38 +63,51 @@ def bulk_labels(owner, stock, bars, count: int, *, decisions=()) -> list[Label]:
 @pytest.fixture
 def busy_series(user):
     """A stock whose 1,500 daily bars hold at least 25 stored patterns, with 200 of the user's
-    labels on them (an accept on 25 of the patterns)."""
+    labels on them (an accept on 25 of the atr detector's patterns); both detectors are stored."""
     stock = make_stock("005930", "삼성전자")
     frame = walk(1500, seed=7)
     make_candles(stock, "1d", frame)
-    series_analyze(stock=stock, timeframe="1d")
-    patterns = list(PatternInstance.objects.filter(stock=stock).order_by("start_ts"))
+    series_analyze_detectors(stock=stock, timeframe="1d")
+    patterns = list(
+        PatternInstance.objects.filter(stock=stock, detector="atr").order_by("start_ts")
+    )
     assert len(patterns) >= RADAR_PATTERNS
     bulk_labels(user, stock, list(frame.index), LABELS, decisions=patterns[:RADAR_PATTERNS])
     return stock
 
 
-def test_radar_page(user_client, busy_series, django_assert_max_num_queries):
+DETECTOR_QUERIES = [{}, {"detector": "atr"}, {"detector": "structural"}]
+
+
+@pytest.mark.parametrize("query", DETECTOR_QUERIES)
+def test_radar_page(user_client, busy_series, django_assert_max_num_queries, query):
     # 10 + 1: the multi-timeframe strip (every timeframe's run and newest pattern, one query);
     # + 4: the bell, the watchlist star, the alert column's two bulk reads.
     with django_assert_max_num_queries(15):
-        response = user_client.get("/radar/", {"symbol": "005930", "bars": 1500})
+        response = user_client.get("/radar/", {"symbol": "005930", "bars": 1500, **query})
     data = response.context["data"]
-    assert len(data["patterns"]) >= RADAR_PATTERNS and len(data["labels"]) == LABELS
-    assert response.content.decode().count("Accepted as") == RADAR_PATTERNS
+    assert data["detector"] == query.get("detector", "atr")
+    assert len(data["labels"]) == LABELS and data["patterns"]
+    if data["detector"] == "atr":
+        assert len(data["patterns"]) >= RADAR_PATTERNS
+        assert response.content.decode().count("Accepted as") == RADAR_PATTERNS
 
 
-def test_radar_figure(user_client, busy_series, django_assert_max_num_queries):
+@pytest.mark.parametrize("query", DETECTOR_QUERIES)
+def test_radar_figure(user_client, busy_series, django_assert_max_num_queries, query):
     with django_assert_max_num_queries(7):
-        response = user_client.get("/radar/figure", {"symbol": "005930", "bars": 1500})
+        response = user_client.get("/radar/figure", {"symbol": "005930", "bars": 1500, **query})
     layer = response.json()["figure"]["radar"]["layers"]["labels"]
     assert len(layer["shapes"]) == LABELS
 
 
-def test_api_radar(user_client, busy_series, django_assert_max_num_queries):
+@pytest.mark.parametrize("query", DETECTOR_QUERIES)
+def test_api_radar(user_client, busy_series, django_assert_max_num_queries, query):
     with django_assert_max_num_queries(7):
-        body = user_client.get("/api/radar", {"symbol": "005930", "bars": 1500}).json()
-    assert len(body["analysis"]["patterns"]) >= RADAR_PATTERNS and len(body["labels"]) == LABELS
+        body = user_client.get("/api/radar", {"symbol": "005930", "bars": 1500, **query}).json()
+    assert body["detector"] == query.get("detector", "atr")
+    assert body["analysis"]["source"] == "stored" and body["analysis"]["patterns"]
+    assert len(body["labels"]) == LABELS
 
 
 def test_scanner(user_client, django_assert_max_num_queries):

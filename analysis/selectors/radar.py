@@ -24,7 +24,7 @@ from analysis.figures import (
     pattern_status_at,
     trend_state_at,
 )
-from analysis.models import PatternInstance
+from analysis.models import PatternInstance, default_detector
 from analysis.selectors.runs import radar_analysis
 from marketdata.hangul import initials, is_initials_query
 from marketdata.krx_calendar import KST
@@ -159,8 +159,16 @@ def _candles_json(window: pd.DataFrame) -> list[dict]:
     ]
 
 
-def radar_series(*, stock: Stock, timeframe: str, bars: int, use_stored: bool = True) -> dict:
-    """The latest `bars` bars of a series with their analysis.
+def radar_series(
+    *,
+    stock: Stock,
+    timeframe: str,
+    bars: int,
+    use_stored: bool = True,
+    detector: str | None = None,
+) -> dict:
+    """The latest `bars` bars of a series with their analysis by `detector` (the default
+    detector when None).
 
     Returns {"frame": all loaded bars (history + window), "window_start", "window" (DataFrame of
     the shown bars), "analysis" (the window dict, indexes from the window's first bar),
@@ -176,6 +184,7 @@ def radar_series(*, stock: Stock, timeframe: str, bars: int, use_stored: bool = 
         candles=frame,
         window_start=window_start,
         use_stored=use_stored,
+        detector=detector,
     )
     total = series_bar_count(stock=stock, timeframe=timeframe)
     return {
@@ -187,14 +196,21 @@ def radar_series(*, stock: Stock, timeframe: str, bars: int, use_stored: bool = 
     }
 
 
-def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stored=True) -> dict:
-    """The `/api/radar` body: symbol, name, timeframe, candles, analysis, labels, bar counts."""
-    series = radar_series(stock=stock, timeframe=timeframe, bars=bars, use_stored=use_stored)
+def radar_api_payload(
+    *, user, stock: Stock, timeframe: str, bars: int, use_stored=True, detector: str | None = None
+) -> dict:
+    """The `/api/radar` body: symbol, name, timeframe, detector, candles, analysis (by that
+    detector; the default one when None), labels, bar counts."""
+    detector = detector or default_detector()
+    series = radar_series(
+        stock=stock, timeframe=timeframe, bars=bars, use_stored=use_stored, detector=detector
+    )
     window = series["window"]
     return {
         "symbol": stock.code,
         "name": stock.name,
         "timeframe": timeframe,
+        "detector": detector,
         "bars": len(window),
         "bars_stored": series["total"],
         "candles": _candles_json(window),
@@ -209,7 +225,7 @@ def radar_api_payload(*, user, stock: Stock, timeframe: str, bars: int, use_stor
     }
 
 
-def _stored_pattern_ids(*, stock: Stock, timeframe: str, analysis: dict) -> dict:
+def _stored_pattern_ids(*, stock: Stock, timeframe: str, detector: str, analysis: dict) -> dict:
     """{(type, start ISO, detected ISO): PatternInstance id} for the shown patterns that are
     stored (a Radar extension's decisions are about stored patterns). A window computed on the
     fly (during the session, when the last bar is still forming) matches the stored patterns
@@ -219,9 +235,11 @@ def _stored_pattern_ids(*, stock: Stock, timeframe: str, analysis: dict) -> dict
     if not patterns:
         return {}
     earliest = min(pd.Timestamp(p["start_ts"]) for p in patterns)
-    rows = PatternInstance.objects.filter(
-        stock=stock, timeframe=timeframe, run__is_default=True, start_ts__gte=earliest
-    ).values_list("id", "pattern_type", "start_ts", "detected_ts")
+    rows = (
+        PatternInstance.objects.shown(detector)
+        .filter(stock=stock, timeframe=timeframe, start_ts__gte=earliest)
+        .values_list("id", "pattern_type", "start_ts", "detected_ts")
+    )
     return {
         (
             kind,
@@ -244,8 +262,11 @@ def radar_page_data(
     focus: tuple[datetime, datetime] | None = None,
     pattern_rows: bool = True,
     candle_colors: str = colors.DEFAULT,
+    detector: str | None = None,
 ) -> dict:
-    """Everything the Radar page shows: the figure dict, the info line and the pattern list.
+    """Everything the Radar page shows: the figure dict, the info line and the pattern list,
+    from the analysis of `detector` (the default detector when None; its stored run when
+    current, see `radar_analysis`).
 
     `asof` is a bar position in the shown window (replay). `focus` an instant range to zoom to
     (the window grows to include it, up to MAX_BARS). Each pattern row carries its stored `id`
@@ -258,7 +279,8 @@ def radar_page_data(
         if needed > MAX_BARS:
             raise RadarError(400, f"That range is more than {MAX_BARS:,} bars back.")
         bars = max(bars, needed)
-    series = radar_series(stock=stock, timeframe=timeframe, bars=bars)
+    detector = detector or default_detector()
+    series = radar_series(stock=stock, timeframe=timeframe, bars=bars, detector=detector)
     window, analysis = series["window"], series["analysis"]
     n = len(window)
     if asof is not None and not 0 <= asof < n:
@@ -302,7 +324,13 @@ def radar_page_data(
     patterns, decision_columns = [], []
     if pattern_rows:
         patterns, decision_columns = _pattern_rows(
-            user=user, stock=stock, timeframe=timeframe, analysis=analysis, asof=asof, window=window
+            user=user,
+            stock=stock,
+            timeframe=timeframe,
+            detector=detector,
+            analysis=analysis,
+            asof=asof,
+            window=window,
         )
     return {
         "figure": figure,
@@ -315,6 +343,7 @@ def radar_page_data(
         "change_pct": (change / prev_close * 100) if change is not None else None,
         "trend_state": state.get("state"),
         "trend_since": trend_since,
+        "detector": detector,
         "patterns": patterns,
         "decision_columns": decision_columns,
         "labels": labels,
@@ -322,12 +351,21 @@ def radar_page_data(
 
 
 def _pattern_rows(
-    *, user, stock: Stock, timeframe: str, analysis: dict, asof: int | None, window: pd.DataFrame
+    *,
+    user,
+    stock: Stock,
+    timeframe: str,
+    detector: str,
+    analysis: dict,
+    asof: int | None,
+    window: pd.DataFrame,
 ) -> tuple[list[dict], list[str]]:
     """The pattern list of the Radar page, newest end first, and its extension columns. In
     replay (`asof`) only the patterns known by then, with their status then and their end cut
     at the cursor (a pattern still forming at the cursor has not ended yet)."""
-    stored_ids = _stored_pattern_ids(stock=stock, timeframe=timeframe, analysis=analysis)
+    stored_ids = _stored_pattern_ids(
+        stock=stock, timeframe=timeframe, detector=detector, analysis=analysis
+    )
     patterns = []
     for pattern in sorted(
         analysis.get("patterns", []),

@@ -441,12 +441,13 @@ def test_htmx_request_gets_the_view_rendered_by_the_page_code(user_client, samsu
         "radar-info",
         "radar-span",
         "radar-timeframes",
+        "detector-picker",
         "replay-state",
         "detected-patterns",
     ):
         assert f'id="{part}"' in html and f'id="{part}"' in page_html
     assert 'id="timeframe-strip-wrap"' in html
-    assert html.count('hx-swap-oob="true"') == 6  # the panels stay: same series
+    assert html.count('hx-swap-oob="true"') == 7  # the panels stay: same series
 
     def section(text, part):  # the element's markup, without the out-of-band marker
         text = text.replace(' hx-swap-oob="true"', "")
