@@ -8,7 +8,7 @@ from django.contrib import admin
 
 from analysis.admin import ReadOnlyAdmin
 
-from .models import Label, LabelRevision
+from .models import Label, LabelRevision, ReviewedRange
 
 
 class LabelRevisionInline(admin.TabularInline):
@@ -61,3 +61,14 @@ class LabelRevisionAdmin(ReadOnlyAdmin):
     search_fields = ["label__id", "label__stock__code", "actor__username"]
     list_select_related = ["label", "actor"]
     raw_id_fields = ["label", "actor"]
+
+
+@admin.register(ReviewedRange)
+class ReviewedRangeAdmin(ReadOnlyAdmin):
+    """Ranges users marked as reviewed (the detector review counts precision inside them)."""
+
+    list_display = ["owner", "stock", "timeframe", "start_ts", "end_ts", "created_at"]
+    list_filter = ["timeframe", "created_at"]
+    search_fields = ["owner__username", "stock__code", "stock__name"]
+    list_select_related = ["owner", "stock"]
+    raw_id_fields = ["owner", "stock"]
