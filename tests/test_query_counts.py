@@ -142,7 +142,7 @@ def test_label_list(request, user, busy_series, viewer, django_assert_max_num_qu
 
 
 def test_label_review(user_client, user, django_assert_max_num_queries):
-    """200 labels, 50 detections and 5 reviewed ranges over 5 series."""
+    """200 labels, 50 detections of each detector and 5 reviewed ranges over 5 series."""
     for n in range(5):
         stock = make_stock(f"00{n}930", f"stock {n}")
         frame = walk(300, seed=n)
@@ -151,12 +151,15 @@ def test_label_review(user_client, user, django_assert_max_num_queries):
         detections = [
             make_detection(stock, "DT", bars[20 + 25 * i], bars[30 + 25 * i]) for i in range(10)
         ]
+        for i in range(10):  # the other detector's patterns: same query count
+            make_detection(stock, "DT", bars[21 + 25 * i], bars[30 + 25 * i], detector="structural")
         bulk_labels(user, stock, bars, LABELS // 5, decisions=detections[:3])
         reviewed_range_mark(owner=user, stock=stock, timeframe="1d", start=bars[0], end=bars[-1])
     with django_assert_max_num_queries(9):
         response = user_client.get("/labels/review/")
     report = response.context["report"]
     assert report["series"] == 5 and report["result"].total.labels > 0
+    assert [d["result"].total.detections for d in report["detectors"]] == [50, 50]
     assert len(report["false_alarms"]) > 0
     assert response.content.decode().count("Accepted as") + response.content.decode().count(
         'value="accept"'

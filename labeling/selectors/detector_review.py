@@ -6,7 +6,14 @@ from collections import defaultdict
 
 from django.db.models import Q
 
-from analysis.models import DetectedPatternType, PatternInstance, PatternStatus
+from analysis.engine import DETECTORS
+from analysis.models import (
+    DetectedPatternType,
+    Detector,
+    PatternInstance,
+    PatternStatus,
+    default_detector,
+)
 from marketdata.models import Candle
 
 from ..models import Label, ReviewedRange, Source
@@ -60,11 +67,14 @@ def review_report(
     date_from=None,
     date_to=None,
     iou: float | None = None,
+    detector: str | None = None,
 ) -> dict:
     """The user's labels against the detector's stored patterns (see `labeling.review`).
 
-    Compared: the user's live manual and accepted labels of the types the detector knows, and
-    the detections (default-parameter runs, status forming or completed) of those types on each
+    Compared per swing detector (a `DETECTORS` name; a pattern found by two detectors counts
+    once in each detector's figures): the user's live manual and accepted labels of the types
+    the detector knows, and the detections (that detector's default-parameter runs, status
+    forming or completed) of those types on each
     series the user labelled or reviewed, from the earliest start to the latest end of the
     user's labels (rejected ones included) and reviewed ranges there, cut to
     `date_from`/`date_to` (KST dates) when given. Ranges become bar indexes of the stored bars;
@@ -74,13 +84,22 @@ def review_report(
     wholly inside one of the user's `ReviewedRange`s, and those the user accepted or rejected;
     the others are `not_counted` (docs/architecture.md#detector-review).
 
-    Returns {"result": ReviewResult, "misses"/"false_alarms": [row dicts with Radar links; a
-    false alarm also carries the `pattern` and the user's `decision` on it], "series": number of
-    series, "rejected": rejected detections in the windows, "other_types": labels of types the
+    Returns {"detector": `detector` (`default_detector()` when None), "detector_label" (its
+    display name), "result": its ReviewResult, "detectors": [{"name", "label", "result"} for
+    every detector, the default first], "comparison": [{"pattern_type", "cells": [{"name",
+    "m": TypeMetrics or None}]} per type any detector saw, detectors in that order],
+    "misses"/"false_alarms" (of `detector`): [row dicts with Radar links; a false alarm also
+    carries the `pattern` and the user's `decision` on it], "series": number of series,
+    "rejected": rejected detections in the windows, "other_types": labels of types the
     detector does not look for, "reviewed_ranges": the user's ranges in scope, "threshold"}.
     Six queries whatever the number of labels and series.
     """
     threshold = IOU_THRESHOLD if iou is None else iou
+    detector = detector or default_detector()
+    if detector not in DETECTORS:
+        raise ValueError(f"unknown detector {detector!r}; expected one of: {', '.join(DETECTORS)}")
+    default = default_detector()
+    names = [default, *(name for name in DETECTORS if name != default)]
     start, end = kst_days(date_from=date_from, date_to=date_to)
     labels = Label.objects.owned_by(user).alive().select_related("stock")
     ranges = ReviewedRange.objects.owned_by(user).select_related("stock")
@@ -117,7 +136,7 @@ def review_report(
             window[1] = min(window[1], end)
 
     # The detections of every window, then the bar instants of every series, in one query each.
-    detections_by_series: dict[tuple, list[PatternInstance]] = defaultdict(list)
+    detections_by_series: dict[tuple, list[PatternInstance]] = defaultdict(list)  # every detector
     if windows:
         detections = PatternInstance.objects.filter(
             _any_of(
@@ -127,6 +146,7 @@ def review_report(
                 ]
             ),
             run__is_default=True,
+            detector__in=names,
             pattern_type__in=detector_types,
             status__in=REVIEWED_STATUSES,
         ).order_by("start_ts", "pk")
@@ -158,7 +178,8 @@ def review_report(
     all_detections = [d for found in detections_by_series.values() for d in found]
     decisions = decisions_for(user=user, patterns=all_detections)
 
-    label_spans, detection_spans = [], []
+    label_spans: list[Span] = []
+    detection_spans: dict[str, list[Span]] = {name: [] for name in names}
     counted: set = set()
     misses_rows, alarm_rows = {}, {}
     rejected = 0
@@ -174,7 +195,7 @@ def review_report(
             misses_rows[span.key] = {**_row(label, stock), "url": label.get_absolute_url()}
         for detection in detections_by_series[key]:
             span = _span("detection", detection, stock=stock, bars=bars)
-            detection_spans.append(span)
+            detection_spans[detection.detector].append(span)
             if detection.pk in decisions or any(
                 r.start_ts <= detection.start_ts and detection.end_ts <= r.end_ts
                 for r in ranges_by_series[key]
@@ -187,9 +208,28 @@ def review_report(
                 "status": detection.status,
                 "score": detection.score,
             }
-    result = review_metrics(label_spans, detection_spans, threshold=threshold, counted=counted)
+    results = {
+        name: review_metrics(
+            label_spans, detection_spans[name], threshold=threshold, counted=counted
+        )
+        for name in names
+    }
+    result = results[detector]
+    labels_of = dict(Detector.choices)
+    by_type = {name: {m.pattern_type: m for m in results[name].per_type} for name in names}
+    comparison = [
+        {"pattern_type": t, "cells": [{"name": n, "m": by_type[n].get(t)} for n in names]}
+        for t in sorted({t for found in by_type.values() for t in found})
+    ]
     return {
+        "detector": detector,
+        "detector_label": labels_of.get(detector, detector),
         "result": result,
+        "detectors": [
+            {"name": name, "label": labels_of.get(name, name), "result": results[name]}
+            for name in names
+        ],
+        "comparison": comparison,
         "misses": [misses_rows[s.key] for s in result.misses],
         "false_alarms": [alarm_rows[s.key] for s in result.false_alarms],
         "series": len(windows),

@@ -87,3 +87,35 @@ def test_review_is_per_user(user_client, other_user, stock):
     )
     make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19))
     assert user_client.get("/labels/review/").context["report"]["series"] == 0
+
+
+def test_review_is_per_detector(user_client, user, stock, settings):
+    """A pattern both detectors found counts once in each detector's figures, never as the other
+    detector's false alarm; the default detector comes first."""
+    make_label(user, stock, kst(2024, 1, 8), kst(2024, 1, 19), pattern_type="DB")
+    make_label(user, stock, kst(2024, 2, 5), kst(2024, 2, 16), pattern_type="DT")
+    make_detection(stock, "DB", kst(2024, 1, 9), kst(2024, 1, 19), detector="atr")
+    make_detection(stock, "DB", kst(2024, 1, 8), kst(2024, 1, 19), detector="structural")
+    make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), detector="structural")
+    make_detection(stock, "HS", kst(2024, 1, 22), kst(2024, 2, 2), detector="atr")  # unlabelled
+    services.reviewed_range_mark(
+        owner=user, stock=stock, timeframe="1d", start=kst(2024, 1, 2), end=kst(2024, 2, 29)
+    )
+
+    response = user_client.get("/labels/review/")
+    report = response.context["report"]
+    assert [d["name"] for d in report["detectors"]] == ["atr", "structural"]
+    atr, structural = (d["result"].total for d in report["detectors"])
+    assert (atr.true_positives_precision, atr.false_positives, atr.false_negatives) == (1, 1, 1)
+    assert (structural.true_positives_precision, structural.false_positives) == (2, 0)
+    assert (structural.false_negatives, structural.precision, structural.recall) == (0, 1.0, 1.0)
+    assert report["detector"] == "atr" and report["result"].total == atr
+    assert [row["pattern_type"] for row in report["false_alarms"]] == ["HS"]
+    body = response.content.decode()
+    assert body.index('data-detector="atr"') < body.index('data-detector="structural"')
+    assert 'data-detector="structural" data-count="fp">0<' in body
+
+    settings.ANALYSIS_DEFAULT_DETECTOR = "structural"
+    report = user_client.get("/labels/review/").context["report"]
+    assert [d["name"] for d in report["detectors"]] == ["structural", "atr"]
+    assert report["detector"] == "structural" and report["false_alarms"] == []
