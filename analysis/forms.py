@@ -167,6 +167,7 @@ class ScannerForm(_DefaultsForm):
     min_score = forms.FloatField(min_value=0, max_value=1, required=False)
     sort = forms.ChoiceField(choices=list(SCANNER_SORTS.items()), required=False, initial="recent")
     page = forms.IntegerField(min_value=1, required=False, initial=1)
+    detector = DetectorField()
 
 
 class PatternStatsForm(_DefaultsForm):
@@ -177,3 +178,4 @@ class PatternStatsForm(_DefaultsForm):
     )
     tf = forms.ChoiceField(choices=[("", "All timeframes"), *Timeframe.choices], required=False)
     market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
+    detector = DetectorField()

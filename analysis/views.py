@@ -293,6 +293,7 @@ def scanner(request):
         sort=params["sort"],
         page=params["page"],
         stock_ids=stock_ids,
+        detector=params["detector"],
     )
     context = {
         "page_title": "Scanner",
@@ -326,6 +327,7 @@ def pattern_stats(request):
         pattern_type=form.cleaned_data["type"],
         timeframe=form.cleaned_data["tf"],
         market=form.cleaned_data["market"],
+        detector=form.cleaned_data["detector"],
     )
     context = {"page_title": "Pattern statistics", "nav": "stats", "form": form, **data}
     return render(request, "analysis/pattern_stats.html", context)

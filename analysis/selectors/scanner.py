@@ -65,17 +65,20 @@ def scanner_page(
     page: int = 1,
     per_page: int = SCANNER_PAGE_SIZE,
     stock_ids=None,
+    detector: str | None = None,
 ) -> Page:
-    """One page of stored patterns (default-parameter runs) across all stocks.
+    """One page of stored patterns (`detector`'s default-parameter runs; None =
+    `ANALYSIS_DEFAULT_DETECTOR`) across all stocks.
 
     Filters as `PatternInstance.objects.scan` (`days_back` in trading days). Each object has the
     stock and run joined plus `to_target_pct` / `to_neckline_pct`: percent from the run's last
     close (KRW) to the target / neckline, positive = above the price. Sorting and distances are
     computed by the database. Each object also carries `success`: {"rate", "resolved"}, the
-    historical share of completed patterns of its type, timeframe and market that reached their
-    target (`analysis.selectors.stats.success_rates`). A page costs three queries (count, rows,
-    rates). A page past the end gives the last page. `stock_ids` (ids, or a subquery of them:
-    a symbol set such as a watchlist) keeps the patterns of those stocks only.
+    historical share of completed patterns of its type, timeframe and market (found by the same
+    detector) that reached their target (`analysis.selectors.stats.success_rates`). A page
+    costs three queries (count, rows, rates). A page past the end gives the last page.
+    `stock_ids` (ids, or a subquery of them: a symbol set such as a watchlist) keeps the
+    patterns of those stocks only.
     """
     since = trading_days_cutoff(days_back) if days_back else None
     # A zero close gives no distance (NULL) instead of a database division-by-zero error.
@@ -88,6 +91,7 @@ def scanner_page(
             since=since,
             min_score=min_score,
             market=market or None,
+            detector=detector,
         )
         .filter(**({} if stock_ids is None else {"stock_id__in": stock_ids}))
         .defer("run__result", "run__params", "points", "neckline")
@@ -105,7 +109,8 @@ def scanner_page(
     result = Paginator(qs, per_page).get_page(page)
     result.object_list = list(result.object_list)
     rates = success_rates(
-        keys={(p.pattern_type, p.timeframe, p.stock.market) for p in result.object_list}
+        keys={(p.pattern_type, p.timeframe, p.stock.market) for p in result.object_list},
+        detector=detector,
     )
     for p in result.object_list:
         p.success = rates[(p.pattern_type, p.timeframe, p.stock.market)]

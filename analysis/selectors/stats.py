@@ -1,8 +1,10 @@
 """Pattern statistics from the stored outcomes (docs/analysis-rules.md#outcomes): the
 `/patterns/stats/` table and calibration curve, and the Scanner's historical success rates.
 
-Only completed patterns of default-parameter runs count (the Scanner's population). "Resolved"
-means the outcome is set (target, failed or expired); rates are shares of the resolved ones.
+Only completed patterns of one swing detector's default-parameter runs count (the Scanner's
+population; `detector=None` is `ANALYSIS_DEFAULT_DETECTOR`, as `PatternInstance.objects.shown`).
+"Resolved" means the outcome is set (target, failed or expired); rates are shares of the
+resolved ones.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ class Median(Aggregate):
     output_field = FloatField()
 
 
-def _completed(*, pattern_type: str = "", timeframe: str = "", market: str = ""):
-    qs = PatternInstance.objects.filter(run__is_default=True, status=PatternStatus.COMPLETED)
+def _completed(
+    *, pattern_type: str = "", timeframe: str = "", market: str = "", detector: str | None = None
+):
+    qs = PatternInstance.objects.shown(detector).filter(status=PatternStatus.COMPLETED)
     if pattern_type:
         qs = qs.filter(pattern_type=pattern_type)
     if timeframe:
@@ -41,14 +45,16 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def pattern_stats(*, pattern_type: str = "", timeframe: str = "", market: str = "") -> list[dict]:
+def pattern_stats(
+    *, pattern_type: str = "", timeframe: str = "", market: str = "", detector: str | None = None
+) -> list[dict]:
     """One row per pattern type x timeframe x market holding completed patterns, in that order:
     {pattern_type, timeframe, market, completed, target, failed, expired, pending, resolved,
     target_rate, failed_rate, expired_rate (0..1 of resolved, None when none is resolved),
     median_bars_to_target (bars), median_mfe_pct, median_mae_pct (% of the completion close,
     over resolved patterns)}. One query."""
     rows = (
-        _completed(pattern_type=pattern_type, timeframe=timeframe, market=market)
+        _completed(pattern_type=pattern_type, timeframe=timeframe, market=market, detector=detector)
         .values("pattern_type", "timeframe", "stock__market")
         .annotate(
             completed=Count("pk"),
@@ -87,13 +93,13 @@ def pattern_stats(*, pattern_type: str = "", timeframe: str = "", market: str = 
 
 
 def calibration_curve(
-    *, pattern_type: str = "", timeframe: str = "", market: str = ""
+    *, pattern_type: str = "", timeframe: str = "", market: str = "", detector: str | None = None
 ) -> list[dict]:
     """Resolved patterns in score bins of width 1/CALIBRATION_BINS: [{bin, patterns,
     mean_score, target_rate}] for the bins that hold any (a calibrated score lies on the
     diagonal: mean score = observed rate). One query."""
     rows = (
-        _completed(pattern_type=pattern_type, timeframe=timeframe, market=market)
+        _completed(pattern_type=pattern_type, timeframe=timeframe, market=market, detector=detector)
         .filter(RESOLVED)
         .annotate(
             bin=Least(
@@ -121,7 +127,9 @@ def calibration_curve(
     ]
 
 
-def success_rates(*, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], dict]:
+def success_rates(
+    *, keys: set[tuple[str, str, str]], detector: str | None = None
+) -> dict[tuple[str, str, str], dict]:
     """{(pattern type, timeframe, market): {"rate": target share of resolved or None,
     "resolved": n}} for the given keys (those the Scanner's page shows). One query (none for
     no keys)."""
@@ -131,8 +139,8 @@ def success_rates(*, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, st
     timeframes = {k[1] for k in keys}
     markets = {k[2] for k in keys}
     rows = (
-        PatternInstance.objects.filter(
-            run__is_default=True,
+        PatternInstance.objects.shown(detector)
+        .filter(
             status=PatternStatus.COMPLETED,
             pattern_type__in=types,
             timeframe__in=timeframes,
@@ -163,11 +171,18 @@ def totals(rows: list[dict]) -> dict:
 COUNT_KEYS = ("completed", "target", "failed", "expired", "pending", "resolved")
 
 
-def stats_page(*, pattern_type: str = "", timeframe: str = "", market: str = "") -> dict:
+def stats_page(
+    *, pattern_type: str = "", timeframe: str = "", market: str = "", detector: str | None = None
+) -> dict:
     """Everything `/patterns/stats/` shows: {"rows", "totals", "bins", "histogram" and
     "calibration" (Plotly figure dicts), "calibration_version" (None before any fit)}.
     Three queries."""
-    filters = {"pattern_type": pattern_type, "timeframe": timeframe, "market": market}
+    filters = {
+        "pattern_type": pattern_type,
+        "timeframe": timeframe,
+        "market": market,
+        "detector": detector,
+    }
     rows = pattern_stats(**filters)
     bins = calibration_curve(**filters)
     calibration = active_calibration()

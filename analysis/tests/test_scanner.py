@@ -170,7 +170,10 @@ def test_row_opens_the_radar_focused_on_the_pattern(user_client, market):
     start = pattern.start_ts.astimezone(timezone.get_current_timezone()).isoformat()
     assert start.endswith("+09:00")
     encoded = start.replace(":", "%3A").replace("+", "%2B")
-    assert f"/radar/?symbol=000660&amp;tf=1d&amp;focus_start={encoded}&amp;focus_end=" in html
+    assert (
+        f"/radar/?symbol=000660&amp;tf=1d&amp;detector=atr&amp;focus_start={encoded}&amp;focus_end="
+        in html
+    )
 
 
 def test_pagination_in_the_database(user_client, market):
@@ -238,3 +241,45 @@ def test_real_analysis_rows_open_a_focused_radar(user_client):
     assert radar.status_code == 200
     listed = radar.context["data"]["patterns"]
     assert any(p["id"] == first.pk for p in listed)
+
+
+@pytest.fixture
+def two_detectors():
+    """Samsung 1d analysed by both swing detectors, each finding another pattern; each detector
+    has its own history of a DB's outcomes (ATR: 1 of 2 reached the target, structural: 3 of 3)."""
+    stock = make_stock("005930", "삼성전자")
+    atr = make_run(stock, last_close=10000.0, detector="atr")
+    structural = make_run(stock, last_close=10000.0, detector="structural")
+    recent_pattern(atr, "DB", days_ago=1)
+    recent_pattern(structural, "HS", days_ago=1)
+    recent_pattern(structural, "DB", days_ago=2)
+    end = trading_days_cutoff(60)
+    for run, outcomes in ((atr, ["target", "failed"]), (structural, ["target"] * 3)):
+        for outcome in outcomes:
+            make_pattern(run, "DB", start=end - timedelta(days=30), end=end, outcome=outcome)
+    return stock
+
+
+def test_detector_filter_shows_only_that_detectors_patterns_and_rates(user_client, two_detectors):
+    default = user_client.get(URL)
+    assert default.context["params"]["detector"] == "atr"  # ANALYSIS_DEFAULT_DETECTOR
+    assert codes(default) == [("005930", "DB")]
+    assert default.context["page"].object_list[0].success == {"rate": 0.5, "resolved": 2}
+    chosen = user_client.get(URL, {"detector": "structural"})
+    assert codes(chosen) == [("005930", "HS"), ("005930", "DB")]
+    rows = {p.pattern_type: p for p in chosen.context["page"].object_list}
+    assert rows["DB"].success == {"rate": 1.0, "resolved": 3}
+    html = chosen.content.decode()
+    assert re.search(r'<option value="structural" selected>', html)
+    # Sort headers and the Radar links keep the detector.
+    sort_links = re.findall(r'<a href="([^"]+)" hx-get="[^"]+" hx-target="#scanner-results"', html)
+    assert sort_links and all("detector=structural" in link for link in sort_links)
+    radar_links = re.findall(r'class="open-radar" href="([^"]+)"', html)
+    assert radar_links and all("detector=structural" in link for link in radar_links)
+
+
+def test_unknown_detector_is_400_naming_the_detectors(user_client):
+    response = user_client.get(URL, {"detector": "magic"})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "detector:" in text and "magic" in text and "atr" in text and "structural" in text

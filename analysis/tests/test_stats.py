@@ -128,10 +128,10 @@ def test_bad_filters_are_a_400(user_client):
 
 def test_the_scanner_shows_each_rows_historical_success_rate(user_client, history):
     html = user_client.get("/scanner/", {"type": "DB", "days": 5000}).content.decode()
-    cells = re.findall(r'<td class="num success-rate">(.*?)</td>', html, re.S)
+    cells = re.findall(r'<td class="num success-rate[^"]*">(.*?)</td>', html, re.S)
     assert cells and all("75%" in c and "of 4" in c for c in cells[:1])
     kosdaq = user_client.get("/scanner/", {"market": "KOSDAQ", "days": 5000}).content.decode()
-    assert "0%" in re.findall(r'<td class="num success-rate">(.*?)</td>', kosdaq, re.S)[0]
+    assert "0%" in re.findall(r'<td class="num success-rate[^"]*">(.*?)</td>', kosdaq, re.S)[0]
 
 
 def test_pattern_outcome_as_known_at_a_replay_bar():
@@ -161,3 +161,38 @@ def test_the_radar_lists_each_patterns_outcome(user_client):
     for result in {r for r in results if r}:
         assert any(f"outcome-{result}" in cell for cell in shown)
     assert any("bars</span>" in cell for cell in shown) == ("target" in results)
+
+
+@pytest.fixture
+def two_detectors():
+    """Completed patterns of both swing detectors on one stock: ATR found 2 DB (1 target),
+    the structural detector 3 HS (all failed)."""
+    stock = make_stock("005930", "삼성전자")
+    atr = make_run(stock, detector="atr")
+    structural = make_run(stock, detector="structural")
+    end = atr.last_bar_ts - timedelta(days=60)
+    span = {"start": end - timedelta(days=30), "end": end}
+    make_pattern(atr, "DB", **span, outcome="target", score=0.8)
+    make_pattern(atr, "DB", **span, outcome="failed", score=0.3)
+    for _ in range(3):
+        make_pattern(structural, "HS", **span, outcome="failed", score=0.6)
+    return stock
+
+
+def test_stats_page_detector_filter(user_client, two_detectors):
+    default = user_client.get(URL)
+    assert [(r["pattern_type"], r["completed"]) for r in default.context["rows"]] == [("DB", 2)]
+    chosen = user_client.get(URL, {"detector": "structural"})
+    assert chosen.status_code == 200
+    assert [(r["pattern_type"], r["completed"]) for r in chosen.context["rows"]] == [("HS", 3)]
+    assert chosen.context["totals"]["failed_rate"] == 1.0
+    assert [b["bin"] for b in chosen.context["bins"]] == [6]
+    html = chosen.content.decode()
+    assert '<option value="structural" selected>' in html
+    assert html.count('class="stats-row"') == 1 and "<b>HS</b>" in html and "<b>DB</b>" not in html
+
+
+def test_stats_page_unknown_detector_is_400(user_client):
+    response = user_client.get(URL, {"detector": "magic"})
+    assert response.status_code == 400
+    assert "detector:" in response.content.decode()
