@@ -8,7 +8,9 @@ middleware, after authentication, applies the first.
 
 from django.utils import translation
 
-from .selectors import session_preferences
+from chartinsight.middleware import DATABASE_DOWN
+
+from .selectors import DisplayPreferences, session_preferences
 
 
 class UserPreferencesMiddleware:
@@ -16,7 +18,12 @@ class UserPreferencesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        prefs = session_preferences(request=request)
+        try:
+            prefs = session_preferences(request=request)
+        except DATABASE_DOWN:
+            # The database is down: the defaults here, and DatabaseUnavailableMiddleware (after
+            # this one) answers 503 when the request gets to the login check.
+            prefs = DisplayPreferences()
         request.candle_colors = prefs.candle_colors
         if prefs.language:
             translation.activate(prefs.language)
