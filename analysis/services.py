@@ -306,6 +306,16 @@ def analysis_store(
     return run
 
 
+def final_bars(*, stock: Stock, timeframe: str) -> pd.DataFrame:
+    """The newest `ANALYSIS_MAX_BARS` final bars of a series. Raises AnalysisError(NO_CANDLES)
+    when there are none."""
+    frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
+    frame = frame[frame["is_final"]]
+    if frame.empty:
+        raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
+    return frame
+
+
 def series_analyze(
     *,
     stock: Stock,
@@ -313,6 +323,8 @@ def series_analyze(
     detector: str | None = None,
     sensitivity: float | None = None,
     force: bool = False,
+    frame: pd.DataFrame | None = None,
+    fingerprint: str | None = None,
 ) -> AnalysisRun:
     """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series with one detector
     (`default_detector()` when None) and stores the result as that detector's run.
@@ -324,7 +336,9 @@ def series_analyze(
     `force`. A recomputed run sends `analysis.signals.series_analysed` once committed. The
     returned run carries `recomputed` (bool, not a database field). Raises
     AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for an unknown detector or a
-    bad sensitivity (`sensitivity` scales the atr detector only).
+    bad sensitivity (`sensitivity` scales the atr detector only). `frame`: those bars when the
+    caller already loaded them (`final_bars`), with their `fingerprint` if known, so several
+    detectors read the series once.
     """
     if timeframe not in Timeframe.values:
         raise AnalysisError(
@@ -332,11 +346,9 @@ def series_analyze(
         )
     detector = detector or default_detector()
     params = params_for(sensitivity, detector)
-    frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
-    frame = frame[frame["is_final"]]
-    if frame.empty:
-        raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
-    fingerprint = bars_fingerprint(frame)
+    if frame is None:
+        frame = final_bars(stock=stock, timeframe=timeframe)
+    fingerprint = fingerprint or bars_fingerprint(frame)
     if not force:
         stored = AnalysisRun.objects.filter(
             stock=stock, timeframe=timeframe, detector=detector, params_hash=params_hash(params)
@@ -387,13 +399,26 @@ def series_analyze_detectors(
 ) -> list[AnalysisRun]:
     """`series_analyze` with each of `detectors` (default: every name in `DETECTORS`, so the
     Radar, the Scanner and the review can show either), default parameters, in that order.
-    Each run is stored in its own transaction. Raises as `series_analyze` (an unknown name
-    before any work)."""
+    Each run is stored in its own transaction; the bars are read once for all of them. Raises
+    as `series_analyze` (an unknown name or timeframe before any work)."""
     names = list(detectors or DETECTORS)
     for name in names:
         make_detector(name)
+    if timeframe not in Timeframe.values:
+        raise AnalysisError(
+            UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
+        )
+    frame = final_bars(stock=stock, timeframe=timeframe)
+    fingerprint = bars_fingerprint(frame)
     return [
-        series_analyze(stock=stock, timeframe=timeframe, detector=name, force=force)
+        series_analyze(
+            stock=stock,
+            timeframe=timeframe,
+            detector=name,
+            force=force,
+            frame=frame,
+            fingerprint=fingerprint,
+        )
         for name in names
     ]
 

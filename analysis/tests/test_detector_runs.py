@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import F
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analysis.apps import UNKNOWN_DEFAULT_DETECTOR, check_default_detector
@@ -81,6 +82,25 @@ def test_the_setting_picks_the_default_everywhere_a_user_did_not_choose(walk_sto
         assert set(PatternInstance.objects.shown().values_list("run", flat=True)) == {run.pk}
     assert AnalysisRun.objects.shown().get().detector == "atr"
     assert AnalysisRun.objects.shown("structural").get().detector == "structural"
+
+
+@pytest.mark.django_db
+def test_every_detector_of_a_series_reads_its_bars_once(walk_stock):
+    with CaptureQueriesContext(connection) as queries:
+        runs = series_analyze_detectors(stock=walk_stock, timeframe="1d")
+    candle_reads = [
+        q
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and "marketdata_candle" in q["sql"]
+    ]
+    assert len(runs) == len(DETECTORS) == 2
+    assert len(candle_reads) == 1
+    # Same bars, same fingerprint, both recomputed; a second pass finds both unchanged.
+    assert runs[0].bars_fingerprint == runs[1].bars_fingerprint
+    assert all(run.recomputed for run in runs)
+    again = series_analyze_detectors(stock=walk_stock, timeframe="1d")
+    assert [run.pk for run in again] == [run.pk for run in runs]
+    assert not any(run.recomputed for run in again)
 
 
 @pytest.mark.django_db
