@@ -22,6 +22,7 @@ from .models import (
     key_point_problem,
 )
 from .review import IOU_THRESHOLD
+from .selectors.labels import LABEL_ORDER
 from .selectors.ranges import END_BEFORE_START, kst_text
 
 DETECTION_GONE = (
@@ -244,6 +245,12 @@ class LabelFilterForm(forms.Form):
     )
     date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
     deleted = forms.BooleanField(required=False, label="Deleted only")
+    # The column headers set it (a second click reverses it); the form keeps it while filtering.
+    sort = forms.ChoiceField(
+        choices=[(key, key) for key in LABEL_ORDER],
+        required=False,
+        widget=forms.HiddenInput(attrs={"id": "label-sort"}),
+    )
 
 
 class ExportOptionsForm(forms.Form):

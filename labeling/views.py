@@ -35,7 +35,13 @@ from .models import Label, Outcome, ReviewedRange
 from .selectors.charts import label_figure
 from .selectors.detections import current_detection
 from .selectors.detector_review import review_report
-from .selectors.labels import label_revisions, labels_filtered, radar_url, reviewed_text
+from .selectors.labels import (
+    LABEL_DEFAULT_SORT,
+    label_revisions,
+    labels_filtered,
+    radar_url,
+    reviewed_text,
+)
 from .selectors.queue import queue_page
 from .selectors.ranges import kst_text
 
@@ -88,7 +94,9 @@ def _filtered_labels(request, form: LabelFilterForm):
 
 @require_GET
 def label_list(request):
-    """The user's labels (staff: everyone's, read-only) with filters, 50 a page."""
+    """The user's labels (staff: everyone's, read-only) with filters, sorted by a column (either
+    direction), 50 a page; filters, sort and page live in the URL. An HTMX request from the
+    filters, headers or pages gets the results fragment only."""
     form = _filter_form(request)
     if form.is_bound and not form.is_valid():
         return render(
@@ -105,6 +113,7 @@ def label_list(request):
     context = {
         "form": form,
         "page_obj": page_obj,
+        "sort": (form.cleaned_data["sort"] if form.is_bound else "") or LABEL_DEFAULT_SORT,
         "query": query.urlencode(),
         "label_studio_config": export.label_studio_config(),
         "nav": "labels",

@@ -3,14 +3,48 @@ Radar link of a range."""
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from marketdata.krx_calendar import KST
+from marketdata.models import Timeframe
 
 from ..models import Label, LabelRevision
 from .ranges import kst_days, kst_text
+
+# The timeframes shortest first (5m … 1mo), not in the alphabetical order of their codes.
+_TIMEFRAME_RANK = Case(
+    *(When(timeframe=tf, then=Value(rank)) for rank, tf in enumerate(Timeframe.values)),
+    output_field=IntegerField(),
+)
+_NEWEST = ("-created_at", "-id")
+# What each sort of the label list (`LabelFilterForm.sort`) orders by, before the tie-breaker
+# (newest label first); "-<sort>" is the same column the other way round (a second click on
+# its header), the tie-breaker unchanged.
+_SORT_COLUMNS = {
+    "newest": _NEWEST,
+    "symbol": ("stock__code",),
+    "name": ("stock__name", "stock__code"),
+    "timeframe": (_TIMEFRAME_RANK.asc(),),
+    "pattern": ("pattern_type",),
+    "range": ("-start_ts", "-end_ts"),
+    "direction": ("direction",),
+    "outcome": ("outcome",),
+    "source": ("source",),
+}
+
+
+def _reversed(field):
+    if isinstance(field, str):
+        return field[1:] if field.startswith("-") else f"-{field}"
+    return field.expression.asc() if field.descending else field.expression.desc()
+
+
+LABEL_ORDER = {key: (*fields, *_NEWEST) for key, fields in _SORT_COLUMNS.items()} | {
+    f"-{key}": (*map(_reversed, fields), *_NEWEST) for key, fields in _SORT_COLUMNS.items()
+}
+LABEL_DEFAULT_SORT = "newest"
 
 
 def labels_filtered(
@@ -24,8 +58,10 @@ def labels_filtered(
     date_from=None,
     date_to=None,
     deleted: bool = False,
+    sort: str = "",
 ):
-    """Labels `user` may see (staff: everyone's), filtered, newest first.
+    """Labels `user` may see (staff: everyone's), filtered, in the order `sort` (a LABEL_ORDER
+    key; empty: newest first).
 
     `symbol` matches the code exactly or the name partly; `date_from`/`date_to` (KST dates)
     keep labels whose range overlaps those days; `deleted` lists soft-deleted labels instead
@@ -44,7 +80,7 @@ def labels_filtered(
     if source:
         qs = qs.filter(source=source)
     start, end = kst_days(date_from=date_from, date_to=date_to)
-    return qs.overlapping(start=start, end=end).order_by("-created_at", "-id")
+    return qs.overlapping(start=start, end=end).order_by(*LABEL_ORDER[sort or LABEL_DEFAULT_SORT])
 
 
 def radar_url(*, symbol: str, timeframe: str, start: datetime, end: datetime) -> str:

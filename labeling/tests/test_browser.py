@@ -112,6 +112,39 @@ def test_accept_a_detected_pattern_and_undo(series, logged_in_page, user, screen
     assert label.is_deleted
 
 
+def test_label_list_sorts_by_a_header_both_ways_and_keeps_the_sort_while_filtering(
+    series, logged_in_page, user
+):
+    page = logged_in_page
+    frame = series["frame"]
+    for pattern_type, offset in (("DT", 100), ("HS", 60), ("DB", 140)):
+        make_label(
+            user,
+            series["stock"],
+            frame.index[-offset].to_pydatetime(),
+            frame.index[-offset + 20].to_pydatetime(),
+            pattern_type=pattern_type,
+        )
+    page.goto("/labels/")
+    page.evaluate("window.samePage = true")
+
+    def patterns():
+        return page.locator("table.labels tbody tr td:nth-child(5)").all_inner_texts()
+
+    page.click('table.labels th a[data-sort="range"]')  # latest range first
+    page.wait_for_selector('table.labels th a[data-sort="range"][aria-sort="descending"]')
+    assert "sort=range" in page.url
+    latest_first = patterns()
+    page.click('table.labels th a[data-sort="range"]')  # the other way round
+    page.wait_for_selector('table.labels th a[data-sort="range"][aria-sort="ascending"]')
+    assert "sort=-range" in page.url
+    assert patterns() == latest_first[::-1]
+    page.select_option("select[name=pattern_type]", "DB")  # a filter keeps the sort
+    page.wait_for_function("() => document.querySelectorAll('table.labels tbody tr').length === 1")
+    assert "pattern_type=DB" in page.url and "sort=-range" in page.url
+    assert page.evaluate("window.samePage") is True  # swapped with htmx, never reloaded
+
+
 def test_label_list_filters_deletes_and_restores_with_htmx(
     series, logged_in_page, user, screenshot
 ):

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 FILTERS = ["symbol", "timeframe", "pattern_type", "outcome", "source", "date_from", "date_to"]
 PARAMS = {
-    "/labels/": [*FILTERS, "deleted", "page"],
+    "/labels/": [*FILTERS, "deleted", "page", "sort"],
     "/labels/export.csv": FILTERS,
     "/labels/export.jsonl": [*FILTERS, "with_bars", "context"],
     "/labels/export.label-studio.json": [*FILTERS, "context"],

@@ -368,6 +368,80 @@ def test_list_is_paginated_and_htmx_returns_results_only(user_client, user, stoc
     assert 'id="label-results"' in body and "<html" not in body
 
 
+def test_list_sorts_by_a_column_both_ways_and_keeps_filters_and_pages(
+    user_client, user, stock, other_stock
+):
+    samsung_late = make_label(user, stock, kst(2024, 2, 5), kst(2024, 2, 9), pattern_type="DB")
+    hynix = make_label(user, other_stock, pattern_type="HS", timeframe="1d")
+    samsung_early = make_label(user, stock, pattern_type="DT")
+
+    def codes_and_ids(**params):
+        response = user_client.get("/labels/", params)
+        assert response.status_code == 200
+        return [(x.stock.code, x.pk) for x in response.context["page_obj"]]
+
+    # Default: newest first; "-newest": oldest first.
+    assert [pk for _, pk in codes_and_ids()] == [samsung_early.pk, hynix.pk, samsung_late.pk]
+    assert [pk for _, pk in codes_and_ids(sort="-newest")] == [
+        samsung_late.pk,
+        hynix.pk,
+        samsung_early.pk,
+    ]
+    # A column, then the other way round; equal symbols stay newest first.
+    assert codes_and_ids(sort="symbol") == [
+        ("000660", hynix.pk),
+        ("005930", samsung_early.pk),
+        ("005930", samsung_late.pk),
+    ]
+    assert codes_and_ids(sort="-symbol") == [
+        ("005930", samsung_early.pk),
+        ("005930", samsung_late.pk),
+        ("000660", hynix.pk),
+    ]
+    assert [pk for _, pk in codes_and_ids(sort="range")][0] == samsung_late.pk
+    assert [pk for _, pk in codes_and_ids(sort="-range")][-1] == samsung_late.pk
+    # With a filter: both apply.
+    assert [pk for _, pk in codes_and_ids(symbol="005930", sort="-newest")] == [
+        samsung_late.pk,
+        samsung_early.pk,
+    ]
+    # An unknown sort is a bad request, as on the Scanner.
+    assert user_client.get("/labels/", {"sort": "owner__password"}).status_code == 400
+
+
+def test_list_headers_sort_and_keep_filters_and_the_sort_survives_paging(user_client, user, stock):
+    for _ in range(51):
+        make_label(user, stock)
+    body = user_client.get("/labels/", {"symbol": "005930", "sort": "symbol"}).content.decode()
+    # The sorted column's header reverses it and says so; the others sort by themselves.
+    assert 'href="?symbol=005930&amp;sort=-symbol"' in body
+    assert 'data-sort="symbol" aria-sort="ascending"' in body
+    assert 'href="?symbol=005930&amp;sort=name"' in body
+    assert 'hx-target="#label-results"' in body
+    # The next page keeps filter and sort, and so does the filter form (a hidden field).
+    assert "?symbol=005930&amp;sort=symbol&amp;page=2" in body
+    assert '<input type="hidden" name="sort" value="symbol" id="label-sort">' in body
+    reversed_body = user_client.get("/labels/", {"sort": "-symbol"}).content.decode()
+    assert 'data-sort="symbol" aria-sort="descending"' in reversed_body
+    # A header click (HTMX): the results only, and the form's hidden sort updated out of band.
+    fragment = user_client.get(
+        "/labels/", {"sort": "-newest"}, HTTP_HX_TARGET="label-results", **HTMX
+    ).content.decode()
+    assert "<html" not in fragment and 'id="label-results"' in fragment
+    assert 'id="label-sort" value="-newest" form="label-filters" hx-swap-oob="true"' in fragment
+
+
+def test_exports_of_a_sorted_list_keep_their_id_order(user_client, user, stock, other_stock):
+    """The export links carry the list's query, sort included: it is validated like the list's
+    and the file stays in label id order (stable for diffs and imports)."""
+    samsung = make_label(user, stock)
+    hynix = make_label(user, other_stock, pattern_type="HS")
+    response = user_client.get("/labels/export.csv", {"sort": "symbol"})
+    rows = list(csv.DictReader(io.StringIO(_stream(response))))
+    assert [row["id"] for row in rows] == [str(samsung.pk), str(hynix.pk)]
+    assert user_client.get("/labels/export.csv", {"sort": "x"}).status_code == 400
+
+
 # --- exports -------------------------------------------------------------------------------------
 
 
