@@ -36,6 +36,7 @@ class LabelAdmin(ReadOnlyAdmin):
         "direction",
         "outcome",
         "source",
+        "detector",
         "deleted_at",
         "updated_at",
     ]
@@ -44,6 +45,7 @@ class LabelAdmin(ReadOnlyAdmin):
         "timeframe",
         "outcome",
         "source",
+        "detector",
         "direction",
         ("deleted_at", admin.EmptyFieldListFilter),
         "owner",

@@ -2,7 +2,9 @@
 Label Studio time-series tasks.
 
 Instants are ISO 8601 in KST (+09:00); prices in KRW, volume in shares. Each writer yields text
-chunks so a view can stream them; the readers of the tests parse them back.
+chunks so a view can stream them; the readers of the tests parse them back. `detector` names
+the swing detector of the detection an accepted/rejected label answers (empty on the user's own
+labels): provenance, as in `Label.detector`.
 """
 
 import csv
@@ -33,6 +35,7 @@ CSV_COLUMNS = [
     "direction",
     "outcome",
     "source",
+    "detector",
     "detection_id",
     "tags",
     "notes",
@@ -64,7 +67,7 @@ LABEL_STUDIO_CONFIG = """<View>
 # Key point roles the config offers besides those of the exported labels: the detector's (double
 # tops/bottoms: P1 V1 P2 / V1 P1 V2; head and shoulders: LS NL1 H NL2 RS).
 KEY_POINT_ROLES = ("P1", "P2", "P3", "V1", "V2", "V3", "LS", "NL1", "H", "NL2", "RS")
-LS_META_PREFIXES = ("source=", "tags=", "detection_id=")
+LS_META_PREFIXES = ("source=", "detector=", "tags=", "detection_id=")
 
 
 def _iso(value) -> str:
@@ -84,6 +87,7 @@ RECORD_FIELDS = {
     "direction": "direction",
     "outcome": "outcome",
     "source": "source",
+    "detector": "detector",
     "detection_ref": "detection_ref",
     "tags": "tags",
     "notes": "notes",
@@ -204,6 +208,8 @@ def _ls_label_results(label: Label) -> list[dict]:
     value = _ls_value(label.start_ts, label.end_ts)
     detection_id = (label.detection_ref or {}).get("id")
     meta = [f"source={label.source}", f"tags={TAG_SEPARATOR.join(label.tags)}"]
+    if label.detector:
+        meta.append(f"detector={label.detector}")
     if detection_id is not None:
         meta.append(f"detection_id={detection_id}")
     results = [
@@ -301,7 +307,8 @@ def label_studio_tasks(labels: Iterable[Label], *, context: int = 0) -> list[dic
     side (`time` in epoch milliseconds, prices in KRW). `annotations`: each manual or accepted
     label becomes a `timeserieslabels` region with its pattern type, per-region choices of
     direction and outcome, its notes and its key points (instant regions, price in `meta`,
-    `parentID` the pattern's region); `meta` keeps its source, tags and detection id.
+    `parentID` the pattern's region); `meta` keeps its source, tags, and for an accepted
+    detection its detector and detection id.
     Rejected detections are not spans of a pattern, so they are left out (the CSV and JSONL
     exports keep them, with their source). `predictions`: the detector's stored detections
     (default-parameter runs, every detector) inside the task's bars, one prediction per

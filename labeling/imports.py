@@ -11,8 +11,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from analysis.models import Detector
+
 from .export import TAG_SEPARATOR
 from .models import Direction, LabelPatternType, Outcome, Source
+
+MANUAL_WITH_DETECTOR = (
+    "{where}: detector {detector!r} on a manual label; only an accepted or rejected detection "
+    "names its detector."
+)
 
 
 class ImportProblem(ValueError):
@@ -32,6 +39,7 @@ class LabelRecord:
     direction: str = ""
     outcome: str = Outcome.UNKNOWN
     source: str = Source.MANUAL
+    detector: str = ""
     detection_id: int | None = None
     notes: str = ""
     tags: list[str] = field(default_factory=list)
@@ -71,6 +79,11 @@ def _record(where: str, raw: dict) -> LabelRecord:
             ) from None
     else:
         detection_id = None
+    source = _choice(raw.get("source"), Source, where, "source", Source.MANUAL)
+    # Files exported before labels named their detector have none: it stays empty.
+    detector = _choice(raw.get("detector"), Detector, where, "detector")
+    if detector and source == Source.MANUAL:
+        raise ImportProblem(MANUAL_WITH_DETECTOR.format(where=where, detector=detector))
     tags = raw.get("tags") or []
     if isinstance(tags, str):
         tags = [t for t in tags.split(TAG_SEPARATOR) if t]
@@ -97,7 +110,8 @@ def _record(where: str, raw: dict) -> LabelRecord:
         end=_instant(raw["end_ts"], where, "end_ts"),
         direction=_choice(raw.get("direction"), Direction, where, "direction"),
         outcome=_choice(raw.get("outcome"), Outcome, where, "outcome", Outcome.UNKNOWN),
-        source=_choice(raw.get("source"), Source, where, "source", Source.MANUAL),
+        source=source,
+        detector=detector,
         detection_id=detection_id,
         notes=str(raw.get("notes") or ""),
         tags=[str(t) for t in tags],
@@ -184,6 +198,7 @@ def parse_label_studio(text: str) -> list[LabelRecord]:
                         start_ms=int(value["start"]),
                         end_ms=int(value["end"]),
                         source=meta.get("source", ""),
+                        detector=meta.get("detector", ""),
                         tags=meta.get("tags", ""),
                         detection_id=meta.get("detection_id"),
                     )

@@ -15,6 +15,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from analysis.models import Detector
 from marketdata.models import Stock, Timeframe
 
 # Key points: a handful per pattern (a head and shoulders needs five or six), each a plain role
@@ -163,7 +164,9 @@ class Source(models.TextChoices):
 # The sources of an accept/reject label: the user's decision on one detected pattern.
 DECISION_SOURCES = (Source.ACCEPTED, Source.REJECTED)
 # A decision answers a detection by its series, pattern type and bar range, not by its row id: a
-# re-analysis replaces the pattern rows, and the decision stays with the same detection.
+# re-analysis replaces the pattern rows, and the decision stays with the same detection. The
+# detector is not part of the key: both detectors finding the same range is one detection to the
+# user, and `Label.detector` only records which one the decision was made on.
 DETECTION_KEY_FIELDS = ("stock_id", "timeframe", "pattern_type", "start_ts", "end_ts")
 
 
@@ -267,6 +270,16 @@ class Label(models.Model):
         related_name="labels",
         help_text="The detection an accept/reject answers (cleared when the series is re-analysed)",
     )
+    detector = models.CharField(
+        max_length=20,
+        choices=Detector.choices,
+        blank=True,
+        default="",
+        help_text=(
+            "Swing detector of the detection an accept/reject answers (provenance only: "
+            "decisions match detections by series, type and range); empty on the user's own labels"
+        ),
+    )
     detection_ref = models.JSONField(
         null=True,
         blank=True,
@@ -302,6 +315,15 @@ class Label(models.Model):
             ),
             models.CheckConstraint(
                 condition=_in_choices("source", Source), name="label_source_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(detector="") | _in_choices("detector", Detector),
+                name="label_detector_valid",
+            ),
+            # Only a decision names a detector; the user's own labels have none.
+            models.CheckConstraint(
+                condition=~models.Q(source=Source.MANUAL) | models.Q(detector=""),
+                name="label_manual_has_no_detector",
             ),
             # An accept/reject always says which detection it answered.
             models.CheckConstraint(

@@ -43,6 +43,7 @@ TRACKED_FIELDS = (
     "notes",
     "tags",
     "source",
+    "detector",
     "detection_ref",
     "deleted",
 )
@@ -62,6 +63,7 @@ def label_snapshot(label: Label) -> dict:
         "notes": label.notes,
         "tags": label.tags,
         "source": label.source,
+        "detector": label.detector,
         "detection_ref": label.detection_ref,
         "deleted": label.deleted_at is not None,
     }
@@ -130,10 +132,14 @@ def label_create(
     notes: str = "",
     tags=(),
     source: str = Source.MANUAL,
+    detector: str = "",
     detection_ref: dict | None = None,
     detected_pattern=None,
 ) -> Label:
     """Creates a label on the stored bars of (stock, timeframe) and its first revision.
+
+    `detector` names the swing detector of the detection an accept/reject answers (empty for
+    the user's own labels).
 
     The range and key points snap to stored bars (`selectors.ranges.label_range_resolve`, which
     raises ValidationError keyed by field). An empty `direction` takes the pattern type's usual
@@ -157,6 +163,7 @@ def label_create(
         notes=notes,
         tags=_clean_tags(tags),
         source=source,
+        detector=detector,
         detection_ref=detection_ref,
         detected_pattern=detected_pattern,
     )
@@ -248,17 +255,32 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
     """Accepts or rejects detected `pattern` (an `analysis.PatternInstance`) as a label.
 
     `decision` is "accept" or "reject". The label takes the detection's series, type and bar
-    range, links to it and keeps a snapshot of it (`detection_ref`). A second decision on the
-    same detection changes the existing label's source (with a revision), never adds a label.
+    range, links to it, keeps a snapshot of it (`detection_ref`) and records its swing detector
+    (`Label.detector`). A second decision on the same detection (the same series, type and
+    range, whichever detector found it) changes the existing label (with a revision), never
+    adds a label: its source, and when it is made on another detector's detection, its
+    detector and the detection it links to.
     """
     source = SOURCE_OF_DECISION[decision]
     existing = detection_decision(user=user, pattern=pattern)
     if existing is not None:
         label = Label.objects.select_for_update().select_related("stock").get(pk=existing.pk)
-        if label.source != source:
+        if label.source != source or label.detector != pattern.detector:
             previous = label_snapshot(label)
             label.source = source
-            label.save(update_fields=["source", "updated_at"])
+            if label.detector != pattern.detector:
+                label.detector = pattern.detector
+                label.detected_pattern = pattern
+                label.detection_ref = _detection_snapshot(pattern)
+            label.save(
+                update_fields=[
+                    "source",
+                    "detector",
+                    "detected_pattern",
+                    "detection_ref",
+                    "updated_at",
+                ]
+            )
             _revision_write(
                 label=label, actor=user, action=LabelRevision.Action.UPDATED, previous=previous
             )
@@ -271,6 +293,7 @@ def detection_decide(*, user, decision: str, pattern) -> Label:
         start=pattern.start_ts,
         end=pattern.end_ts,
         source=source,
+        detector=pattern.detector,
         detection_ref=_detection_snapshot(pattern),
         detected_pattern=pattern,
     )
@@ -325,7 +348,8 @@ def labels_import(*, owner, records, dry_run: bool = False, progress=None) -> di
 
     A record whose series, type and snapped bar range equal one of the owner's live labels (or
     an earlier record) is skipped, so importing a file twice adds nothing. An accept/reject
-    record is linked to the stored detection with its range when there is one, else keeps the
+    record keeps its detector (empty when the file has none) and is linked to the stored
+    detection with its range (of that detector, when named) when there is one, else keeps the
     exported detection id in `detection_ref`. Any bad record raises LabelImportError naming it
     and nothing is written; `dry_run` checks everything and writes nothing.
     `progress(done, total)` is called every 100 records. Returns {"added", "skipped"}.
@@ -357,7 +381,10 @@ def labels_import(*, owner, records, dry_run: bool = False, progress=None) -> di
                 continue
             detection, detection_ref = None, None
             if record.source != Source.MANUAL:
-                detection = PatternInstance.objects.filter(**key).order_by("-pk").first()
+                detections = PatternInstance.objects.filter(**key)
+                if record.detector:
+                    detections = detections.filter(detector=record.detector)
+                detection = detections.order_by("-pk").first()
                 detection_ref = (
                     _detection_snapshot(detection)
                     if detection is not None
@@ -376,6 +403,7 @@ def labels_import(*, owner, records, dry_run: bool = False, progress=None) -> di
                 notes=record.notes,
                 tags=record.tags,
                 source=record.source,
+                detector=record.detector,
                 detection_ref=detection_ref,
                 detected_pattern=detection,
             )

@@ -1,6 +1,8 @@
 """Exports that round-trip: `manage.py import_labels` reads the JSON Lines and the Label Studio
 exports back into another user's labels (idempotent, all or nothing, with a dry run)."""
 
+import csv
+import io
 import json
 
 import pytest
@@ -23,6 +25,7 @@ COMPARED = (
     "direction",
     "outcome",
     "source",
+    "detector",
     "detection_id",
     "tags",
     "notes",
@@ -32,8 +35,9 @@ COMPARED = (
 
 @pytest.fixture
 def labelled(user, stock, other_stock):
-    """Alice's labels: a manual one with key points, notes and tags; an accepted and a rejected
-    detection; one on another stock."""
+    """Alice's labels: a manual one with key points, notes and tags; an accepted detection of the
+    ATR detector, a rejected and an accepted one of the structural detector; one on another
+    stock."""
     make_label(
         user,
         stock,
@@ -52,11 +56,22 @@ def labelled(user, stock, other_stock):
     )
     accepted = make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), detector="atr")
     services.detection_decide(user=user, decision="accept", pattern=accepted)
-    rejected = make_detection(stock, "HS", kst(2024, 2, 19), kst(2024, 3, 1))
+    rejected = make_detection(stock, "HS", kst(2024, 2, 19), kst(2024, 3, 1), detector="structural")
     services.detection_decide(user=user, decision="reject", pattern=rejected)
     make_label(user, other_stock, kst(2024, 1, 22), kst(2024, 1, 26), pattern_type="triangle_sym")
-    make_detection(stock, "DB", kst(2024, 1, 9), kst(2024, 1, 19), detector="structural")
+    structural = make_detection(
+        stock, "DB", kst(2024, 1, 9), kst(2024, 1, 19), detector="structural"
+    )
+    services.detection_decide(user=user, decision="accept", pattern=structural)
     return user
+
+
+def detectors(user) -> dict[tuple, str]:
+    """{(source, pattern type): detector} of the user's decisions."""
+    return {
+        (label.source, label.pattern_type): label.detector
+        for label in Label.objects.owned_by(user).decisions()
+    }
 
 
 def records(user) -> list[dict]:
@@ -79,24 +94,80 @@ def run(*args) -> str:
 def test_jsonl_round_trip(labelled, other_user, tmp_path):
     path = tmp_path / "labels.jsonl"
     call_command("export_labels", "--user", "alice", "--format", "jsonl", "--output", str(path))
-    assert "Would add 4 label(s)" in run(str(path), "--user", "bob", "--dry-run")
+    assert "Would add 5 label(s)" in run(str(path), "--user", "bob", "--dry-run")
     assert not Label.objects.owned_by(other_user).exists()
     out = run(str(path), "--user", "bob")
-    assert "Added 4 label(s) for bob; 0 already present" in out
+    assert "Added 5 label(s) for bob; 0 already present" in out
     assert records(other_user) == records(labelled)
-    assert Label.objects.owned_by(other_user).get(source="accepted_detection").detected_pattern
-    assert "Added 0 label(s) for bob; 4 already present" in run(str(path), "--user", "bob")
-    assert Label.objects.owned_by(other_user).count() == 4
+    assert detectors(other_user) == {
+        ("accepted_detection", "DT"): "atr",
+        ("rejected_detection", "HS"): "structural",
+        ("accepted_detection", "DB"): "structural",
+    }
+    for label in Label.objects.owned_by(other_user).decisions():
+        assert label.detected_pattern.detector == label.detector  # linked to that detector's
+    assert "Added 0 label(s) for bob; 5 already present" in run(str(path), "--user", "bob")
+    assert Label.objects.owned_by(other_user).count() == 5
 
 
 def test_label_studio_round_trip(labelled, other_user, tmp_path, user_client):
     tasks = json.loads(user_client.get("/labels/export.label-studio.json").content)
     path = tmp_path / "ls.json"
     path.write_text(json.dumps(tasks), encoding="utf-8")
-    assert "Added 3 label(s)" in run(str(path), "--user", "bob")
+    assert "Added 4 label(s)" in run(str(path), "--user", "bob")
     expected = [r for r in records(labelled) if r["source"] != "rejected_detection"]
     assert records(other_user) == expected
-    assert "Added 0 label(s) for bob; 3 already present" in run(str(path), "--user", "bob")
+    assert detectors(other_user) == {
+        ("accepted_detection", "DT"): "atr",
+        ("accepted_detection", "DB"): "structural",
+    }
+    assert "Added 0 label(s) for bob; 4 already present" in run(str(path), "--user", "bob")
+
+
+def test_csv_and_label_studio_name_the_detector(labelled, user_client):
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(user_client.get("/labels/export.csv").streaming_content).decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    assert sorted((r["source"], r["pattern_type"], r["detector"]) for r in rows) == [
+        ("accepted_detection", "DB", "structural"),
+        ("accepted_detection", "DT", "atr"),
+        ("manual", "DB", ""),
+        ("manual", "triangle_sym", ""),
+        ("rejected_detection", "HS", "structural"),
+    ]
+    tasks = json.loads(user_client.get("/labels/export.label-studio.json").content)
+    metas = {
+        tuple(sorted(m for m in r["meta"]["text"] if m.startswith(("source=", "detector="))))
+        for task in tasks
+        for r in task["annotations"][0]["result"]
+        if r["from_name"] == "label"
+    }
+    assert metas == {
+        ("source=manual",),
+        ("detector=atr", "source=accepted_detection"),
+        ("detector=structural", "source=accepted_detection"),
+    }
+
+
+def test_jsonl_without_the_detector_column_still_imports(labelled, other_user, tmp_path):
+    """Files exported before labels named their detector: the decisions import with none."""
+    lines = "".join(export.jsonl_chunks(Label.objects.owned_by(labelled))).splitlines()
+    old = []
+    for line in lines:
+        record = json.loads(line)
+        del record["detector"]
+        old.append(json.dumps(record, ensure_ascii=False))
+    path = tmp_path / "old.jsonl"
+    path.write_text("\n".join(old), encoding="utf-8")
+    assert "Added 5 label(s) for bob" in run(str(path), "--user", "bob")
+    assert set(detectors(other_user).values()) == {""}
+    assert [r | {"detector": ""} for r in records(labelled)] == records(other_user)
 
 
 def test_label_studio_task_carries_predictions_key_points_and_choices(labelled, user_client):
@@ -139,6 +210,11 @@ def test_label_studio_task_carries_predictions_key_points_and_choices(labelled, 
         (["{ROW}", '{"symbol": "999999", ROW_REST}'], "line 2: no stock with the code '999999'"),
         (['{ROW_REST_TYPE, "pattern_type": "moon"}'], "line 1: pattern_type 'moon'"),
         (["{ROW}", "{ROW_OUTSIDE}"], "line 2: The range is outside the stored bars"),
+        (['{ROW_REST, "symbol": "005930", "detector": "x"}'], "line 1: detector 'x' is not"),
+        (
+            ['{ROW_REST, "symbol": "005930", "detector": "atr"}'],
+            "line 1: detector 'atr' on a manual label",
+        ),
     ],
 )
 def test_bad_input_names_the_line_and_writes_nothing(stock, user, tmp_path, lines, error):

@@ -2,12 +2,14 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
+from analysis.tests.factories import make_detection
 from labeling import forms, services
 from labeling.models import Label, LabelRevision, Source
 from labeling.selectors import charts
-from marketdata.tests.factories import kst
+from marketdata.tests.factories import kst, make_stock
 
 
 def row(user, stock, **fields) -> Label:
@@ -34,6 +36,8 @@ def row(user, stock, **fields) -> Label:
         {"outcome": "maybe"},
         {"source": "robot"},
         {"source": Source.ACCEPTED},  # an accept without the detection it answers
+        {"source": Source.ACCEPTED, "detection_ref": {"id": 1}, "detector": "zigzag"},
+        {"detector": "atr"},  # the user's own label names no detector
     ],
 )
 def test_database_rejects_invalid_labels(user, stock, fields):
@@ -45,7 +49,8 @@ def test_database_accepts_a_valid_label_and_one_bar_range(user, stock):
     row(user, stock).save()
     row(user, stock, end_ts=kst(2024, 1, 8)).save()
     row(user, stock, source=Source.REJECTED, detection_ref={"id": 1}).save()
-    assert Label.objects.count() == 3
+    row(user, stock, source=Source.REJECTED, detection_ref={"id": 2}, detector="structural").save()
+    assert Label.objects.count() == 4
 
 
 def test_revision_numbers_are_unique_per_label(user, stock):
@@ -207,3 +212,60 @@ def test_key_points_text_round_trip():
     points = forms.parse_key_points(text, "1d")
     stored = [{**p, "ts": p["ts"].isoformat()} for p in points]
     assert forms.key_points_text(stored, "1d") == text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_names_the_detector_of_existing_decisions(django_user_model):
+    """Decisions made before labels named their detector: the detector of the detection they are
+    linked to, else of the stored detections of their range when all one detector's, else atr."""
+    before = [("labeling", "0003_reviewed_range")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("labeling")
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("labeling", "Label")
+        user = django_user_model.objects.create_user("alice", password="pw-1234567")
+        stock = make_stock("005930", "삼성전자")
+        linked = make_detection(
+            stock, "DT", kst(2024, 1, 8), kst(2024, 1, 12), detector="structural"
+        )
+        make_detection(stock, "DT", kst(2024, 1, 8), kst(2024, 1, 12), detector="atr")
+        only_structural = make_detection(
+            stock, "DB", kst(2024, 2, 5), kst(2024, 2, 9), detector="structural"
+        )
+        make_detection(stock, "HS", kst(2024, 3, 4), kst(2024, 3, 8), detector="structural")
+        make_detection(stock, "HS", kst(2024, 3, 4), kst(2024, 3, 8), detector="atr")
+
+        def label(pattern_type, start, end, **fields):
+            return old.objects.create(
+                owner_id=user.pk,
+                stock_id=stock.pk,
+                timeframe="1d",
+                pattern_type=pattern_type,
+                start_ts=start,
+                end_ts=end,
+                direction="neutral",
+                **fields,
+            ).pk
+
+        decided = {"source": Source.ACCEPTED, "detection_ref": {"id": 0}}
+        ids = {
+            "linked": label(
+                "DT", linked.start_ts, linked.end_ts, detected_pattern_id=linked.pk, **decided
+            ),
+            "unique": label("DB", only_structural.start_ts, only_structural.end_ts, **decided),
+            "both": label("HS", kst(2024, 3, 4), kst(2024, 3, 8), **decided),
+            "none": label("DT", kst(2024, 4, 1), kst(2024, 4, 5), **decided),
+            "manual": label("DT", kst(2024, 4, 1), kst(2024, 4, 5)),
+        }
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+    found = dict(Label.objects.values_list("pk", "detector"))
+    assert {name: found[pk] for name, pk in ids.items()} == {
+        "linked": "structural",
+        "unique": "structural",
+        "both": "atr",
+        "none": "atr",
+        "manual": "",
+    }

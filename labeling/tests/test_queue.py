@@ -83,6 +83,16 @@ def test_relabel_rejects_and_opens_the_label_form(user_client, user, detections)
     assert htmx.status_code == 204 and htmx["HX-Redirect"].startswith("/labels/new/?")
 
 
+def test_queue_decisions_name_the_detector(user_client, user, detections):
+    first, _, structural = detections
+    user_client.post("/labels/queue/decide/", {"detection": first.pk, "decision": "accept"})
+    user_client.post("/labels/queue/decide/", {"detection": structural.pk, "decision": "relabel"})
+    assert dict(Label.objects.values_list("detected_pattern_id", "detector")) == {
+        first.pk: "atr",
+        structural.pk: "structural",
+    }
+
+
 def test_filters_and_progress(user_client, user, detections):
     first, second, third = detections
     services.detection_decide(user=user, decision="accept", pattern=first)

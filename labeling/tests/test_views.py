@@ -509,6 +509,7 @@ def test_jsonl_export_with_bars_and_context(user_client, user, stock):
             "direction": "bearish",
             "outcome": "unknown",
             "source": "manual",
+            "detector": "",
             "detection_id": None,
             "tags": [],
             "notes": "",
@@ -629,6 +630,39 @@ def test_accept_reject_and_undo_detection_with_htmx(user_client, user, stock, de
         "updated",
         "deleted",
     ]
+
+
+def test_a_decision_names_the_detector_of_its_detection(user_client, user, stock, detection):
+    structural = make_detection(
+        stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), detector="structural"
+    )
+    user_client.post("/labels/detections/decide/", decision_data(structural, "reject"), **HTMX)
+    label = Label.objects.get()
+    assert (label.source, label.detector) == (Source.REJECTED, "structural")
+    assert label.revisions.get().snapshot["detector"] == "structural"
+    detail = user_client.get(label.get_absolute_url()).content.decode()
+    assert '<dd class="label-detector">Structural (original)</dd>' in detail
+    assert "(Structural (original))" in user_client.get("/labels/").content.decode()
+
+    # The ATR detector's detection of the same range is the same detection to the user: deciding
+    # on it changes the one label, which now names the ATR detector and links to its detection.
+    atr = make_detection(stock, "DT", kst(2024, 2, 5), kst(2024, 2, 16), detector="atr")
+    user_client.post("/labels/detections/decide/", decision_data(atr, "reject"), **HTMX)
+    label.refresh_from_db()
+    assert Label.objects.count() == 1
+    assert (label.source, label.detector, label.detected_pattern_id) == (
+        Source.REJECTED,
+        "atr",
+        atr.pk,
+    )
+    assert label.detection_ref["id"] == atr.pk
+    assert label.revisions.order_by("number").last().changed_fields == [
+        "detector",
+        "detection_ref",
+    ]
+    # A user's own label names no detector.
+    assert make_label(user, stock).detector == ""
+    assert "label-detector" not in user_client.get("/labels/?source=manual").content.decode()
 
 
 def test_decision_survives_reanalysis(user_client, user, stock, detection):
