@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import date
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -447,7 +448,7 @@ def test_htmx_request_gets_the_view_rendered_by_the_page_code(user_client, samsu
     ):
         assert f'id="{part}"' in html and f'id="{part}"' in page_html
     assert 'id="timeframe-strip-wrap"' in html
-    assert html.count('hx-swap-oob="true"') == 7  # the panels stay: same series
+    assert html.count('hx-swap-oob="true"') == 8  # the panels stay: same series
 
     def section(text, part):  # the element's markup, without the out-of-band marker
         text = text.replace(' hx-swap-oob="true"', "")
@@ -462,6 +463,61 @@ def test_htmx_request_gets_the_view_rendered_by_the_page_code(user_client, samsu
     # Another timeframe or symbol: the extension panels (label form links) come along.
     moved = htmx_get(user_client, params, current={"symbol": "000660", "tf": "1d"})
     assert 'id="radar-panels" hx-swap-oob="true"' in moved.content.decode()
+
+
+class _ControlsForm(HTMLParser):
+    """The (name, value) pairs the Radar's controls form (#radar-controls) submits: its text
+    and hidden inputs and its ticked boxes, in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside, self.values = False, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == "radar-controls"
+        elif tag == "input" and self.inside and attrs.get("name"):
+            ticked = attrs.get("type") != "checkbox" or "checked" in attrs
+            self.values += [(attrs["name"], attrs.get("value") or "")] if ticked else []
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+
+
+def controls_query(html: str, **changes) -> list[tuple[str, str]]:
+    parser = _ControlsForm()
+    parser.feed(html)
+    return [*parser.values, *changes.items()]
+
+
+def test_changing_an_indicator_in_replay_keeps_the_replay_bar(user_client, samsung):
+    """Replay at bar 48, then tick an indicator: the controls' GET carries the replay bar, so
+    the view answered (htmx) is still bar 48, with the indicator; live stays live."""
+    replay = {"symbol": "005930", "tf": "1d", "asof": 48}
+    page = user_client.get(RADAR, replay).content.decode()
+    query = controls_query(page, ind="sma20")
+    assert ("asof", "48") in query
+    swap = htmx_get(user_client, query, current=replay)
+    html = swap.content.decode()
+    assert 'id="replay-state" data-max="499" data-asof="48"' in html
+    assert (
+        '<span id="radar-asof" hx-swap-oob="true"><input type="hidden" name="asof" value="48">'
+        in html
+    )
+    figure = radar_figure(swap)
+    assert figure["radar"]["asof"] == 48
+    assert len(traces(figure, "Price")[0]["x"]) == 49
+    assert len(traces(figure, "SMA 20")[0]["y"]) == 49
+    # A full-page submit (no JavaScript) keeps it too.
+    assert radar_figure(user_client.get(RADAR, query))["radar"]["asof"] == 48
+    # Live: nothing to keep, and the swap clears a replay bar the form held.
+    live_page = user_client.get(RADAR, {"symbol": "005930", "tf": "1d"}).content.decode()
+    assert not any(name == "asof" for name, _ in controls_query(live_page))
+    live_swap = htmx_get(user_client, controls_query(live_page, ind="sma20"), current=replay)
+    assert '<span id="radar-asof" hx-swap-oob="true"></span>' in live_swap.content.decode()
+    assert radar_figure(live_swap)["radar"]["asof"] is None
 
 
 @pytest.mark.parametrize(

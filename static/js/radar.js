@@ -226,6 +226,7 @@
       range: currentRange(),
       timeframe: radar.timeframe,
       bars: radar.window,
+      asof: radar.asof,
       older: Boolean(elt && elt.id === "load-older"),
       replay: Boolean(elt && elt.id === "replay-bar"),
     };
@@ -241,7 +242,9 @@
     pending = null;
     let keep = null;
     const sameSeries = before && before.timeframe === figure.radar.timeframe;
-    if (sameSeries && figure.radar.asof === null && !figure.radar.focus && !before.replay) {
+    // The zoom stays while the series and the replay bar do (an indicator changed, live or in
+    // replay); a new replay bar or a focus link brings its own view.
+    if (sameSeries && figure.radar.asof === before.asof && !figure.radar.focus && !before.replay) {
       const shift = before.older ? figure.radar.window - before.bars : 0;
       keep = [before.range[0] + shift, before.range[1] + shift];
     }
@@ -297,6 +300,13 @@
   }
 
   if (form) {
+    // The controls' GET keeps the replay bar (#radar-asof) for the same stock only: bar N of
+    // another stock is another moment.
+    form.addEventListener("htmx:configRequest", function (event) {
+      const params = event.detail.parameters;
+      if (event.detail.elt !== form || !params.asof) return;
+      if (String(params.symbol || "").trim().toUpperCase() !== chart.dataset.symbol) delete params.asof;
+    });
     form.addEventListener("change", function (event) {
       const control = event.target;
       if (control.matches("input[data-layer]")) {

@@ -177,6 +177,15 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     rows = page.locator("#detected-patterns tr.pattern-row")
     assert rows.count() < live_rows  # patterns detected after bar 250 are not listed
     screenshot(page, "radar-replay-250")
+    # An indicator changed in replay redraws the same moment, not the live chart.
+    page.check('input[name="ind"][value="sma20"]')
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').data.some(t => t.name === 'SMA 20')"
+    )
+    assert page.evaluate("document.getElementById('radar-chart').data[0].x.length") == 251
+    assert "asof=250" in page.url and "ind=sma20" in page.url
+    assert "As known at bar 250" in page.inner_text("#replay-status")
+    assert page.input_value("#replay-bar") == "250"
     page.click("#replay-prev")
     page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 250")
     page.click("#replay-live")
