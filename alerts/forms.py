@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.validators import URLValidator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketdata.models import Stock, Timeframe
 
@@ -18,12 +20,12 @@ from .models import (
 )
 from .services import RuleSpec
 
-UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}: no stock with that code."
-ONE_SCOPE = "Choose a watchlist or a symbol, not both."
-NO_SCOPE = "Choose a watchlist or a symbol."
-PRICE_NEEDS_SYMBOL = "A price level belongs to one symbol: choose a symbol, not a watchlist."
-REQUIRED_FOR_KIND = "Required for this kind of rule."
-REQUIRED_FOR_CHANNEL = "Required when this channel is on."
+UNKNOWN_SYMBOL = _("Unknown symbol {symbol!r}: no stock with that code.")
+ONE_SCOPE = _("Choose a watchlist or a symbol, not both.")
+NO_SCOPE = _("Choose a watchlist or a symbol.")
+PRICE_NEEDS_SYMBOL = _("A price level belongs to one symbol: choose a symbol, not a watchlist.")
+REQUIRED_FOR_KIND = _("Required for this kind of rule.")
+REQUIRED_FOR_CHANNEL = _("Required when this channel is on.")
 MAX_LEVEL_KRW = 1e10
 
 
@@ -36,13 +38,15 @@ def _stock(code: str) -> Stock:
 
 
 class WatchlistNameForm(forms.Form):
-    name = forms.CharField(max_length=60, strip=True)
+    name = forms.CharField(
+        max_length=60, strip=True, label=pgettext_lazy("of a watchlist or an alert", "Name")
+    )
 
 
 class SymbolForm(forms.Form):
     """A stock by its 6-character KRX code; `cleaned_data["stock"]` is the row."""
 
-    symbol = forms.CharField(max_length=12, strip=True, label="Symbol (code)")
+    symbol = forms.CharField(max_length=12, strip=True, label=_("Symbol (code)"))
 
     def clean(self):
         cleaned = super().clean()
@@ -69,35 +73,48 @@ class AlertRuleForm(forms.Form):
     """One rule: what (kind and its fields), where (a watchlist or a symbol), on which
     timeframes. Fields that do not belong to the chosen kind are ignored."""
 
-    name = forms.CharField(max_length=100, required=False, help_text="Optional")
-    kind = forms.ChoiceField(choices=RuleKind.choices, initial=RuleKind.PATTERN)
-    watchlist = forms.ModelChoiceField(
-        queryset=Watchlist.objects.none(), required=False, empty_label="—"
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        label=pgettext_lazy("of a watchlist or an alert", "Name"),
+        help_text=_("Optional"),
     )
-    symbol = forms.CharField(max_length=12, required=False, help_text="e.g. 005930")
+    kind = forms.ChoiceField(choices=RuleKind.choices, initial=RuleKind.PATTERN, label=_("Kind"))
+    watchlist = forms.ModelChoiceField(
+        queryset=Watchlist.objects.none(), required=False, empty_label="—", label=_("Watchlist")
+    )
+    symbol = forms.CharField(
+        max_length=12, required=False, label=_("Symbol"), help_text=_("e.g. 005930")
+    )
     timeframes = forms.MultipleChoiceField(
-        choices=Timeframe.choices, widget=_checkboxes, initial=[Timeframe.D1]
+        choices=Timeframe.choices, widget=_checkboxes, initial=[Timeframe.D1], label=_("Timeframes")
     )
     pattern_types = forms.MultipleChoiceField(
-        choices=DetectedPatternType.choices, required=False, widget=_checkboxes, label="Patterns"
+        choices=DetectedPatternType.choices,
+        required=False,
+        widget=_checkboxes,
+        label=_("Patterns"),
     )
     pattern_statuses = forms.MultipleChoiceField(
         choices=AlertPatternStatus.choices,
         required=False,
         widget=_checkboxes,
-        label="When it is",
+        label=_("When it is"),
         initial=[AlertPatternStatus.COMPLETED],
     )
     level = forms.FloatField(
-        required=False, min_value=0.01, max_value=MAX_LEVEL_KRW, label="Price level (KRW)"
+        required=False, min_value=0.01, max_value=MAX_LEVEL_KRW, label=_("Price level (KRW)")
     )
     direction = forms.ChoiceField(
-        choices=CrossDirection.choices, required=False, initial=CrossDirection.ANY
+        choices=CrossDirection.choices,
+        required=False,
+        initial=CrossDirection.ANY,
+        label=_("Direction"),
     )
     trend_states = forms.MultipleChoiceField(
-        choices=TrendState.choices, required=False, widget=_checkboxes, label="Trend turns"
+        choices=TrendState.choices, required=False, widget=_checkboxes, label=_("Trend turns")
     )
-    once = forms.BooleanField(required=False, label="Switch off after the first notification")
+    once = forms.BooleanField(required=False, label=_("Switch off after the first notification"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,16 +187,16 @@ class NecklineAlertForm(SymbolForm):
 
 
 class NotificationSettingsForm(forms.Form):
-    email_enabled = forms.BooleanField(required=False, label="Send e-mails")
-    email = forms.EmailField(required=False, label="E-mail address")
-    webhook_enabled = forms.BooleanField(required=False, label="Call my webhook")
+    email_enabled = forms.BooleanField(required=False, label=_("Send e-mails"))
+    email = forms.EmailField(required=False, label=_("E-mail address"))
+    webhook_enabled = forms.BooleanField(required=False, label=_("Call my webhook"))
     webhook_url = forms.URLField(
         required=False,
         max_length=500,
         assume_scheme="https",
         validators=[URLValidator(schemes=["http", "https"])],
-        label="Webhook URL",
-        help_text="http:// or https://; receives a signed JSON POST per notification",
+        label=_("Webhook URL"),
+        help_text=_("http:// or https://; receives a signed JSON POST per notification"),
     )
 
     def clean(self):

@@ -26,6 +26,8 @@ from django.db import models
 from django.db.models import Lookup
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # The analysis vocabulary, imported here once for the whole app.
 from analysis.models import DetectedPatternType, TrendState
@@ -69,24 +71,24 @@ class HasAnyFlag(Lookup):
 
 
 class RuleKind(models.TextChoices):
-    PATTERN = "pattern", "Pattern status"
-    PRICE = "price", "Price crosses a level"
-    TREND = "trend", "Trend state change"
+    PATTERN = "pattern", _("Pattern status")
+    PRICE = "price", _("Price crosses a level")
+    TREND = "trend", _("Trend state change")
 
 
 class AlertPatternStatus(models.TextChoices):
     """What can happen to a detected pattern (the engine's statuses plus its outcome)."""
 
-    FORMING = "forming", "Forming"
-    COMPLETED = "completed", "Completed (confirmed)"
-    TARGET_REACHED = "target_reached", "Target reached"
-    FAILED = "failed", "Failed"
+    FORMING = "forming", _("Forming")
+    COMPLETED = "completed", _("Completed (confirmed)")
+    TARGET_REACHED = "target_reached", _("Target reached")
+    FAILED = "failed", _("Failed")
 
 
 class CrossDirection(models.TextChoices):
-    UP = "up", "Crosses up"
-    DOWN = "down", "Crosses down"
-    ANY = "any", "Crosses either way"
+    UP = "up", _("Crosses up")
+    DOWN = "down", _("Crosses down")
+    ANY = "any", _("Crosses either way")
 
 
 TIMEFRAME_FLAGS = Flags(
@@ -296,25 +298,34 @@ class AlertRule(models.Model):
     def scope_label(self) -> str:
         """'watchlist Semis' or '005930 삼성전자' (reads the related row)."""
         if self.watchlist_id is not None:
-            return f"watchlist {self.watchlist.name}"
+            return gettext("watchlist {name}").format(name=self.watchlist.name)
         return f"{self.stock.code} {self.stock.name}"
 
     def describe(self) -> str:
-        """A sentence for lists and e-mails, e.g. 'Double top completed on 005930 삼성전자 (1d)'."""
+        """A sentence for lists and e-mails, e.g. 'Double top completed on 005930 삼성전자 (1d)',
+        in the active language."""
         frames = ", ".join(self.timeframe_list)
-        where = f"on {self.scope_label()} ({frames})"
+        where = gettext("on {scope} ({frames})").format(scope=self.scope_label(), frames=frames)
         if self.kind == RuleKind.PATTERN:
             kinds = " / ".join(str(DetectedPatternType(t).label) for t in self.pattern_type_list)
             states = " / ".join(
                 AlertPatternStatus(s).label.lower() for s in self.pattern_status_list
             )
-            pinned = " (one pattern)" if self.pattern_start_ts else ""
-            return f"{kinds}{pinned} {states} {where}"
+            pinned = gettext(" (one pattern)") if self.pattern_start_ts else ""
+            return gettext("{kinds}{pinned} {states} {where}").format(
+                kinds=kinds, pinned=pinned, states=states, where=where
+            )
         if self.kind == RuleKind.PRICE:
-            verb = CrossDirection(self.direction).label.lower() if self.direction else "crosses"
-            return f"Close {verb} {self.level:,.0f} KRW {where}"
+            verb = (
+                CrossDirection(self.direction).label.lower()
+                if self.direction
+                else gettext("crosses")
+            )
+            return gettext("Close {verb} {level} KRW {where}").format(
+                verb=verb, level=f"{self.level:,.0f}", where=where
+            )
         states = " / ".join(TrendState(s).label.lower() for s in self.trend_state_list)
-        return f"Trend turns {states} {where}"
+        return gettext("Trend turns {states} {where}").format(states=states, where=where)
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -437,15 +448,15 @@ class NotificationSettings(models.Model):
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    WEBHOOK = "webhook", "Webhook"
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Delivery(models.Model):

@@ -338,5 +338,6 @@ def series_rules(
             *RULE_FIELDS,
             email_enabled=F("owner__notification_settings__email_enabled"),
             webhook_enabled=F("owner__notification_settings__webhook_enabled"),
+            language=F("owner__preferences__language"),
         )
     )

@@ -29,8 +29,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import preferences_get
 from analysis.figures import bar_label
 from marketdata.models import Stock
 
@@ -62,17 +65,24 @@ from .webhooks import WebhookError, webhook_post
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WATCHLIST_NAME = "Watchlist"
-NOT_OWNER = "This belongs to another user."
-DUPLICATE_WATCHLIST = "You already have a watchlist named {name!r}."
-DEFAULT_NOT_DELETABLE = "The default watchlist cannot be deleted (empty it instead)."
+DEFAULT_WATCHLIST_NAME = _("Watchlist")
+NOT_OWNER = _("This belongs to another user.")
+DUPLICATE_WATCHLIST = _("You already have a watchlist named {name!r}.")
+DEFAULT_NOT_DELETABLE = _("The default watchlist cannot be deleted (empty it instead).")
 DELIVERY_TASK = "alerts.deliver"
 DELIVERY_MAX_ATTEMPTS = 5
 DELIVERY_FIRST_RETRY_SECONDS = 30
 DELIVERY_BACKOFF_FACTOR = 4
-CHANNEL_SWITCHED_OFF = "{channel} was switched off before this notification was sent."
+CHANNEL_SWITCHED_OFF = _("{channel} was switched off before this notification was sent.")
 
 BASELINE, NOTHING_NEW, EVALUATED, NO_RUN = "baseline", "nothing new", "evaluated", "no run"
+
+
+def _language(preferred: str | None) -> str:
+    """The language of text stored or sent for a user (notifications, e-mails, the default
+    watchlist's name): their saved choice, else the site's default (a notification is written
+    outside any request, so there is no browser to ask)."""
+    return preferred or settings.LANGUAGE_CODE
 
 
 def _own(row, user) -> None:
@@ -91,7 +101,7 @@ def watchlist_default_get(*, user) -> Watchlist:
     try:
         with transaction.atomic():
             return Watchlist.objects.create(
-                owner=user, name=DEFAULT_WATCHLIST_NAME, is_default=True, position=0
+                owner=user, name=str(DEFAULT_WATCHLIST_NAME), is_default=True, position=0
             )
     except IntegrityError:  # created meanwhile by a parallel request
         return Watchlist.objects.get(owner=user, is_default=True)
@@ -260,7 +270,9 @@ def neckline_alert_create(
         pattern_statuses=[AlertPatternStatus.COMPLETED],
         pattern_start_ts=pattern_start_ts,
         once=True,
-        name=f"{DetectedPatternType(pattern_type).label} neckline break, {stock.code} {timeframe}",
+        name=gettext("{pattern} neckline break, {code} {tf}").format(
+            pattern=DetectedPatternType(pattern_type).label, code=stock.code, tf=timeframe
+        ),
     )
     fields = _rule_fields(spec, user)
     with transaction.atomic():
@@ -374,27 +386,44 @@ def _rule_events(
 
 
 def _event_text(event: ev.Event, run: selectors.SeriesRun, timeframe: str) -> tuple[str, str]:
-    """(title, body) of a notification, in the words of the Radar."""
+    """(title, body) of a notification, in the words of the Radar and the active language."""
     series = f"{run.code} {run.name} {timeframe}"
     bar = bar_label(pd.Timestamp(event.bar_ts), timeframe)
     detail = event.detail
+
+    def krw(value: float) -> str:
+        return f"{value:,.0f}"
+
     if event.kind == RuleKind.PATTERN:
-        what = (
-            f"{DetectedPatternType(event.pattern_type).label} "
-            f"{AlertPatternStatus(event.status).label.lower()}"
+        what = gettext("{pattern} {status}").format(
+            pattern=DetectedPatternType(event.pattern_type).label,
+            status=AlertPatternStatus(event.status).label.lower(),
         )
-        lines = [f"Neckline {detail['neckline']:,.0f} KRW, target {detail['target']:,.0f} KRW."]
+        lines = [
+            gettext("Neckline {neckline} KRW, target {target} KRW.").format(
+                neckline=krw(detail["neckline"]), target=krw(detail["target"])
+            )
+        ]
         if "close" in detail:
-            lines.append(f"Close {detail['close']:,.0f} KRW.")
+            lines.append(gettext("Close {close} KRW.").format(close=krw(detail["close"])))
     elif event.kind == RuleKind.TREND:
-        what = f"trend turned {TrendState(event.trend_state).label.lower()}"
-        lines = [f"Previously {TrendState(detail['from']).label.lower()}."]
-    else:
-        what = (
-            f"close {CrossDirection(detail['direction']).label.lower()} {detail['level']:,.0f} KRW"
+        what = gettext("trend turned {state}").format(
+            state=TrendState(event.trend_state).label.lower()
         )
-        lines = [f"Close {detail['previous_close']:,.0f} → {detail['close']:,.0f} KRW."]
-    return f"{series}: {what}", f"Bar {bar} (KST). " + " ".join(lines)
+        lines = [
+            gettext("Previously {state}.").format(state=TrendState(detail["from"]).label.lower())
+        ]
+    else:
+        what = gettext("close {direction} {level} KRW").format(
+            direction=CrossDirection(detail["direction"]).label.lower(), level=krw(detail["level"])
+        )
+        lines = [
+            gettext("Close {previous} → {close} KRW.").format(
+                previous=krw(detail["previous_close"]), close=krw(detail["close"])
+            )
+        ]
+    title = gettext("{series}: {what}").format(series=series, what=what)
+    return title, gettext("Bar {bar} (KST).").format(bar=bar) + " " + " ".join(lines)
 
 
 def _payload(event: ev.Event, run: selectors.SeriesRun, timeframe: str) -> dict:
@@ -494,7 +523,9 @@ def _evaluate(
         if (rule["id"], key) in existing:
             continue
         existing.add((rule["id"], key))
-        title, body = _event_text(event, run, timeframe)
+        # Stored text: written in the recipient's language, whoever triggered the analysis.
+        with translation.override(_language(rule["language"])):
+            title, body = _event_text(event, run, timeframe)
         rows.append(
             Notification(
                 owner_id=rule["owner_id"],
@@ -600,8 +631,11 @@ def _send(delivery: Delivery, prefs: NotificationSettings) -> int | None:
         send_mail(
             subject=notification.title,
             message=(
-                f"{notification.body}\n\nOn the Radar: {site_url(notification.radar_url())}\n"
-                f"Alert settings: {site_url(reverse('alerts:settings'))}\n"
+                f"{notification.body}\n\n"
+                + gettext("On the Radar: {url}").format(url=site_url(notification.radar_url()))
+                + "\n"
+                + gettext("Alert settings: {url}").format(url=site_url(reverse("alerts:settings")))
+                + "\n"
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[prefs.email],
@@ -635,9 +669,11 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     if delivery is None or delivery.status != DeliveryStatus.PENDING:
         return AttemptOutcome(delivery.status if delivery else DeliveryStatus.CANCELLED)
     prefs = notification_settings_get(user=delivery.notification.owner)
+    language = _language(preferences_get(user=delivery.notification.owner).language)
     enabled = prefs.email_enabled if delivery.channel == Channel.EMAIL else prefs.webhook_enabled
     if not enabled:
-        error = CHANNEL_SWITCHED_OFF.format(channel=Channel(delivery.channel).label)
+        with translation.override(language):
+            error = CHANNEL_SWITCHED_OFF.format(channel=Channel(delivery.channel).label)
         Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.CANCELLED, last_error=error, next_attempt_at=None
         )
@@ -646,7 +682,8 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome:
     started = time.perf_counter()
     status_code, error, retryable = None, "", True
     try:
-        status_code = _send(delivery, prefs)
+        with translation.override(language):
+            status_code = _send(delivery, prefs)
     except WebhookError as exc:
         error, retryable, status_code = str(exc), exc.retryable, exc.status_code
     except (smtplib.SMTPException, OSError) as exc:

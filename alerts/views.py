@@ -187,7 +187,7 @@ def rules(request):
         request,
         "alerts/rules.html",
         {
-            "page_title": "Alerts",
+            "page_title": _("Alerts"),
             "nav": "alerts",
             "form": form,
             "rules": selectors.rules_of(user=request.user),
@@ -211,7 +211,7 @@ def rule_edit(request, pk: int):
     return render(
         request,
         "alerts/rule_edit.html",
-        {"page_title": "Edit alert", "nav": "alerts", "form": form, "rule": rule},
+        {"page_title": _("Edit alert"), "nav": "alerts", "form": form, "rule": rule},
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -282,7 +282,7 @@ def alert_settings(request):
         request,
         "alerts/settings.html",
         {
-            "page_title": "Alert settings",
+            "page_title": _("Alert settings"),
             "nav": "alerts",
             "form": form,
             "prefs": prefs,

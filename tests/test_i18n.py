@@ -211,3 +211,66 @@ def test_the_scanner_and_choice_labels_read_in_korean(user_client, korean):
     html = user_client.get("/scanner/").text
     assert "<h1>스캐너</h1>" in html and "조건에 맞는 저장된 패턴이 없습니다" in html
     assert ">쌍바닥</option>" in html and ">일봉</option>" in html  # model choices
+
+
+def leftover(html: str, english: list[str]) -> list[str]:
+    """The English words of `english` still on a Korean page."""
+    return [text for text in english if text in html]
+
+
+@pytest.mark.django_db
+def test_the_alert_pages_read_in_korean(user_client, user, korean):
+    from alerts.tests.factories import make_rule, make_stock, make_watchlist
+
+    stock = make_stock("005930", "삼성전자")
+    make_watchlist(user, "반도체", [stock])
+    make_rule(user, kind="price", stock=stock, level=80_000.0, direction="up", timeframes=8)
+    rules = user_client.get("/alerts/").text
+    assert "<h1>알림</h1>" in rules and "새 알림" in rules and "알림 만들기" in rules
+    assert "005930 삼성전자 (1d): 종가 80,000원 상향 돌파" in rules  # the rule's description
+    assert "<legend>패턴 상태 조건</legend>" in rules and "첫 알림 후 끄기" in rules
+    english = ["New alert", "Create alert", "Pattern status rules", "Switch off", "Close crosses"]
+    assert leftover(rules, english) == []
+    watchlists = user_client.get("/watchlists/").text
+    assert "<h1>관심종목</h1>" in watchlists and "종목 추가" in watchlists
+    assert leftover(watchlists, ["Add symbol", "Last close", "Latest pattern", "Rename"]) == []
+    settings_page = user_client.get("/alerts/settings/").text
+    assert "<h1>알림 설정</h1>" in settings_page and "웹훅 서명" in settings_page
+    assert leftover(settings_page, ["Webhook signature", "Delivery problems", "Send e-mails"]) == []
+
+
+@pytest.mark.django_db
+def test_a_notification_is_written_in_its_recipients_language(user, korean):
+    """Stored text: each recipient's saved language at creation, whoever runs the evaluation."""
+    from django.contrib.auth import get_user_model
+
+    from alerts import services
+    from alerts.models import PATTERN_STATUS_FLAGS, PATTERN_TYPE_FLAGS, Notification
+    from alerts.tests.factories import SeriesBuilder, make_rule, make_stock
+
+    english_user = get_user_model().objects.create_user("bob", password="x-Pass-12345")
+    preferences_update(user=english_user, language="en", candle_colors="kr")
+    series = SeriesBuilder(make_stock("005930", "삼성전자"))
+    series.add_bars([10_000.0] * 30)
+    series.store()
+    services.series_alerts_evaluate(stock_id=series.stock.pk, timeframe="1d")  # the baseline
+    for owner in (user, english_user):
+        make_rule(
+            owner,
+            kind="pattern",
+            stock=series.stock,
+            timeframes=8,
+            pattern_types=PATTERN_TYPE_FLAGS.mask(["DT"]),
+            pattern_statuses=PATTERN_STATUS_FLAGS.mask(["forming"]),
+        )
+    series.pattern(type="DT", start=20, detected=30)
+    series.add_bars([10_000.0])
+    series.store()
+    with translation.override("en"):  # e.g. a worker whose active language is English
+        services.series_alerts_evaluate(stock_id=series.stock.pk, timeframe="1d")
+    korean_note = Notification.objects.get(owner=user)
+    assert korean_note.title == "005930 삼성전자 1d: 쌍봉 형성 중"
+    assert korean_note.body.startswith("기준 봉 ") and "넥라인 " in korean_note.body
+    assert "Neckline" not in korean_note.body
+    english_note = Notification.objects.get(owner=english_user)
+    assert english_note.title == "005930 삼성전자 1d: Double top forming"

@@ -114,7 +114,7 @@ def test_create_rename_move_delete_watchlists(user_client, user):
     assert semis.name == "Chips"
     default = Watchlist.objects.get(owner=user, is_default=True)
     response = user_client.post(f"/watchlists/{default.pk}/delete", follow=True)
-    assert DEFAULT_NOT_DELETABLE in response.content.decode()
+    assert str(DEFAULT_NOT_DELETABLE) in response.content.decode()
     user_client.post(f"/watchlists/{semis.pk}/delete")
     assert list(Watchlist.objects.filter(owner=user).values_list("name", flat=True)) == [
         "Watchlist"
