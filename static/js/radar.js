@@ -37,7 +37,8 @@
  * pan; panning to the left edge fetches older bars; a pattern's "Zoom" link zooms the chart;
  * the hovered bar's time, O/H/L/C, volume and change sit in a fixed legend inside the chart
  * (#hover-readout, the last bar's when the pointer is elsewhere) and a crosshair with its
- * price and date tags on the axes follows the pointer; nothing outside the chart moves.
+ * price and date tags on the axes follows the pointer; nothing outside the chart moves. On a
+ * phone the detector, layer and indicator controls start folded under "Controls".
  */
 (function () {
   "use strict";
@@ -58,6 +59,16 @@
     modeBarButtonsToRemove: ["lasso2d", "autoScale2d", "toggleSpikelines"],
   };
   const SWAP = { target: "#radar-figure-holder", swap: "innerHTML" };
+
+  // The secondary controls start folded on a phone (the chart first) and open on a wide screen
+  // (the width where static/css/radar.css hides their "Controls" summary).
+  const controlGroups = document.getElementById("radar-control-groups");
+  const narrow = window.matchMedia("(max-width: 760px)");
+  function fitControls() {
+    if (controlGroups) controlGroups.open = !narrow.matches;
+  }
+  fitControls();
+  narrow.addEventListener("change", fitControls);
 
   let radar = null; // the `radar` key of the figure on screen
   let adjusting = false; // our own relayout in flight

@@ -97,21 +97,53 @@ def test_no_page_overflows_horizontally(data, logged_in_page, width, height, scr
 
 @pytest.mark.parametrize("url", ["/scanner/?tf=1d&days=5000", "/labels/"])
 def test_phone_keeps_symbol_and_name_visible(data, logged_in_page, url):
+    """At 390 px the symbol and name cells are on screen and the secondary columns (`col-2nd`)
+    are folded away; at 1280 px those are shown."""
     page = logged_in_page
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(url)
     row = page.locator("table.data tbody tr").first
     for cell in ("td.code", "td.name"):
+        assert row.locator(cell).is_visible(), f"{cell} hidden on {url}"
         box = row.locator(cell).bounding_box()
         assert box is not None and box["width"] > 0, f"{cell} hidden on {url}"
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert "005930" in row.inner_text() and "삼성전자" in row.inner_text()
+    folded = row.locator("td.col-2nd")
+    assert folded.count() > 0
+    assert not any(folded.nth(i).is_visible() for i in range(folded.count()))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert all(folded.nth(i).is_visible() for i in range(folded.count()))
 
 
-def test_radar_chart_is_full_width_on_a_phone(data, logged_in_page):
+def test_radar_chart_is_full_width_and_controls_fold_on_a_phone(data, logged_in_page, screenshot):
+    """At 390 px the chart takes the whole width and the detector, layer and indicator controls
+    are folded under "Controls", which opens them; at 1280 px they are open, no summary."""
     page = logged_in_page
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/radar/?symbol=005930&tf=1d")
     page.wait_for_selector("#radar-chart[data-ready=true]")
     chart = page.locator("#radar-chart").bounding_box()
-    assert chart["width"] >= 390 - 40 and chart["x"] + chart["width"] <= 390
+    assert chart["width"] >= 0.95 * 390 and chart["x"] >= 0 and chart["x"] + chart["width"] <= 390
+    groups = page.locator("#radar-control-groups")
+    layer_box = page.locator('input[data-layer="zigzag"]')
+    summary = groups.locator("summary")
+    assert groups.get_attribute("open") is None
+    assert not layer_box.is_visible() and not page.locator("#detector-picker").is_visible()
+    assert summary.is_visible() and summary.inner_text() == "차트 설정"
+    screenshot(page, "radar-phone")
+    summary.click()
+    assert groups.get_attribute("open") is not None
+    assert layer_box.is_visible() and page.locator('input[name="ind"]').first.is_visible()
+    assert page.locator("#detector-picker").is_visible()
+    screenshot(page, "radar-phone-controls")
+    summary.click()
+    assert not layer_box.is_visible()
+    # A wide window: open, nothing to click.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.wait_for_function("() => document.getElementById('radar-control-groups').open")
+    assert layer_box.is_visible() and not summary.is_visible()
+    page.goto("/radar/?symbol=005930&tf=1d")
+    page.wait_for_selector("#radar-chart[data-ready=true]")
+    assert layer_box.is_visible() and not summary.is_visible()
+    screenshot(page, "radar-1280")
