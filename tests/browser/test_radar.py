@@ -191,6 +191,17 @@ def test_replay_hides_later_points(series, logged_in_page, screenshot):
     page.click("#replay-live")
     page.wait_for_function("() => document.getElementById('radar-chart').data[0].x.length === 500")
     assert "asof" not in page.url
+    # Another stock typed into the box while replaying: its live chart (bar N of another
+    # stock is another moment).
+    open_radar(page, "symbol=005930&tf=1d&asof=250")
+    page.fill("#symbol-input", "000660")
+    page.click("button.apply")
+    page.wait_for_function(
+        "() => document.getElementById('radar-chart').dataset.symbol === '000660'"
+    )
+    assert "asof" not in page.url
+    assert page.evaluate("document.getElementById('replay-state').dataset.asof") == ""
+    assert "Live" in page.inner_text("#replay-status")
 
 
 def test_load_older_in_place(series, logged_in_page):
