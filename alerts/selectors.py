@@ -24,6 +24,7 @@ from .models import (
     AlertRule,
     Delivery,
     DeliveryStatus,
+    EvaluatedSeries,
     Notification,
     RuleKind,
     Watchlist,
@@ -226,16 +227,25 @@ class SeriesRun:
     last_bar_ts: datetime
     code: str
     name: str
+    evaluated_until: datetime | None  # the series' `EvaluatedSeries` cursor (None: never)
 
 
 def series_run(*, stock_id: int, timeframe: str) -> SeriesRun | None:
     """The stored default-parameter run of a series by the default detector (alerts watch what
-    the Radar and the Scanner show by default), without its result JSON (one query)."""
+    the Radar and the Scanner show by default), without its result JSON, with the evaluation's
+    cursor as last read (one query)."""
+    cursor = EvaluatedSeries.objects.filter(stock_id=OuterRef("stock_id"), timeframe=timeframe)
     row = (
         AnalysisRun.objects.shown()
         .filter(stock_id=stock_id, timeframe=timeframe)
         .exclude(last_bar_ts=None)
-        .values_list("pk", "last_bar_ts", "stock__code", "stock__name")
+        .values_list(
+            "pk",
+            "last_bar_ts",
+            "stock__code",
+            "stock__name",
+            Subquery(cursor.values("last_bar_ts")[:1]),
+        )
         .first()
     )
     return None if row is None else SeriesRun(*row)
@@ -314,30 +324,32 @@ def series_rules(
 ) -> list[dict]:
     """Active rules on (stock, timeframe) that one of `events` or a close within `close_range`
     (KRW) may concern, with their owner's delivery switches; one query however many rules
-    exist. The database narrows by event (pattern type and status, pinned pattern, trend
-    state, price level); the caller matches each rule to its events exactly."""
+    exist. The database narrows by kind and by the events' pattern types, statuses and pinned
+    patterns, trend states and the price range — a superset of the rules that fire; the caller
+    matches each rule to its events exactly."""
+    patterns = [e for e in events if e.kind == RuleKind.PATTERN]
+    states = {e.trend_state for e in events if e.kind == RuleKind.TREND}
     wanted = Q(pk__in=[])
-    for event in events:
-        if event.kind == RuleKind.PATTERN:
-            wanted |= Q(
-                Q(pattern_start_ts=None) | Q(pattern_start_ts=event.pattern_start_ts),
-                kind=RuleKind.PATTERN,
-                pattern_types__has_any=PATTERN_TYPE_FLAGS.mask([event.pattern_type]),
-                pattern_statuses__has_any=PATTERN_STATUS_FLAGS.mask([event.status]),
-            )
-        else:
-            wanted |= Q(
-                kind=RuleKind.TREND,
-                trend_states__has_any=TREND_STATE_FLAGS.mask([event.trend_state]),
-            )
+    if patterns:
+        wanted |= Q(
+            Q(pattern_start_ts=None)
+            | Q(pattern_start_ts__in={e.pattern_start_ts for e in patterns}),
+            kind=RuleKind.PATTERN,
+            pattern_types__has_any=PATTERN_TYPE_FLAGS.mask({e.pattern_type for e in patterns}),
+            pattern_statuses__has_any=PATTERN_STATUS_FLAGS.mask({e.status for e in patterns}),
+        )
+    if states:
+        wanted |= Q(kind=RuleKind.TREND, trend_states__has_any=TREND_STATE_FLAGS.mask(states))
     if close_range is not None:
         wanted |= Q(kind=RuleKind.PRICE, level__gte=close_range[0], level__lte=close_range[1])
-    rules = AlertRule.objects.for_series(stock_id=stock_id, timeframe=timeframe).filter(wanted)
-    return list(
-        rules.values(
+    rules = (
+        AlertRule.objects.filter(wanted)
+        .values(
             *RULE_FIELDS,
             email_enabled=F("owner__notification_settings__email_enabled"),
             webhook_enabled=F("owner__notification_settings__webhook_enabled"),
             language=F("owner__preferences__language"),
         )
+        .for_series(stock_id=stock_id, timeframe=timeframe)
     )
+    return list(rules)

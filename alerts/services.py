@@ -70,6 +70,10 @@ NOT_OWNER = _("This belongs to another user.")
 DUPLICATE_WATCHLIST = _("You already have a watchlist named {name!r}.")
 DEFAULT_NOT_DELETABLE = _("The default watchlist cannot be deleted (empty it instead).")
 DELIVERY_TASK = "alerts.deliver"
+DELIVERY_BATCH_TASK = "alerts.deliver_batch"
+# First attempts per batch task: sent one after another, so even webhooks that all time out
+# (WEBHOOK_TIMEOUT_SECONDS, 10 s) stay well inside the task time limit.
+DELIVERY_BATCH = 20
 DELIVERY_MAX_ATTEMPTS = 5
 DELIVERY_FIRST_RETRY_SECONDS = 30
 DELIVERY_BACKOFF_FACTOR = 4
@@ -461,6 +465,9 @@ def series_alerts_evaluate(
     run = selectors.series_run(stock_id=stock_id, timeframe=timeframe)
     if run is None:
         return Evaluation(NO_RUN)
+    if run.evaluated_until is not None and run.last_bar_ts <= run.evaluated_until:
+        # A redelivered task or an unchanged run: the cursor never moves back, so no lock needed.
+        return Evaluation(NOTHING_NEW)
     with transaction.atomic():
         cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
             stock_id=stock_id,
@@ -573,13 +580,16 @@ def _evaluate(
 
 
 def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
-    """Queues one `alerts.deliver` task per delivery (a broker outage is logged; the
-    notification is in-app either way and `manage.py deliver_pending` sends what is left)."""
-    for delivery_id in delivery_ids:
+    """Queues the deliveries as `alerts.deliver_batch` tasks of up to `DELIVERY_BATCH` each —
+    one broker message per evaluation, not per e-mail or webhook (a broker outage is logged;
+    the notification is in-app either way and `manage.py deliver_pending` sends what is
+    left)."""
+    for start in range(0, len(delivery_ids), DELIVERY_BATCH):
+        batch = delivery_ids[start : start + DELIVERY_BATCH]
         try:
-            current_app.send_task(DELIVERY_TASK, kwargs={"delivery_id": delivery_id})
+            current_app.send_task(DELIVERY_BATCH_TASK, kwargs={"delivery_ids": batch})
         except Exception:
-            logger.exception("Could not enqueue %s for delivery %s", DELIVERY_TASK, delivery_id)
+            logger.exception("Could not enqueue %s for deliveries %s", DELIVERY_BATCH_TASK, batch)
 
 
 def retry_delay(attempt: int) -> int:

@@ -2,8 +2,9 @@
 
 `alerts.evaluate_series` is queued (on commit) for every recomputed default-parameter analysis run
 of the default detector (`analysis.models.default_detector()`), through the
-`analysis.signals.series_analysed` receiver below; `alerts.deliver` sends one e-mail or webhook
-delivery and owns its retry schedule (`services.retry_delay`).
+`analysis.signals.series_analysed` receiver below. An evaluation queues its e-mail/webhook
+deliveries as `alerts.deliver_batch` tasks, which make each first attempt; `alerts.deliver` makes
+one attempt at one delivery and owns the retry schedule (`services.retry_delay`).
 """
 
 from __future__ import annotations
@@ -69,3 +70,24 @@ def deliver(self, delivery_id: int) -> str:
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+@shared_task(name=services.DELIVERY_BATCH_TASK, acks_late=True)
+def deliver_batch(delivery_ids: list[int]) -> dict:
+    """The first attempt at each of an evaluation's deliveries, one after another; each that
+    asks for a retry continues as its own `alerts.deliver` task after the backoff. Safe to run
+    twice: a delivery no longer pending is left alone. Returns {status: count} ("error": a
+    database error left the delivery pending)."""
+    counts: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        try:
+            outcome = services.delivery_attempt(delivery_id=delivery_id)
+        except DatabaseError:
+            # The others still go out; this one stays pending for `manage.py deliver_pending`.
+            logger.exception("Delivery %s: attempt not recorded", delivery_id)
+            counts["error"] = counts.get("error", 0) + 1
+            continue
+        if outcome.retry_in is not None:
+            deliver.apply_async(kwargs={"delivery_id": delivery_id}, countdown=outcome.retry_in)
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return counts

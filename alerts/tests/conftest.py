@@ -1,4 +1,4 @@
-"""Alert test fixtures: a real local HTTP server that receives webhooks."""
+"""Alert test fixtures: a local HTTP server that receives webhooks; eager Celery tasks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from celery import current_app
 
 
 @dataclass
@@ -55,3 +56,11 @@ def webhook_receiver():
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks (`delay`, `apply_async`) run at once in the test's process."""
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = False

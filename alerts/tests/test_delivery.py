@@ -7,11 +7,13 @@ import json
 import time
 
 import pytest
+import redis
+from django.conf import settings
 from django.core import mail
 
 from alerts import services, webhooks
 from alerts.models import Channel, Delivery, DeliveryStatus, Notification, NotificationSettings
-from alerts.tasks import deliver
+from alerts.tasks import deliver, deliver_batch
 from alerts.tests.factories import make_stock
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +186,40 @@ def test_webhook_body_is_json_with_sorted_keys(notification):
     body = services.webhook_body(notification)
     assert json.loads(body)["id"] == notification.pk
     assert body == json.dumps(json.loads(body), ensure_ascii=False, sort_keys=True).encode()
+
+
+def test_a_batch_sends_each_delivery_once_and_leaves_retries_to_their_own_task(
+    notification, user, webhook_receiver, eager_celery
+):
+    """An evaluation's deliveries go out from one `alerts.deliver_batch` task; a webhook that
+    fails continues with `alerts.deliver` (eager here, so at once) until it is sent."""
+    NotificationSettings.objects.create(
+        user=user,
+        email_enabled=True,
+        email="me@example.com",
+        webhook_enabled=True,
+        webhook_url=webhook_receiver.url,
+    )
+    webhook_receiver.statuses = [503]
+    email = Delivery.objects.create(notification=notification, channel=Channel.EMAIL)
+    webhook = Delivery.objects.create(notification=notification, channel=Channel.WEBHOOK)
+    counts = deliver_batch.apply(kwargs={"delivery_ids": [email.pk, webhook.pk]}).get()
+    assert counts == {DeliveryStatus.SENT: 1, DeliveryStatus.PENDING: 1}
+    assert [m.to for m in mail.outbox] == [["me@example.com"]]
+    webhook.refresh_from_db()
+    assert webhook.status == DeliveryStatus.SENT and webhook.attempts == 2
+    assert len(webhook_receiver.requests) == 2
+    # Redelivered, the batch sends nothing twice.
+    deliver_batch.apply(kwargs={"delivery_ids": [email.pk, webhook.pk]}).get()
+    assert len(mail.outbox) == 1 and len(webhook_receiver.requests) == 2
+
+
+def test_deliveries_are_queued_as_batches_not_one_message_each(broker_queue_purged):
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("celery")
+    ids = list(range(1, services.DELIVERY_BATCH * 2 + 6))
+    services.deliveries_enqueue(delivery_ids=ids)
+    messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    assert {m["headers"]["task"] for m in messages} == {services.DELIVERY_BATCH_TASK}
+    batches = [m["headers"]["kwargsrepr"] for m in reversed(messages)]
+    assert len(batches) == 3 and str(ids[-5:]) in batches[-1]

@@ -407,3 +407,72 @@ def test_the_query_count_does_not_grow_with_rules_or_users(series, django_user_m
     AlertRule.objects.all().delete()
     many = _queries_for_one_collection(series, users("b", 40), 10_000.0)
     assert few == many
+
+
+def _rules_of_every_kind(series, owners, per_owner: int) -> None:
+    """`per_owner` rules for each owner, cycling through the kinds and both scopes (the
+    series' stock and a watchlist holding it); all of them fire on the next collection."""
+    for owner in owners:
+        watchlist = make_watchlist(owner, "List", [series.stock])
+        for k in range(per_owner):
+            scope = {"watchlist": watchlist} if k % 2 else {"stock": series.stock}
+            if k % 3 == 0:
+                pattern_rule(owner, scope.pop("stock", None), ["forming"], **scope)
+            elif k % 3 == 1:
+                price_rule(owner, series.stock, 10_300 + k, "any")
+            else:
+                make_rule(
+                    owner,
+                    kind=RuleKind.TREND,
+                    trend_states=TREND_STATE_FLAGS.mask(["up"]),
+                    **scope,
+                )
+
+
+def test_one_rule_and_fifty_rules_of_five_users_cost_the_same_queries(
+    series, django_user_model, django_assert_num_queries
+):
+    """The evaluation of one series reads its run (with the cursor), locks the cursor, reads
+    the bars, patterns and trend periods, the rules concerned (one query for both scopes,
+    with the owners' delivery switches), the notifications already written, inserts the
+    notifications and their deliveries, moves the cursor: 12 queries with the transaction,
+    whether one rule fires or fifty rules of five users with e-mail and webhooks do."""
+    series.pattern(start=20, detected=30)
+    series.trend(direction="up", start=30)
+
+    def owners(prefix: str, n: int) -> list:
+        out = [django_user_model.objects.create_user(f"{prefix}{i}") for i in range(n)]
+        for i, owner in enumerate(out):
+            NotificationSettings.objects.create(
+                user=owner,
+                email_enabled=True,
+                email=f"{owner.username}@example.com",
+                webhook_enabled=i % 2 == 0,
+                webhook_url="http://127.0.0.1:9/hook",
+            )
+        return out
+
+    _rules_of_every_kind(series, owners("one", 1), per_owner=1)
+    series.add_bars([10_600.0])
+    series.store()
+    with django_assert_num_queries(12):
+        assert len(evaluate(series).notifications) == 1
+
+    AlertRule.objects.all().delete()
+    _rules_of_every_kind(series, owners("many", 5), per_owner=10)
+    series.pattern(start=21, detected=31)
+    series.trend(direction="up", start=31)
+    series.add_bars([10_000.0])
+    series.store()
+    with django_assert_num_queries(12):
+        result = evaluate(series)
+    assert len(result.notifications) == 50
+    assert len(result.deliveries) == 50 + 30  # e-mail for all, webhooks for 3 of 5 owners
+
+
+def test_a_redelivered_evaluation_costs_one_query(series, user, django_assert_num_queries):
+    pattern_rule(user, series.stock, ["forming"])
+    series.pattern(start=20, detected=30)
+    assert len(step(series, 10_000.0).notifications) == 1
+    with django_assert_num_queries(1):
+        assert evaluate(series).status == services.NOTHING_NEW

@@ -5,7 +5,6 @@ every page, the Scanner's watchlist filter. Each for its owner only."""
 from datetime import timedelta
 
 import pytest
-from celery import current_app
 from django.utils import timezone
 
 from alerts.models import AlertRule, Notification, WatchlistItem
@@ -34,13 +33,6 @@ NECKLINE_BUTTON = "Alert me on its neckline break"
 @pytest.fixture
 def samsung():
     return make_stock("005930", "삼성전자")
-
-
-@pytest.fixture
-def eager_celery():
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """End to end with the real engine: analysis → `series_analysed` → the evaluation task."""
 
 import pytest
-from celery import current_app
 
 from alerts.models import (
     PATTERN_STATUS_FLAGS,
@@ -19,13 +18,6 @@ from marketdata.tests.factories import make_candles
 pytestmark = pytest.mark.django_db
 
 HISTORY, STEPS = 250, 60
-
-
-@pytest.fixture
-def eager_celery():
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = False
 
 
 @pytest.mark.parametrize("default", ["atr", "structural"])
