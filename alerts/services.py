@@ -5,11 +5,12 @@ Keyword-only and atomic. Views fetch rows with the owner in the filter (another 
 skip it. Error messages are module constants.
 
 The evaluation (`series_alerts_evaluate`) runs after every recomputed analysis of a series:
-it locks the series' `EvaluatedSeries` cursor, reads what the run found at the bars newer than
-the cursor (`alerts.events`), selects the rules those events concern in one query, writes at
-most one `Notification` per rule and event, queues their e-mail/webhook deliveries once
-committed, and moves the cursor to the run's last bar. Its query count does not depend on the
-number of rules.
+in one transaction it moves the series' `EvaluatedSeries` cursor to the run's last bar (the row
+stays locked until commit, so a parallel evaluation of the series waits and then finds nothing
+new), reads what the run found at the bars newer than where the cursor was (`alerts.events`),
+selects the rules those events concern in one query, writes at most one `Notification` per
+rule and event, and queues their e-mail/webhook deliveries, one task per batch, once committed.
+Its query count does not depend on the number of rules, users or notifications.
 """
 
 from __future__ import annotations
@@ -458,8 +459,8 @@ def series_alerts_evaluate(
 
     The first evaluation of a series only records its last bar (a baseline: history is not
     news). Idempotent: evaluating again without a newer run does nothing, and a notification
-    that exists for a rule and event is never written twice. Deliveries are queued (task
-    `alerts.deliver`) after commit.
+    that exists for a rule and event is never written twice. Deliveries are queued (tasks
+    `alerts.deliver_batch`) after commit.
     """
     now = now or timezone.now()
     run = selectors.series_run(stock_id=stock_id, timeframe=timeframe)
@@ -469,30 +470,49 @@ def series_alerts_evaluate(
         # A redelivered task or an unchanged run: the cursor never moves back, so no lock needed.
         return Evaluation(NOTHING_NEW)
     with transaction.atomic():
-        cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
-            stock_id=stock_id,
-            timeframe=timeframe,
-            defaults={"last_bar_ts": run.last_bar_ts, "evaluated_at": now},
-        )
-        if created:
+        since = _cursor_advance(run=run, stock_id=stock_id, timeframe=timeframe, now=now)
+        if since is None:
             return Evaluation(BASELINE)
-        if run.last_bar_ts <= cursor.last_bar_ts:
+        if run.last_bar_ts <= since:
             return Evaluation(NOTHING_NEW)
-        result = _evaluate(run=run, stock_id=stock_id, timeframe=timeframe, cursor=cursor)
-        cursor.last_bar_ts = run.last_bar_ts
-        cursor.evaluated_at = now
-        cursor.save(update_fields=["last_bar_ts", "evaluated_at"])
+        result = _evaluate(run=run, stock_id=stock_id, timeframe=timeframe, since=since)
         if result.deliveries:
             ids = list(result.deliveries)
             transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=ids))
     return result
 
 
+def _cursor_advance(
+    *, run: selectors.SeriesRun, stock_id: int, timeframe: str, now: datetime
+) -> datetime | None:
+    """Moves the series' cursor to the run's last bar (inside the caller's transaction, which
+    holds the cursor's row lock until it ends) and returns where it was: the bars after it are
+    this evaluation's. None for a series evaluated the first time (its baseline).
+
+    Usually one UPDATE, on the condition that the cursor is still where `series_run` read it;
+    when another evaluation moved it meanwhile, the row is locked and read again."""
+    cursors = EvaluatedSeries.objects.filter(stock_id=stock_id, timeframe=timeframe)
+    moved = {"last_bar_ts": run.last_bar_ts, "evaluated_at": now}
+    if run.evaluated_until is not None and cursors.filter(last_bar_ts=run.evaluated_until).update(
+        **moved
+    ):
+        return run.evaluated_until
+    cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
+        stock_id=stock_id, timeframe=timeframe, defaults=moved
+    )
+    if created:
+        return None
+    since = cursor.last_bar_ts
+    if run.last_bar_ts > since:
+        cursors.filter(pk=cursor.pk).update(**moved)
+    return since
+
+
 def _evaluate(
-    *, run: selectors.SeriesRun, stock_id: int, timeframe: str, cursor: EvaluatedSeries
+    *, run: selectors.SeriesRun, stock_id: int, timeframe: str, since: datetime
 ) -> Evaluation:
     tail = selectors.series_tail(stock_id=stock_id, timeframe=timeframe, until=run.last_bar_ts)
-    first_new = ev.first_new_index(tail, since=cursor.last_bar_ts)
+    first_new = ev.first_new_index(tail, since=since)
     result = Evaluation(EVALUATED, new_bars=len(tail) - first_new)
     if first_new >= len(tail):
         return result
