@@ -73,7 +73,9 @@ def test_make_run_serves_everything_and_ctrl_c_stops_it(tmp_path):
         assert re.search(r"Done: \d+/\d+ series", text), text[-2000:]
 
         web = f"http://127.0.0.1:{ports['PORT']}"
-        with httpx.Client(base_url=web, timeout=10, headers={"Accept-Language": "en"}) as client:
+        # Generous: a worker's first request imports the views (pandas, plotly, scipy) on a
+        # loaded machine.
+        with httpx.Client(base_url=web, timeout=60, headers={"Accept-Language": "en"}) as client:
             login = client.get("/accounts/login/")
             assert login.status_code == 200 and "simulated market data" in login.text
             health = client.get("/healthz").json()
