@@ -5,6 +5,7 @@ from datetime import date, datetime, time
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from analysis.models import DetectedPatternType, Detector, PatternInstance, PatternStatus
@@ -25,22 +26,22 @@ from .review import IOU_THRESHOLD
 from .selectors.labels import LABEL_ORDER
 from .selectors.ranges import END_BEFORE_START, kst_text
 
-DETECTION_GONE = (
+DETECTION_GONE = _(
     "This detection is no longer stored (the series was analysed again); reload the Radar."
 )
-BAD_INSTANT = (
+BAD_INSTANT = _(
     "Enter a KST date and time (2024-03-04 09:30) or an ISO 8601 instant "
     "(2024-03-04T09:30:00+09:00) or, for 1d/1w/1mo, a KST date (2024-03-04)."
 )
 CHOOSE_PATTERN_TYPE = _("Choose the pattern type.")
 # The pattern type has no default: a quick save must not store a type the user never picked.
 PATTERN_TYPE_CHOICES = [("", _("— choose —")), *LabelPatternType.choices]
-DATE_NEEDS_DAILY = "A date alone is only accepted for 1d, 1w and 1mo; give the time of the bar."
-BAD_KEY_POINT = (
+DATE_NEEDS_DAILY = _("A date alone is only accepted for 1d, 1w and 1mo; give the time of the bar.")
+BAD_KEY_POINT = _(
     "Line {line}: write one key point per line as ROLE INSTANT PRICE, e.g. “P1 2024-03-04 71200”."
 )
-TOO_MANY_TAGS = "At most {n} tags."
-TAG_TOO_LONG = "Tags are at most {n} characters."
+TOO_MANY_TAGS = _("At most {n} tags.")
+TAG_TOO_LONG = _("Tags are at most {n} characters.")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_CONTEXT_BARS = 500
@@ -99,7 +100,9 @@ def parse_key_points(text: str, timeframe: str | None) -> list[dict]:
             raise forms.ValidationError(BAD_KEY_POINT.format(line=number)) from None
         problem = key_point_problem(role, price_value, [p["role"] for p in points])
         if problem:
-            raise forms.ValidationError(f"Line {number}: {problem}")
+            raise forms.ValidationError(
+                _("Line {number}: {problem}").format(number=number, problem=problem)
+            )
         try:
             ts = parse_instant(instant, timeframe)
         except forms.ValidationError as exc:
@@ -146,33 +149,48 @@ class SymbolField(forms.CharField):
 class LabelForm(forms.Form):
     """One label as the user types it; the service snaps the range to stored bars."""
 
-    symbol = SymbolField(max_length=12, help_text="KRX code, e.g. 005930")
-    timeframe = forms.ChoiceField(choices=Timeframe.choices)
+    symbol = SymbolField(max_length=12, label=_("Symbol"), help_text=_("KRX code, e.g. 005930"))
+    timeframe = forms.ChoiceField(choices=Timeframe.choices, label=_("Timeframe"))
     pattern_type = forms.ChoiceField(
         choices=PATTERN_TYPE_CHOICES,
         label=_("Pattern"),
         error_messages={"required": CHOOSE_PATTERN_TYPE},
     )
     start = forms.CharField(
-        max_length=40, help_text=_("First bar (KST): a date for 1d/1w/1mo, date and time intraday")
+        max_length=40,
+        label=_("Start"),
+        help_text=_("First bar (KST): a date for 1d/1w/1mo, date and time intraday"),
     )
     end = forms.CharField(
-        max_length=40, help_text=_("Last bar (KST): a date for 1d/1w/1mo, date and time intraday")
+        max_length=40,
+        label=_("End"),
+        help_text=_("Last bar (KST): a date for 1d/1w/1mo, date and time intraday"),
     )
     direction = forms.ChoiceField(
-        choices=[("", "Usual for the pattern"), *Direction.choices], required=False
+        choices=[("", _("Usual for the pattern")), *Direction.choices],
+        required=False,
+        label=_("Direction"),
     )
-    outcome = forms.ChoiceField(choices=Outcome.choices, required=False, initial=Outcome.UNKNOWN)
+    outcome = forms.ChoiceField(
+        choices=Outcome.choices, required=False, initial=Outcome.UNKNOWN, label=_("Outcome")
+    )
     key_points = forms.CharField(
         required=False,
         # Room for MAX_KEY_POINTS lines of ROLE, an ISO instant with offset and a price.
         max_length=MAX_KEY_POINTS * 80,
         error_messages={"max_length": TOO_MANY_KEY_POINTS},
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "P1 2024-03-04 71200"}),
-        help_text=f"Optional, up to {MAX_KEY_POINTS}, one per line: ROLE INSTANT PRICE (KRW)",
+        label=_("Key points"),
+        help_text=format_lazy(
+            _("Optional, up to {n}, one per line: ROLE INSTANT PRICE (KRW)"), n=MAX_KEY_POINTS
+        ),
     )
-    notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea({"rows": 3}))
-    tags = forms.CharField(required=False, max_length=1000, help_text="Comma-separated")
+    notes = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea({"rows": 3}), label=_("Notes")
+    )
+    tags = forms.CharField(
+        required=False, max_length=1000, label=_("Tags"), help_text=_("Comma-separated")
+    )
 
     def clean_outcome(self):
         return self.cleaned_data.get("outcome") or Outcome.UNKNOWN
@@ -223,7 +241,7 @@ class LabelForm(forms.Form):
 class DetectionDecisionForm(forms.Form):
     """Accept or reject one stored detected pattern (the Radar's detected-pattern list)."""
 
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("reject", "Reject")])
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("reject", _("Reject"))])
     detection = forms.ModelChoiceField(
         queryset=PatternInstance.objects.select_related("stock"),
         error_messages={"invalid_choice": DETECTION_GONE},
@@ -233,18 +251,26 @@ class DetectionDecisionForm(forms.Form):
 class LabelFilterForm(forms.Form):
     """Filters of the label list and its exports (all optional, from the query string)."""
 
-    symbol = forms.CharField(required=False, max_length=12)
-    timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
+    symbol = forms.CharField(required=False, max_length=12, label=_("Symbol"))
+    timeframe = forms.ChoiceField(
+        choices=[("", _("All")), *Timeframe.choices], required=False, label=_("Timeframe")
+    )
     pattern_type = forms.ChoiceField(
-        choices=[("", "All"), *LabelPatternType.choices], required=False, label="Pattern"
+        choices=[("", _("All")), *LabelPatternType.choices], required=False, label=_("Pattern")
     )
-    outcome = forms.ChoiceField(choices=[("", "All"), *Outcome.choices], required=False)
-    source = forms.ChoiceField(choices=[("", "All"), *Source.choices], required=False)
+    outcome = forms.ChoiceField(
+        choices=[("", _("All")), *Outcome.choices], required=False, label=_("Outcome")
+    )
+    source = forms.ChoiceField(
+        choices=[("", _("All")), *Source.choices], required=False, label=_("Source")
+    )
     date_from = forms.DateField(
-        required=False, label="From (KST)", validators=FILTER_DATE_VALIDATORS
+        required=False, label=_("From (KST)"), validators=FILTER_DATE_VALIDATORS
     )
-    date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
-    deleted = forms.BooleanField(required=False, label="Deleted only")
+    date_to = forms.DateField(
+        required=False, label=_("To (KST)"), validators=FILTER_DATE_VALIDATORS
+    )
+    deleted = forms.BooleanField(required=False, label=_("Deleted only"))
     # The column headers set it (a second click reverses it); the form keeps it while filtering.
     sort = forms.ChoiceField(
         choices=[(key, key) for key in LABEL_ORDER],
@@ -284,11 +310,15 @@ BAD_IOU = _("The IoU threshold is a number from 0.05 to 1, e.g. 0.5.")
 class ReviewFilterForm(forms.Form):
     """Scope of the detector review and its IoU threshold (all optional)."""
 
-    timeframe = forms.ChoiceField(choices=[("", "All"), *Timeframe.choices], required=False)
-    date_from = forms.DateField(
-        required=False, label="From (KST)", validators=FILTER_DATE_VALIDATORS
+    timeframe = forms.ChoiceField(
+        choices=[("", _("All")), *Timeframe.choices], required=False, label=_("Timeframe")
     )
-    date_to = forms.DateField(required=False, label="To (KST)", validators=FILTER_DATE_VALIDATORS)
+    date_from = forms.DateField(
+        required=False, label=_("From (KST)"), validators=FILTER_DATE_VALIDATORS
+    )
+    date_to = forms.DateField(
+        required=False, label=_("To (KST)"), validators=FILTER_DATE_VALIDATORS
+    )
     iou = forms.FloatField(
         required=False,
         min_value=MIN_IOU,
@@ -302,10 +332,14 @@ class ReviewFilterForm(forms.Form):
 class ReviewedRangeForm(forms.Form):
     """A range of one series the user marks as reviewed (every pattern in it labelled)."""
 
-    symbol = SymbolField(max_length=12, help_text=_("KRX code, e.g. 005930"))
-    timeframe = forms.ChoiceField(choices=Timeframe.choices)
-    start = forms.CharField(max_length=40, help_text=_("First bar: ISO instant or KST date"))
-    end = forms.CharField(max_length=40, help_text=_("Last bar: ISO instant or KST date"))
+    symbol = SymbolField(max_length=12, label=_("Symbol"), help_text=_("KRX code, e.g. 005930"))
+    timeframe = forms.ChoiceField(choices=Timeframe.choices, label=_("Timeframe"))
+    start = forms.CharField(
+        max_length=40, label=_("Start"), help_text=_("First bar: ISO instant or KST date")
+    )
+    end = forms.CharField(
+        max_length=40, label=_("End"), help_text=_("Last bar: ISO instant or KST date")
+    )
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from analysis.models import Detector
@@ -23,13 +24,15 @@ from marketdata.models import Stock, Timeframe
 MAX_KEY_POINTS = 10
 MAX_KEY_POINT_PRICE = 1_000_000_000.0  # KRW; far above any KRX share price
 KEY_POINT_ROLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
-TOO_MANY_KEY_POINTS = f"At most {MAX_KEY_POINTS} key points per label, one per line."
-BAD_KEY_POINT_ROLE = (
+TOO_MANY_KEY_POINTS = format_lazy(
+    _("At most {n} key points per label, one per line."), n=MAX_KEY_POINTS
+)
+BAD_KEY_POINT_ROLE = _(
     "the role {role!r} is not a plain name: 1–16 letters, digits or _, starting with a letter "
     "(e.g. P1, LS, NL2)."
 )
-BAD_KEY_POINT_PRICE = "the price must be a positive number of KRW, at most 1,000,000,000."
-REPEATED_KEY_POINT_ROLE = "the role {role} appears more than once; each role is used once."
+BAD_KEY_POINT_PRICE = _("the price must be a positive number of KRW, at most 1,000,000,000.")
+REPEATED_KEY_POINT_ROLE = _("the role {role} appears more than once; each role is used once.")
 
 
 def key_point_problem(role: str, price: float, earlier_roles) -> str | None:
@@ -55,7 +58,9 @@ def key_points_check(points) -> None:
         try:
             role, price = str(point["role"]), float(point["price"])
         except (KeyError, TypeError, ValueError):
-            raise ValidationError({"key_points": f"Key point {number}: role and price."}) from None
+            raise ValidationError(
+                {"key_points": _("Key point {number}: role and price.").format(number=number)}
+            ) from None
         problem = key_point_problem(role, price, roles)
         if problem:
             raise ValidationError({"key_points": f"Key point {number}: {problem}"})
@@ -419,10 +424,10 @@ class LabelRevision(models.Model):
     """One change to a label: the full state after the change, numbered per label from 1."""
 
     class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        DELETED = "deleted", "Deleted"
-        RESTORED = "restored", "Restored"
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+        RESTORED = "restored", _("Restored")
 
     label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()

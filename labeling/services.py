@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from analysis.models import PatternInstance
 from marketdata.krx_calendar import KST
@@ -23,10 +24,10 @@ from .models import (
 from .selectors.detections import detection_decision
 from .selectors.ranges import label_range_resolve
 
-NOT_OWNER = "Only the owner can change this label."
-NOT_RANGE_OWNER = "Only the owner can remove this reviewed range."
-ALREADY_DELETED = "This label is already deleted."
-NOT_DELETED = "This label is not deleted."
+NOT_OWNER = _("Only the owner can change this label.")
+NOT_RANGE_OWNER = _("Only the owner can remove this reviewed range.")
+ALREADY_DELETED = _("This label is already deleted.")
+NOT_DELETED = _("This label is not deleted.")
 SOURCE_OF_DECISION = {"accept": Source.ACCEPTED, "reject": Source.REJECTED}
 
 

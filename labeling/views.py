@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import export, services
@@ -46,7 +47,7 @@ from .selectors.queue import queue_page
 from .selectors.ranges import kst_text
 
 LABELS_CHANGED_EVENT = "radar:labels-changed"
-DELETED_NOT_EDITABLE = "A deleted label cannot be edited; restore it first."
+DELETED_NOT_EDITABLE = gettext_lazy("A deleted label cannot be edited; restore it first.")
 PAGE_SIZE = 50
 
 
@@ -102,7 +103,7 @@ def label_list(request):
         return render(
             request,
             "labeling/label_list.html",
-            {"form": form, "page_obj": None, "nav": "labels", "page_title": "Labels"},
+            {"form": form, "page_obj": None, "nav": "labels", "page_title": _("Labels")},
             status=400,
         )
     page_obj = Paginator(_filtered_labels(request, form), PAGE_SIZE).get_page(
@@ -117,7 +118,7 @@ def label_list(request):
         "query": query.urlencode(),
         "label_studio_config": export.label_studio_config(),
         "nav": "labels",
-        "page_title": "Labels",
+        "page_title": _("Labels"),
     }
     template = "labeling/label_list.html"
     if request.htmx and request.htmx.target == "label-results":
@@ -147,7 +148,7 @@ def _render_form(request, form, *, status: int = 200):
     return render(
         request,
         template,
-        {"form": form, "nav": "labels", "page_title": "New label"},
+        {"form": form, "nav": "labels", "page_title": _("New label")},
         status=status,
     )
 
@@ -178,7 +179,7 @@ def label_create(request):
         )
         response["HX-Trigger"] = LABELS_CHANGED_EVENT
         return response
-    messages.success(request, f"Saved label #{label.pk}.")
+    messages.success(request, _("Saved label #{pk}.").format(pk=label.pk))
     return redirect(label)
 
 
@@ -205,7 +206,7 @@ def label_detail(request, pk: int):
                 end=label.end_ts,
             ),
             "nav": "labels",
-            "page_title": f"Label #{label.pk}",
+            "page_title": _("Label #{pk}").format(pk=label.pk),
         },
     )
 
@@ -225,12 +226,17 @@ def label_edit(request, pk: int):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"Saved label #{label.pk}.")
+                messages.success(request, _("Saved label #{pk}.").format(pk=label.pk))
                 return redirect(label)
     return render(
         request,
         "labeling/label_edit.html",
-        {"form": form, "label": label, "nav": "labels", "page_title": f"Edit label #{label.pk}"},
+        {
+            "form": form,
+            "label": label,
+            "nav": "labels",
+            "page_title": _("Edit label #{pk}").format(pk=label.pk),
+        },
         status=400 if form.is_bound else 200,
     )
 
@@ -247,14 +253,16 @@ def _row_or_redirect(request, label: Label, message: str):
 def label_delete(request, pk: int):
     label = get_object_or_404(Label.objects.owned_by(request.user).alive(), pk=pk)
     label = services.label_delete(label=label, actor=request.user)
-    return _row_or_redirect(request, label, f"Deleted label #{label.pk}; restore it from its page.")
+    return _row_or_redirect(
+        request, label, _("Deleted label #{pk}; restore it from its page.").format(pk=label.pk)
+    )
 
 
 @require_POST
 def label_restore(request, pk: int):
     label = get_object_or_404(Label.objects.owned_by(request.user).deleted(), pk=pk)
     label = services.label_restore(label=label, actor=request.user)
-    return _row_or_redirect(request, label, f"Restored label #{label.pk}.")
+    return _row_or_redirect(request, label, _("Restored label #{pk}.").format(pk=label.pk))
 
 
 @require_GET
@@ -269,7 +277,7 @@ def label_history(request, pk: int):
             "label": label,
             "revisions": label_revisions(label=label),
             "nav": "labels",
-            "page_title": f"History of label #{label.pk}",
+            "page_title": _("History of label #{pk}").format(pk=label.pk),
         },
     )
 
@@ -366,7 +374,7 @@ def label_review(request):
             "report": report,
             "range_form": ReviewedRangeForm(),
             "nav": "labels",
-            "page_title": "Detector review",
+            "page_title": _("Detector review"),
         },
         status=status,
     )
@@ -421,7 +429,7 @@ def reviewed_range_delete(request, pk: int):
 
 
 DETECTION_ACTIONS = "labeling/partials/_detection_actions.html"
-DETECTION_GONE_AFTER_UNDO = "Undone; the detection is no longer stored."
+DETECTION_GONE_AFTER_UNDO = gettext_lazy("Undone; the detection is no longer stored.")
 
 
 def _actions_response(request, *, pattern, decision=None, error: str = "", status: int = 200):

@@ -274,3 +274,38 @@ def test_a_notification_is_written_in_its_recipients_language(user, korean):
     assert "Neckline" not in korean_note.body
     english_note = Notification.objects.get(owner=english_user)
     assert english_note.title == "005930 삼성전자 1d: Double top forming"
+
+
+@pytest.mark.django_db
+def test_the_label_pages_read_in_korean(user_client, user, korean):
+    from labeling.tests.conftest import daily_index
+    from labeling.tests.factories import make_label, price_frame
+    from marketdata.tests.factories import make_candles, make_stock
+
+    stock = make_stock("005930", "삼성전자")
+    make_candles(stock, "1d", price_frame(daily_index()))
+    label = make_label(user, stock)
+    labels = user_client.get("/labels/").text
+    assert "<h1>내 라벨</h1>" in labels and "새 라벨" in labels and "이 필터로 내보내기:" in labels
+    assert "라벨 1개" in labels and ">시작일 (KST)" in labels  # the count, a filter label
+    assert leftover(labels, ["My labels", "New label", "Export this filter", "Restore"]) == []
+    detail = user_client.get(f"/labels/{label.pk}/").text
+    assert "변경 이력" in detail and "<dt>핵심 지점</dt>" in detail
+    assert leftover(detail, ["<dt>Stock</dt>", "<dt>Key points</dt>", "All labels"]) == []
+    form = user_client.get("/labels/new/").text
+    assert "라벨 저장" in form and ">메모</label>" in form
+    assert leftover(form, ["Save label", "Mark a bar range", ">Notes</label>"]) == []
+    review = user_client.get("/labels/review/").text
+    assert "<h1>탐지기 리뷰</h1>" in review and "종목·주기 1개 검토" in review
+    assert leftover(review, ["series reviewed", ">Review</button>", "Open on the Radar"]) == []
+    queue = user_client.get("/labels/queue/").text
+    assert "<h1>검토 대기열</h1>" in queue and "이 필터에 맞는 저장된 탐지가 없습니다." in queue
+
+
+@pytest.mark.django_db
+def test_a_label_form_error_reads_in_korean(user_client, korean):
+    from labeling.tests.factories import post_data
+
+    answer = user_client.post("/labels/new/", post_data(symbol="999999"))
+    assert answer.status_code == 400
+    assert "알 수 없는 종목 &#x27;999999&#x27;: 이 코드의 종목이 없습니다." in answer.text

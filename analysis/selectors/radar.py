@@ -12,6 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts import colors
 from analysis import radar_extensions
@@ -43,7 +44,7 @@ NO_DATA = (
     "No {timeframe} bars stored for {code} yet. Load them with: "
     "python manage.py backfill --codes {code} --timeframes {timeframe}"
 )
-UNKNOWN_SYMBOL = "Unknown symbol {symbol!r}: no stock with that code."
+UNKNOWN_SYMBOL = _("Unknown symbol {symbol!r}: no stock with that code.")
 
 # Indicator choice → (engine spec, {engine column: line name in the figure}).
 INDICATOR_SPECS: dict[str, tuple[dict, dict[str, str]]] = {

@@ -6,17 +6,20 @@ from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Min, Q
+from django.utils.translation import gettext_lazy as _
 
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST, bar_start_for, bar_starts
 from marketdata.models import Candle
 
-END_BEFORE_START = "The end is before the start."
-NO_BARS_STORED = "No bars are stored for {symbol} {timeframe} yet."
-RANGE_OUTSIDE_BARS = (
+END_BEFORE_START = _("The end is before the start.")
+NO_BARS_STORED = _("No bars are stored for {symbol} {timeframe} yet.")
+RANGE_OUTSIDE_BARS = _(
     "The range is outside the stored bars of {symbol} {timeframe} ({first} – {last} KST)."
 )
-NO_BARS_IN_RANGE = "No stored bar of {symbol} {timeframe} falls in this range."
-KEY_POINT_OUTSIDE = "Key point {role} ({ts}) is outside the labelled range ({start} – {end} KST)."
+NO_BARS_IN_RANGE = _("No stored bar of {symbol} {timeframe} falls in this range.")
+KEY_POINT_OUTSIDE = _(
+    "Key point {role} ({ts}) is outside the labelled range ({start} – {end} KST)."
+)
 
 
 def kst_text(instant: datetime, timeframe: str) -> str:

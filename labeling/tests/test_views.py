@@ -5,6 +5,7 @@ import json
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.text import format_lazy
 
 from analysis.tests.factories import make_detection
 from labeling import forms, services
@@ -58,7 +59,7 @@ def test_create_htmx_returns_saved_fragment_and_trigger(user_client, stock):
     ("overrides", "field", "message"),
     [
         ({"start": "2024-01-19", "end": "2024-01-08"}, "end", ranges.END_BEFORE_START),
-        ({"symbol": "999999"}, "symbol", forms.UNKNOWN_SYMBOL.format(symbol="999999")),
+        ({"symbol": "999999"}, "symbol", format_lazy(forms.UNKNOWN_SYMBOL, symbol="999999")),
         ({"timeframe": "2h"}, "timeframe", "Select a valid choice."),
         ({"pattern_type": "zigzag"}, "pattern_type", "Select a valid choice."),
         ({"start": "2023-12-01"}, "start", "outside the stored bars"),
@@ -75,7 +76,7 @@ def test_create_invalid_gives_400_with_field_error_and_saves_nothing(
     response = user_client.post("/labels/new/", post_data(**overrides))
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert any(message in e for e in errors[field]), errors
+    assert any(str(message) in e for e in errors[field]), errors
     assert Label.objects.count() == 0
     assert LabelRevision.objects.count() == 0
 
@@ -86,7 +87,7 @@ def test_create_invalid_htmx_returns_form_fragment_with_errors(user_client, stoc
     )
     assert response.status_code == 400
     body = response.content.decode()
-    assert ranges.END_BEFORE_START in body
+    assert str(ranges.END_BEFORE_START) in body
     assert 'id="label-form"' in body and "<html" not in body
 
 
