@@ -74,9 +74,32 @@ def health_report() -> dict:
 
 
 OHLCV_COLUMNS = ["open", "high", "low", "close", "volume"]
-_EPOCH_US_SQL = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::float8"
-_NAN_WHEN_NULL_SQL = "COALESCE(%(expressions)s::float8, 'NaN'::float8)"
-_BOOL_AS_FLOAT_SQL = "(%(expressions)s)::int::float8"
+
+
+class _AsFloat(Func):
+    """A column read as a float8 by PostgreSQL (`template`); SQLite (`make run`) stores
+    instants as UTC text, booleans as 0/1 and returns a missing number as NULL (NaN once in
+    the float array)."""
+
+    output_field = FloatField()
+    sqlite_template = "CAST(%(expressions)s AS REAL)"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template=self.sqlite_template, **extra_context)
+
+
+class _EpochMicros(_AsFloat):
+    template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::float8"
+    # Julian days to whole seconds (bars start on whole seconds), then microseconds.
+    sqlite_template = "(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0) * 1000000.0)"
+
+
+class _NanWhenNull(_AsFloat):
+    template = "COALESCE(%(expressions)s::float8, 'NaN'::float8)"
+
+
+class _BoolAsFloat(_AsFloat):
+    template = "(%(expressions)s)::int::float8"
 
 
 def candles_frame(
@@ -106,9 +129,9 @@ def candles_frame(
     # NaN): one float array, no datetime objects built per row — those cost ten times the
     # rest of the read (README, "Performance").
     qs = qs.annotate(
-        epoch_us=Func(F("ts"), template=_EPOCH_US_SQL, output_field=FloatField()),
-        value_f=Func(F("traded_value"), template=_NAN_WHEN_NULL_SQL, output_field=FloatField()),
-        final_f=Func(F("is_final"), template=_BOOL_AS_FLOAT_SQL, output_field=FloatField()),
+        epoch_us=_EpochMicros(F("ts")),
+        value_f=_NanWhenNull(F("traded_value")),
+        final_f=_BoolAsFloat(F("is_final")),
     )
     fields = ["epoch_us", *OHLCV_COLUMNS, "value_f", "final_f"]
     if limit is not None:
