@@ -160,7 +160,8 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # STATIC_MANIFEST: collectstatic writes hashed names with a gzip and a brotli copy beside each
-# file (whitenoise's CompressedManifestStaticFilesStorage); whitenoise then serves the smaller
+# file (whitenoise's CompressedManifestStaticFilesStorage, with hashed URLs under DEBUG too:
+# chartinsight.storage); whitenoise then serves the smaller
 # encoding the browser accepts and caches hashed names for ten years ("immutable"). On without
 # DEBUG (the image collects at build time); `make run` turns it on and collects at start, so a
 # local run serves the same bytes as production. With DEBUG and no collectstatic (a developer's
@@ -170,7 +171,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "chartinsight.storage.HashedStaticFilesStorage"
             if STATIC_MANIFEST
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
