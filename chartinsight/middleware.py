@@ -10,6 +10,7 @@ surfaces instead — in `process_view`, which loads the user before `LoginRequir
 """
 
 import logging
+import re
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -23,6 +24,15 @@ RETRY_AFTER_SECONDS = 30
 JSON_PATH_PREFIXES = ("/healthz", "/api/", "/radar/figure")
 # Connection refused, reset or closed; not a programming error (those stay 500s).
 DATABASE_DOWN = (OperationalError, InterfaceError)
+# SQLite (`make run`) raises OperationalError for a bad statement too: that is a bug (a 500),
+# not an outage.
+_STATEMENT_ERROR = re.compile(r"syntax error|no such (table|column|function)")
+
+
+def database_down(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached (or is locked), not that a
+    statement was wrong."""
+    return isinstance(exc, DATABASE_DOWN) and not _STATEMENT_ERROR.search(str(exc))
 
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:
@@ -55,11 +65,13 @@ class DatabaseUnavailableMiddleware:
         try:
             request.user.is_authenticated  # noqa: B018 -- loads the session and the user
         except DATABASE_DOWN as exc:
+            if not database_down(exc):
+                raise
             return self._unavailable(request, exc)
         return None
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DATABASE_DOWN):
+        if database_down(exception):
             return self._unavailable(request, exception)
         return None
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.db import InterfaceError, OperationalError
 
-from chartinsight.middleware import DATABASE_UNAVAILABLE
+from chartinsight.middleware import DATABASE_UNAVAILABLE, database_down
 
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = {"sessionid": "a-session-key-the-server-would-look-up"}
@@ -128,3 +129,19 @@ def test_login_attempt_answers_503_when_the_database_is_down(server_without_data
     )
     assert response.status_code == 503
     assert DATABASE_UNAVAILABLE in response.text
+
+
+@pytest.mark.parametrize(
+    ("error", "down"),
+    [
+        (OperationalError('connection to server at "127.0.0.1", port 5432 failed'), True),
+        (OperationalError("database is locked"), True),
+        (InterfaceError("connection already closed"), True),
+        # SQLite's word for a bad statement: a bug to see as a 500, not an outage.
+        (OperationalError('near "FROM": syntax error'), False),
+        (OperationalError("no such column: marketdata_candle.foo"), False),
+        (ValueError("database is locked"), False),
+    ],
+)
+def test_only_an_unreachable_database_is_an_outage(error, down):
+    assert database_down(error) is down
