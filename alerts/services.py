@@ -545,14 +545,21 @@ def _evaluate(
         ).values_list("rule_id", "event_key")
     )
     rows, channels = [], []
+    texts: dict[tuple[str, str], tuple[str, str]] = {}  # per event and language, not per rule
+    payloads: dict[str, dict] = {}
     for rule, event in candidates:
         key = prefix + event.key
         if (rule["id"], key) in existing:
             continue
         existing.add((rule["id"], key))
         # Stored text: written in the recipient's language, whoever triggered the analysis.
-        with translation.override(_language(rule["language"])):
-            title, body = _event_text(event, run, timeframe)
+        language = _language(rule["language"])
+        if (key, language) not in texts:
+            with translation.override(language):
+                texts[key, language] = _event_text(event, run, timeframe)
+        title, body = texts[key, language]
+        if key not in payloads:
+            payloads[key] = _payload(event, run, timeframe)
         rows.append(
             Notification(
                 owner_id=rule["owner_id"],
@@ -565,7 +572,7 @@ def _evaluate(
                 focus_start_ts=event.pattern_start_ts,
                 title=title[:200],
                 body=body,
-                payload=_payload(event, run, timeframe),
+                payload=payloads[key],
             )
         )
         channels.append(
