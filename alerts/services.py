@@ -466,56 +466,66 @@ def series_alerts_evaluate(
     run = selectors.series_run(stock_id=stock_id, timeframe=timeframe)
     if run is None:
         return Evaluation(NO_RUN)
-    if run.evaluated_until is not None and run.last_bar_ts <= run.evaluated_until:
+    since = run.evaluated_until
+    if since is not None and run.last_bar_ts <= since:
         # A redelivered task or an unchanged run: the cursor never moves back, so no lock needed.
         return Evaluation(NOTHING_NEW)
+    if since is not None:
+        # Read and match before taking the cursor: most evaluations write nothing else, so they
+        # end with one conditional UPDATE and no transaction of their own.
+        series = {"run": run, "stock_id": stock_id, "timeframe": timeframe}
+        result, candidates = _evaluate(**series, since=since)
+        if not candidates:
+            if _cursor_move(**series, now=now):
+                return result
+        else:
+            with transaction.atomic():
+                if _cursor_move(**series, now=now):
+                    _notify(result, candidates, **series)
+                    return result
+    # The first evaluation, or another one moved the cursor since `series_run` read it: again
+    # from where the cursor is, under its row lock.
     with transaction.atomic():
-        since = _cursor_advance(run=run, stock_id=stock_id, timeframe=timeframe, now=now)
-        if since is None:
+        cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
+            stock_id=stock_id,
+            timeframe=timeframe,
+            defaults={"last_bar_ts": run.last_bar_ts, "evaluated_at": now},
+        )
+        if created:
             return Evaluation(BASELINE)
-        if run.last_bar_ts <= since:
+        if run.last_bar_ts <= cursor.last_bar_ts:
             return Evaluation(NOTHING_NEW)
-        result = _evaluate(run=run, stock_id=stock_id, timeframe=timeframe, since=since)
-        if result.deliveries:
-            ids = list(result.deliveries)
-            transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=ids))
+        EvaluatedSeries.objects.filter(pk=cursor.pk).update(
+            last_bar_ts=run.last_bar_ts, evaluated_at=now
+        )
+        result, candidates = _evaluate(
+            run=run, stock_id=stock_id, timeframe=timeframe, since=cursor.last_bar_ts
+        )
+        _notify(result, candidates, run=run, stock_id=stock_id, timeframe=timeframe)
     return result
 
 
-def _cursor_advance(
-    *, run: selectors.SeriesRun, stock_id: int, timeframe: str, now: datetime
-) -> datetime | None:
-    """Moves the series' cursor to the run's last bar (inside the caller's transaction, which
-    holds the cursor's row lock until it ends) and returns where it was: the bars after it are
-    this evaluation's. None for a series evaluated the first time (its baseline).
-
-    Usually one UPDATE, on the condition that the cursor is still where `series_run` read it;
-    when another evaluation moved it meanwhile, the row is locked and read again."""
-    cursors = EvaluatedSeries.objects.filter(stock_id=stock_id, timeframe=timeframe)
-    moved = {"last_bar_ts": run.last_bar_ts, "evaluated_at": now}
-    if run.evaluated_until is not None and cursors.filter(last_bar_ts=run.evaluated_until).update(
-        **moved
-    ):
-        return run.evaluated_until
-    cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
-        stock_id=stock_id, timeframe=timeframe, defaults=moved
+def _cursor_move(*, run: selectors.SeriesRun, stock_id: int, timeframe: str, now: datetime) -> bool:
+    """Moves the series' cursor from where `series_run` read it to the run's last bar; False
+    when another evaluation moved it meanwhile. Inside a transaction the row stays locked until
+    commit, so a parallel evaluation waits for the notifications, then finds it moved."""
+    return bool(
+        EvaluatedSeries.objects.filter(
+            stock_id=stock_id, timeframe=timeframe, last_bar_ts=run.evaluated_until
+        ).update(last_bar_ts=run.last_bar_ts, evaluated_at=now)
     )
-    if created:
-        return None
-    since = cursor.last_bar_ts
-    if run.last_bar_ts > since:
-        cursors.filter(pk=cursor.pk).update(**moved)
-    return since
 
 
 def _evaluate(
     *, run: selectors.SeriesRun, stock_id: int, timeframe: str, since: datetime
-) -> Evaluation:
+) -> tuple[Evaluation, list[tuple[dict, ev.Event]]]:
+    """Reads what the run found at the bars after `since` and the rules it may concern: the
+    (rule, event) pairs to notify, oldest event first per rule. Writes nothing."""
     tail = selectors.series_tail(stock_id=stock_id, timeframe=timeframe, until=run.last_bar_ts)
     first_new = ev.first_new_index(tail, since=since)
     result = Evaluation(EVALUATED, new_bars=len(tail) - first_new)
     if first_new >= len(tail):
-        return result
+        return result, []
     events = ev.pattern_events(
         selectors.series_patterns(run_id=run.run_id, since=tail.ts[0]), tail, first_new=first_new
     ) + ev.trend_events(
@@ -526,7 +536,7 @@ def _evaluate(
     result.events = len(events)
     close_range = ev.close_range(tail, first_new=first_new)
     if not events and close_range is None:
-        return result
+        return result, []
     rules = selectors.series_rules(
         stock_id=stock_id, timeframe=timeframe, events=events, close_range=close_range
     )
@@ -535,8 +545,22 @@ def _evaluate(
     for rule in rules:
         fired = _rule_events(rule, events, tail, first_new)
         candidates.extend((rule, event) for event in (fired[:1] if rule["once"] else fired))
+    return result, candidates
+
+
+def _notify(
+    result: Evaluation,
+    candidates: list[tuple[dict, ev.Event]],
+    *,
+    run: selectors.SeriesRun,
+    stock_id: int,
+    timeframe: str,
+) -> None:
+    """Writes the notifications of `candidates` not written before and their deliveries (queued
+    once the caller's transaction commits), switches off the one-shot rules that fired, and
+    records them in `result`."""
     if not candidates:
-        return result
+        return
     prefix = f"{run.code}:{timeframe}:"
     existing = set(
         Notification.objects.filter(
@@ -580,7 +604,7 @@ def _evaluate(
             + [Channel.WEBHOOK] * bool(rule["webhook_enabled"])
         )
     if not rows:
-        return result
+        return
     Notification.objects.bulk_create(rows)
     deliveries = Delivery.objects.bulk_create(
         Delivery(notification=row, channel=channel)
@@ -592,15 +616,17 @@ def _evaluate(
         AlertRule.objects.filter(pk__in=once).update(is_active=False, updated_at=timezone.now())
     result.notifications = [row.pk for row in rows]
     result.deliveries = [delivery.pk for delivery in deliveries]
+    if result.deliveries:
+        ids = list(result.deliveries)
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=ids))
     logger.info(
         "Alerts %s %s: %d new bars, %d events, %d notifications",
         run.code,
         timeframe,
         result.new_bars,
-        len(events),
+        result.events,
         len(rows),
     )
-    return result
 
 
 # --- Delivery -------------------------------------------------------------------------------
