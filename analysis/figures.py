@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 
 from accounts import colors
 from marketdata.krx_calendar import INTRADAY_MINUTES, KST
@@ -59,19 +60,21 @@ FOCUS_FILL = "rgba(250,204,21,0.12)"
 FOCUS_LINE = "#ca8a04"
 
 # Layers the user toggles on the page (client-side visibility; no recomputation).
+# Names and tags on the chart are text of the active language (`gettext` when the figure is
+# built, in the request); keys, layers and trace meta stay English for the scripts.
 LAYERS: dict[str, str] = {
-    "volume": "Volume",
-    "major": "Major peaks/valleys",
-    "minor": "Minor peaks/valleys",
-    "zigzag": "Zigzag",
-    "trend": "Trend shading",
-    "DT": "Double tops",
-    "DB": "Double bottoms",
-    "HS": "Head & shoulders",
-    "IHS": "Inverse H&S",
-    "invalidated": "Invalidated patterns",
-    "labels": "My labels",
-    "rejected": "Rejected detections",
+    "volume": gettext_lazy("Volume"),
+    "major": gettext_lazy("Major peaks/valleys"),
+    "minor": gettext_lazy("Minor peaks/valleys"),
+    "zigzag": gettext_lazy("Zigzag"),
+    "trend": gettext_lazy("Trend shading"),
+    "DT": gettext_lazy("Double tops"),
+    "DB": gettext_lazy("Double bottoms"),
+    "HS": gettext_lazy("Head & shoulders"),
+    "IHS": gettext_lazy("Inverse H&S"),
+    "invalidated": gettext_lazy("Invalidated patterns"),
+    "labels": gettext_lazy("My labels"),
+    "rejected": gettext_lazy("Rejected detections"),
 }
 # A calm chart by default: candles, volume, major points, zigzag, confirmed and forming
 # patterns (and the user's own labels). Minor points, trend shading and invalidated patterns
@@ -86,7 +89,7 @@ OVERLAY_CHOICES: dict[str, str] = {
     "sma120": "SMA 120",
     "ema12": "EMA 12",
     "ema26": "EMA 26",
-    "bb": "Bollinger 20, 2σ",
+    "bb": pgettext_lazy("indicator", "Bollinger 20, 2σ"),
 }
 PANE_CHOICES: dict[str, str] = {
     "rsi": "RSI 14",
@@ -103,7 +106,15 @@ OVERLAY_COLORS = {
     "bb": "#64748b",
 }
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (
+    pgettext_lazy("weekday", "Mon"),
+    pgettext_lazy("weekday", "Tue"),
+    pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"),
+    pgettext_lazy("weekday", "Fri"),
+    pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+)
 PANE_HEIGHT = 0.13
 VOLUME_HEIGHT = 0.12
 PANE_GAP = 0.02
@@ -144,6 +155,18 @@ class _Builder:
         self.annotations.append(annotation)
 
 
+def pattern_tag(kind: str) -> str:
+    """The short name of a pattern type on the chart: 'DT' in English, '쌍봉' in Korean; a
+    label's other types ('flag_bull', …) as they are."""
+    short = {
+        "DT": pgettext_lazy("chart tag", "DT"),
+        "DB": pgettext_lazy("chart tag", "DB"),
+        "HS": pgettext_lazy("chart tag", "HS"),
+        "IHS": pgettext_lazy("chart tag", "IHS"),
+    }
+    return str(short.get(kind, kind))
+
+
 def format_krw(value: float | None) -> str:
     """71500.0 → '71,500' (KRW has no minor unit)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -159,7 +182,7 @@ def bar_label(ts: pd.Timestamp, timeframe: str) -> str:
     if timeframe == "1mo":
         return local.strftime("%Y-%m")
     if timeframe == "1w":
-        return f"{local:%Y-%m-%d} (week)"
+        return f"{local:%Y-%m-%d} ({gettext('week')})"
     return f"{local:%Y-%m-%d} ({WEEKDAYS[local.weekday()]})"
 
 
@@ -180,9 +203,11 @@ def bar_labels(index: pd.DatetimeIndex, timeframe: str) -> list[str]:
     if timeframe == "1mo":
         return [text[:7] for text in iso]
     if timeframe == "1w":
-        return [f"{text[:10]} (week)" for text in iso]
+        week = gettext("week")
+        return [f"{text[:10]} ({week})" for text in iso]
     weekdays = index.tz_convert(KST).day_of_week
-    return [f"{text[:10]} ({WEEKDAYS[day]})" for text, day in zip(iso, weekdays, strict=True)]
+    names = [str(day) for day in WEEKDAYS]  # translated once, not per bar
+    return [f"{text[:10]} ({names[day]})" for text, day in zip(iso, weekdays, strict=True)]
 
 
 def tick_candidates(index: pd.DatetimeIndex, timeframe: str) -> list[list]:
@@ -405,17 +430,20 @@ def build_radar_figure(
         axis_of[pane] = f"y{k + 3}"
 
     labels_text = bar_labels(index, timeframe)
+    o_, h_ = pgettext("bar", "O"), pgettext("bar", "H")
+    l_, c_ = pgettext("bar", "L"), pgettext("bar", "C")
+    vol_, chg_ = pgettext("bar", "Vol"), pgettext("bar", "Chg")
     hover = [
-        f"{labels_text[i]} KST<br>O {format_krw(o[i])}  H {format_krw(h[i])}<br>"
-        f"L {format_krw(lo[i])}  C {format_krw(c[i])}<br>Vol {volume[i]:,.0f}<br>"
-        + ("Chg –" if math.isnan(change[i]) else f"Chg {change[i]:+.2f}%")
+        f"{labels_text[i]} KST<br>{o_} {format_krw(o[i])}  {h_} {format_krw(h[i])}<br>"
+        f"{l_} {format_krw(lo[i])}  {c_} {format_krw(c[i])}<br>{vol_} {volume[i]:,.0f}<br>"
+        + (f"{chg_} –" if math.isnan(change[i]) else f"{chg_} {change[i]:+.2f}%")
         for i in range(n)
     ]
     builder.trace(
         "candles",
         {
             "type": "candlestick",
-            "name": "Price",
+            "name": gettext("Price"),
             "x": x,
             "open": o.tolist(),
             "high": h.tolist(),
@@ -441,7 +469,7 @@ def build_radar_figure(
         "volume",
         {
             "type": "bar",
-            "name": "Volume",
+            "name": gettext("Volume"),
             "x": x,
             "y": volume.tolist(),
             "marker": {"color": volume_colors},
@@ -551,7 +579,7 @@ def build_radar_figure(
             "side": "right",
             "gridcolor": "#f0f3fa",
             "zeroline": False,
-            "title": {"text": PANE_CHOICES[pane], "font": {"size": 10}},
+            "title": {"text": str(PANE_CHOICES[pane]), "font": {"size": 10}},
             **({"range": [0, 100]} if pane == "rsi" else {}),
         }
     return {
@@ -664,11 +692,18 @@ def _add_extremes(builder: _Builder, analysis: dict, bars: pd.DataFrame, last: i
             continue
         groups.setdefault((point["level"], point["kind"]), []).append(point)
     styles = {
-        ("major", "peak"): ("Major peak", "triangle-down", 11, PEAK_COLOR, 1),
-        ("major", "valley"): ("Major valley", "triangle-up", 11, VALLEY_COLOR, -1),
-        ("minor", "peak"): ("Minor peak", "triangle-down-open", 7, MINOR_PEAK_COLOR, 1),
-        ("minor", "valley"): ("Minor valley", "triangle-up-open", 7, MINOR_VALLEY_COLOR, -1),
+        ("major", "peak"): (gettext("Major peak"), "triangle-down", 11, PEAK_COLOR, 1),
+        ("major", "valley"): (gettext("Major valley"), "triangle-up", 11, VALLEY_COLOR, -1),
+        ("minor", "peak"): (gettext("Minor peak"), "triangle-down-open", 7, MINOR_PEAK_COLOR, 1),
+        ("minor", "valley"): (
+            gettext("Minor valley"),
+            "triangle-up-open",
+            7,
+            MINOR_VALLEY_COLOR,
+            -1,
+        ),
     }
+    confirmed_text = gettext("confirmed at bar +{bars}")
     for key in (("major", "peak"), ("major", "valley"), ("minor", "peak"), ("minor", "valley")):
         name, symbol, size, color, sign = styles[key]
         points = groups.get(key, [])
@@ -689,8 +724,8 @@ def _add_extremes(builder: _Builder, analysis: dict, bars: pd.DataFrame, last: i
                     "line": {"width": 1.5, "color": color},
                 },
                 "text": [
-                    f"{name} {format_krw(p['price'])}<br>confirmed at bar +"
-                    f"{p.get('confirmed_index', p['index']) - p['index']}"
+                    f"{name} {format_krw(p['price'])}<br>"
+                    + confirmed_text.format(bars=p.get("confirmed_index", p["index"]) - p["index"])
                     for p in points
                 ],
                 "hoverinfo": "text",
@@ -729,7 +764,7 @@ def _add_zigzag(builder: _Builder, analysis: dict, last: int) -> None:
         {
             "type": "scatter",
             "mode": "lines",
-            "name": "Zigzag",
+            "name": gettext("Zigzag"),
             "x": [p["index"] for p in points],
             "y": [p["price"] for p in points],
             "line": {"color": ZIGZAG_COLOR, "width": 1.4},
@@ -778,7 +813,11 @@ def _add_patterns(
                 },
             },
         )
-        suffix = {"completed": "", "forming": " forming", "invalidated": " invalidated"}[status]
+        tag = {
+            "completed": "{kind}",
+            "forming": gettext("{kind} forming"),
+            "invalidated": gettext("{kind} invalidated"),
+        }[status].format(kind=pattern_tag(kind))
         builder.annotation(
             layer,
             {
@@ -788,7 +827,7 @@ def _add_patterns(
                 "yref": "y",
                 # Bold through the font, not <b>: plotly.js draws <b> as a style attribute,
                 # which the Content-Security-Policy refuses.
-                "text": f"{kind}{suffix}",
+                "text": tag,
                 "showarrow": False,
                 "yanchor": "bottom",
                 "font": {
@@ -840,7 +879,9 @@ def _add_patterns(
                     "y": float(target),
                     "xref": "x",
                     "yref": "y",
-                    "text": f"{kind} target {format_krw(float(target))}",
+                    "text": gettext("{kind} target {price}").format(
+                        kind=pattern_tag(kind), price=format_krw(float(target))
+                    ),
                     "showarrow": False,
                     "xanchor": "left",
                     "font": {"color": color, "size": 10},
@@ -881,7 +922,7 @@ def _add_labels(builder: _Builder, labels: Sequence[dict], bars: pd.DataFrame) -
                 "line": {"color": LABEL_COLOR, "width": 1.5, "dash": "longdashdot"},
             },
         )
-        text = f"✎ {label['pattern_type']}"
+        text = f"✎ {pattern_tag(label['pattern_type'])}"
         if label.get("url"):
             # The font colours the link: a style="…" here would become a style attribute in the
             # SVG, which the Content-Security-Policy refuses.
@@ -918,7 +959,7 @@ def _add_labels(builder: _Builder, labels: Sequence[dict], bars: pd.DataFrame) -
             {
                 "type": "scatter",
                 "mode": "markers+text",
-                "name": "Key points",
+                "name": gettext("Key points"),
                 "x": point_x,
                 "y": point_y,
                 "text": point_text,
@@ -955,7 +996,7 @@ def _add_rejected(builder: _Builder, label: dict, bars: pd.DataFrame, start: int
             "line": {"color": REJECTED_COLOR, "width": 1.5, "dash": "dash"},
         },
     )
-    text = f"✗ {label['pattern_type']} rejected"
+    text = "✗ " + gettext("{kind} rejected").format(kind=pattern_tag(label["pattern_type"]))
     if label.get("url"):
         text = f'<a href="{label["url"]}">{text}</a>'
     builder.annotation(
@@ -995,7 +1036,7 @@ def _add_indicators(
                 {
                     "type": "scatter",
                     "mode": "lines",
-                    "name": OVERLAY_CHOICES[choice]
+                    "name": str(OVERLAY_CHOICES[choice])
                     if name == "value"
                     else f"{OVERLAY_CHOICES[choice]} {name}",
                     "x": x,
@@ -1005,7 +1046,7 @@ def _add_indicators(
                         "width": 1.2,
                         "dash": "dot" if name != "mid" and choice == "bb" else "solid",
                     },
-                    "hovertemplate": "%{y:,.0f}<extra>" + OVERLAY_CHOICES[choice] + "</extra>",
+                    "hovertemplate": f"%{{y:,.0f}}<extra>{OVERLAY_CHOICES[choice]}</extra>",
                     "yaxis": "y",
                     "legendgroup": choice,
                 },

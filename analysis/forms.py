@@ -115,9 +115,9 @@ class RadarForm(_DefaultsForm):
         cleaned = super().clean()
         start, end = cleaned.get("focus_start"), cleaned.get("focus_end")
         if (start is None) != (end is None):
-            self.add_error("focus_end", "focus_start and focus_end go together.")
+            self.add_error("focus_end", _("focus_start and focus_end go together."))
         elif start is not None and end < start:
-            self.add_error("focus_end", "focus_end is before focus_start.")
+            self.add_error("focus_end", _("focus_end is before focus_start."))
         return cleaned
 
     def hidden_layers(self) -> list[str]:
@@ -151,18 +151,20 @@ SCANNER_DEFAULT_DAYS = 20
 
 
 class ScannerForm(_DefaultsForm):
-    market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
+    market = forms.ChoiceField(choices=[("", _("All markets")), *Market.choices], required=False)
     tf = forms.ChoiceField(choices=Timeframe.choices, required=False, initial=Timeframe.D1)
     type = forms.ChoiceField(
-        choices=[("", "All patterns"), *DetectedPatternType.choices], required=False
+        choices=[("", _("All patterns")), *DetectedPatternType.choices], required=False
     )
-    status = forms.ChoiceField(choices=[("", "Any status"), *PatternStatus.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", _("Any status")), *PatternStatus.choices], required=False
+    )
     days = forms.IntegerField(
         min_value=1,
         max_value=5000,
         required=False,
         initial=SCANNER_DEFAULT_DAYS,
-        help_text="trading days back (by the pattern's completion, or last bar while forming)",
+        help_text=_("trading days back (by the pattern's completion, or last bar while forming)"),
     )
     min_score = forms.FloatField(min_value=0, max_value=1, required=False)
     sort = forms.ChoiceField(choices=list(SCANNER_SORTS.items()), required=False, initial="recent")
@@ -174,8 +176,8 @@ class PatternStatsForm(_DefaultsForm):
     """`/patterns/stats/` filters (all optional: every type, timeframe and market)."""
 
     type = forms.ChoiceField(
-        choices=[("", "All patterns"), *DetectedPatternType.choices], required=False
+        choices=[("", _("All patterns")), *DetectedPatternType.choices], required=False
     )
-    tf = forms.ChoiceField(choices=[("", "All timeframes"), *Timeframe.choices], required=False)
-    market = forms.ChoiceField(choices=[("", "All markets"), *Market.choices], required=False)
+    tf = forms.ChoiceField(choices=[("", _("All timeframes")), *Timeframe.choices], required=False)
+    market = forms.ChoiceField(choices=[("", _("All markets")), *Market.choices], required=False)
     detector = DetectorField()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils.translation import gettext, gettext_lazy
+
 OUTCOME_SERIES = (
-    ("target", "Target reached", "#16a34a"),
-    ("failed", "Failed", "#dc2626"),
-    ("expired", "Expired", "#9ca3af"),
-    ("pending", "Pending", "#f59e0b"),
+    ("target", gettext_lazy("Target reached"), "#16a34a"),
+    ("failed", gettext_lazy("Failed"), "#dc2626"),
+    ("expired", gettext_lazy("Expired"), "#9ca3af"),
+    ("pending", gettext_lazy("Pending"), "#f59e0b"),
 )
 FONT = {"family": "system-ui, sans-serif", "size": 12}
 
@@ -26,7 +28,7 @@ def outcome_histogram_figure(rows: Sequence[dict]) -> dict:
     data = [
         {
             "type": "bar",
-            "name": label,
+            "name": str(label),
             "x": names,
             "y": [groups[name][key] for name in names],
             "marker": {"color": color},
@@ -38,9 +40,9 @@ def outcome_histogram_figure(rows: Sequence[dict]) -> dict:
         "data": data,
         "layout": {
             "barmode": "stack",
-            "title": {"text": "Outcomes of completed patterns", "font": FONT},
-            "xaxis": {"title": {"text": "pattern, timeframe"}, "type": "category"},
-            "yaxis": {"title": {"text": "patterns"}},
+            "title": {"text": gettext("Outcomes of completed patterns"), "font": FONT},
+            "xaxis": {"title": {"text": gettext("pattern, timeframe")}, "type": "category"},
+            "yaxis": {"title": {"text": gettext("patterns")}},
             "legend": {"orientation": "h", "y": -0.25},
             "margin": {"l": 50, "r": 20, "t": 40, "b": 80},
             "font": FONT,
@@ -56,7 +58,7 @@ def calibration_curve_figure(bins: Sequence[dict]) -> dict:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "calibrated",
+                "name": gettext("calibrated"),
                 "x": [0, 1],
                 "y": [0, 1],
                 "line": {"color": "#9ca3af", "dash": "dot"},
@@ -65,22 +67,22 @@ def calibration_curve_figure(bins: Sequence[dict]) -> dict:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "observed",
+                "name": gettext("observed"),
                 "x": [b["mean_score"] for b in bins],
                 "y": [b["target_rate"] for b in bins],
-                "text": [f"{b['patterns']} patterns" for b in bins],
+                "text": [gettext("{n} patterns").format(n=b["patterns"]) for b in bins],
                 "marker": {
                     "color": "#2563eb",
                     "size": [min(24, 6 + b["patterns"] ** 0.5) for b in bins],
                 },
-                "hovertemplate": "score %{x:.2f}: %{y:.0%} reached the target (%{text})"
-                "<extra></extra>",
+                "hovertemplate": gettext("score %{x:.2f}: %{y:.0%} reached the target (%{text})")
+                + "<extra></extra>",
             },
         ],
         "layout": {
-            "title": {"text": "Calibration: score vs. outcome", "font": FONT},
-            "xaxis": {"title": {"text": "mean score in the bin"}, "range": [0, 1]},
-            "yaxis": {"title": {"text": "share that reached the target"}, "range": [0, 1]},
+            "title": {"text": gettext("Calibration: score vs. outcome"), "font": FONT},
+            "xaxis": {"title": {"text": gettext("mean score in the bin")}, "range": [0, 1]},
+            "yaxis": {"title": {"text": gettext("share that reached the target")}, "range": [0, 1]},
             "showlegend": False,
             "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
             "font": FONT,

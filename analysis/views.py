@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from analysis import radar_extensions
@@ -29,7 +31,7 @@ from analysis.selectors.radar import DEFAULT_BARS, MORE_BARS_STEP, RadarError
 from analysis.selectors.scanner import scanner_page
 from marketdata.models import Timeframe
 
-SYMBOL_SET_NOT_FOUND = "No such {label} of yours."
+SYMBOL_SET_NOT_FOUND = gettext_lazy("No such {label} of yours.")
 LOGIN_REQUIRED = "Login required: sign in at /accounts/login/ and send the session cookie."
 
 
@@ -37,7 +39,7 @@ def _bad_request_page(request, message: str):
     return render(
         request,
         "analysis/radar_error.html",
-        {"page_title": "Bad request", "nav": "radar", "message": message},
+        {"page_title": _("Bad request"), "nav": "radar", "message": message},
         status=400,
     )
 
@@ -79,7 +81,7 @@ def radar(request):
         return _full_page(request) if swap else _bad_request_page(request, errors_text(form))
     params = form.cleaned_data
     context = {
-        "page_title": "Trading Radar",
+        "page_title": _("Trading Radar"),
         "nav": "radar",
         "form": form,
         "params": params,
@@ -204,7 +206,7 @@ def symbol_search(request):
         "results": radar_reads.stock_search(query=query),
         "tf": tf,
         "keep_query": keep.urlencode(),
-        "page_title": "Find a stock",
+        "page_title": _("Find a stock"),
         "nav": "radar",
     }
     template = "analysis/symbol_search.html"
@@ -278,7 +280,7 @@ def scanner(request):
         return render(
             request,
             "analysis/radar_error.html",
-            {"page_title": "Bad request", "nav": "scanner", "message": errors_text(form)},
+            {"page_title": _("Bad request"), "nav": "scanner", "message": errors_text(form)},
             status=400,
         )
     params = form.cleaned_data
@@ -296,7 +298,7 @@ def scanner(request):
         detector=params["detector"],
     )
     context = {
-        "page_title": "Scanner",
+        "page_title": _("Scanner"),
         "symbol_filters": symbol_filters,
         "nav": "scanner",
         "form": form,
@@ -320,7 +322,7 @@ def pattern_stats(request):
         return render(
             request,
             "analysis/radar_error.html",
-            {"page_title": "Bad request", "nav": "stats", "message": errors_text(form)},
+            {"page_title": _("Bad request"), "nav": "stats", "message": errors_text(form)},
             status=400,
         )
     data = stats_reads.stats_page(
@@ -329,5 +331,5 @@ def pattern_stats(request):
         market=form.cleaned_data["market"],
         detector=form.cleaned_data["detector"],
     )
-    context = {"page_title": "Pattern statistics", "nav": "stats", "form": form, **data}
+    context = {"page_title": _("Pattern statistics"), "nav": "stats", "form": form, **data}
     return render(request, "analysis/pattern_stats.html", context)

@@ -15,10 +15,14 @@ import re
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, gettext_noop
 
 logger = logging.getLogger(__name__)
 
-DATABASE_UNAVAILABLE = "The database is not answering right now. Please try again in a minute."
+# English in the JSON answers (the API's language); the page shows it in the request's language.
+DATABASE_UNAVAILABLE = gettext_noop(
+    "The database is not answering right now. Please try again in a minute."
+)
 RETRY_AFTER_SECONDS = 30
 # Paths whose clients read JSON: health probes, the API and the Radar's figure endpoint.
 JSON_PATH_PREFIXES = ("/healthz", "/api/", "/radar/figure")
@@ -46,7 +50,7 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     else:
         # Rendered without the request: the context processors would need the user, that is,
         # the database.
-        content = render_to_string("503.html", {"message": DATABASE_UNAVAILABLE})
+        content = render_to_string("503.html", {"message": gettext(DATABASE_UNAVAILABLE)})
         response = HttpResponse(content, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -109,7 +109,8 @@ def test_api_answers_503_json_with_a_session_cookie(server_without_database):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ["/radar/", "/labels/", "/accounts/login/", "/admin/"])
 def test_pages_answer_a_plain_503_page_with_a_session_cookie(server_without_database, path):
-    response = _get(server_without_database, path, cookies=COOKIE)
+    english = {"Accept-Language": "en"}  # the page speaks the browser's language
+    response = _get(server_without_database, path, cookies=COOKIE, headers=english)
     assert response.status_code == 503
     assert response.headers["Content-Type"].startswith("text/html")
     assert DATABASE_UNAVAILABLE in response.text
@@ -128,7 +129,9 @@ def test_login_attempt_answers_503_when_the_database_is_down(server_without_data
         timeout=30,
     )
     assert response.status_code == 503
-    assert DATABASE_UNAVAILABLE in response.text
+    # Without a language of the browser's: the site's default, Korean.
+    assert '<html lang="ko">' in response.text
+    assert "데이터베이스가 응답하지 않습니다" in response.text
 
 
 @pytest.mark.parametrize(

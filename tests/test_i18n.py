@@ -309,3 +309,49 @@ def test_a_label_form_error_reads_in_korean(user_client, korean):
     answer = user_client.post("/labels/new/", post_data(symbol="999999"))
     assert answer.status_code == 400
     assert "알 수 없는 종목 &#x27;999999&#x27;: 이 코드의 종목이 없습니다." in answer.text
+
+
+@pytest.mark.django_db
+def test_the_radar_reads_in_korean_chart_included(user_client, korean):
+    import json
+
+    from analysis.tests.factories import make_swing_stock
+
+    make_swing_stock()
+    html = user_client.get("/radar/", {"symbol": "005930", "tf": "1d"}).text
+    assert "<title>삼성전자 005930 · 트레이딩 레이더" in html and "감지된 패턴" in html
+    assert "거래량" in html and "주요 고점·저점" in html  # the layer toggles
+    english = ["Trading Radar", "Major peaks/valleys", "Double tops", "Rejected detections"]
+    assert leftover(html, english) == []
+    start = html.index('<script id="radar-figure" type="application/json">')
+    figure = json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
+    names = {trace.get("name") for trace in figure["data"]}
+    assert {"가격", "거래량"} <= names and not {"Price", "Volume"} & names
+    candles = next(t for t in figure["data"] if t["type"] == "candlestick")
+    assert "<br>시 " in candles["text"][-1] and "거래량 " in candles["text"][-1]
+    assert re.search(r"\((월|화|수|목|금)\) KST", candles["text"][-1])  # weekday in Korean
+
+
+@pytest.mark.django_db
+def test_small_radar_pages_and_pattern_stats_read_in_korean(user_client, korean):
+    stats = user_client.get("/patterns/stats/").text
+    assert "<h1>패턴 통계</h1>" in stats and "조건에 맞는 완성된 패턴이 아직 없습니다" in stats
+    assert leftover(stats, ["Pattern statistics", "No completed patterns", "All patterns"]) == []
+    unknown = user_client.get("/radar/", {"symbol": "00593X"}).text
+    assert "<h1>종목을 찾을 수 없습니다</h1>" in unknown
+    assert "코드나 한글 종목명으로 찾기" in unknown
+    search = user_client.get("/radar/symbols", {"q": "없는종목"}).text
+    assert "<h1>종목 찾기</h1>" in search and "“없는종목”에 맞는 종목이 없습니다." in search
+
+
+@pytest.mark.django_db
+def test_the_javascript_catalog_carries_the_radar_strings(client):
+    """radar.js asks the catalog for the hover legend's keys (static/js/radar.js)."""
+    import json
+
+    script = client.get("/jsi18n/ko.js").text
+    start = script.index("const newcatalog = ") + len("const newcatalog = ")
+    catalog = json.loads(script[start : script.index(";\n", start)])
+    words = ["시", "고", "저", "종", "거래량"]
+    keys = {f"bar\x04{key}": word for key, word in zip("OHLCV", words, strict=True)}
+    assert {key: catalog.get(key) for key in keys} == keys

@@ -40,7 +40,7 @@ MAX_BARS = 20_000
 HISTORY_BARS = 300
 SEARCH_LIMIT = 12
 
-NO_DATA = (
+NO_DATA = _(
     "No {timeframe} bars stored for {code} yet. Load them with: "
     "python manage.py backfill --codes {code} --timeframes {timeframe}"
 )
@@ -278,14 +278,16 @@ def radar_page_data(
     if focus is not None:
         needed = bars_since(stock=stock, timeframe=timeframe, start=focus[0]) + 20
         if needed > MAX_BARS:
-            raise RadarError(400, f"That range is more than {MAX_BARS:,} bars back.")
+            raise RadarError(
+                400, _("That range is more than {n} bars back.").format(n=f"{MAX_BARS:,}")
+            )
         bars = max(bars, needed)
     detector = detector or default_detector()
     series = radar_series(stock=stock, timeframe=timeframe, bars=bars, detector=detector)
     window, analysis = series["window"], series["analysis"]
     n = len(window)
     if asof is not None and not 0 <= asof < n:
-        raise RadarError(400, f"Replay bar must be between 0 and {n - 1}.")
+        raise RadarError(400, _("Replay bar must be between 0 and {last}.").format(last=n - 1))
     labels = radar_extensions.overlays(
         user=user, stock=stock, timeframe=timeframe, start=window.index[0], end=window.index[-1]
     )

@@ -43,6 +43,9 @@
 (function () {
   "use strict";
 
+  // The page's /jsi18n/ catalog (templates/base.html); English when it is missing.
+  const pgettext = window.pgettext || function (context, text) { return text; };
+
   const chart = document.getElementById("radar-chart");
   const holder = document.getElementById("radar-figure-holder");
   if (!chart || !holder || !window.Plotly) return;
@@ -113,7 +116,8 @@
   }
 
   function volumeTrace() {
-    return chart.data.find(function (t) { return t.name === "Volume"; });
+    // By its layer: the trace's name is in the page's language.
+    return chart.data.find(function (t) { return t.meta && t.meta.layer === "volume"; });
   }
 
   // Fit the price axis to the bars in [lo, hi] and re-thin the tick labels.
@@ -495,11 +499,11 @@
     const change = before ? (candles.close[i] / before - 1) * 100 : null;
     const parts = [
       ["", barText(i)],
-      ["O", numberFormat.format(candles.open[i])],
-      ["H", numberFormat.format(candles.high[i])],
-      ["L", numberFormat.format(candles.low[i])],
-      ["C", numberFormat.format(candles.close[i])],
-      ["V", volume ? numberFormat.format(volume.y[i]) : "–"],
+      [pgettext("bar", "O"), numberFormat.format(candles.open[i])],
+      [pgettext("bar", "H"), numberFormat.format(candles.high[i])],
+      [pgettext("bar", "L"), numberFormat.format(candles.low[i])],
+      [pgettext("bar", "C"), numberFormat.format(candles.close[i])],
+      [pgettext("bar", "V"), volume ? numberFormat.format(volume.y[i]) : "–"],
       ["", change === null ? "–" : (change > 0 ? "+" : "") + change.toFixed(2) + "%"],
     ];
     legend.replaceChildren.apply(legend, parts.map(function (part) {
