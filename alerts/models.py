@@ -140,6 +140,8 @@ class Watchlist(models.Model):
     objects = WatchlistQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("watchlist")
+        verbose_name_plural = _("watchlists")
         ordering = ["owner", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="watchlist_unique_name"),
@@ -164,6 +166,8 @@ class WatchlistItem(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("watchlist item")
+        verbose_name_plural = _("watchlist items")
         ordering = ["watchlist", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["watchlist", "stock"], name="watchlistitem_unique")
@@ -234,6 +238,8 @@ class AlertRule(models.Model):
     objects = AlertRuleQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -373,6 +379,8 @@ class Notification(models.Model):
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             # At most one notification per rule and event (redelivered tasks, re-evaluation).
@@ -435,7 +443,8 @@ class NotificationSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "notification settings"
+        verbose_name = _("notification settings")
+        verbose_name_plural = _("notification settings")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(email_enabled=False) | ~models.Q(email=""),
@@ -481,7 +490,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "deliveries"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -504,6 +514,8 @@ class DeliveryAttempt(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["delivery", "number"]
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="deliveryattempt_unique"),
@@ -523,7 +535,8 @@ class EvaluatedSeries(models.Model):
     evaluated_at = models.DateTimeField()
 
     class Meta:
-        verbose_name_plural = "evaluated series"
+        verbose_name = _("evaluated series")
+        verbose_name_plural = _("evaluated series")
         constraints = [
             models.UniqueConstraint(fields=["stock", "timeframe"], name="evaluatedseries_unique")
         ]

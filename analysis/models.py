@@ -117,6 +117,8 @@ class AnalysisRun(models.Model):
     objects = AnalysisRunQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("analysis run")
+        verbose_name_plural = _("analysis runs")
         constraints = [
             models.UniqueConstraint(
                 fields=["stock", "timeframe", "detector", "params_hash"],
@@ -142,6 +144,8 @@ class SwingPoint(models.Model):
     strength = models.FloatField(help_text="Swing size in ATR units at confirmation")
 
     class Meta:
+        verbose_name = _("swing point")
+        verbose_name_plural = _("swing points")
         indexes = [models.Index(fields=["stock", "timeframe", "ts"])]
 
     def __str__(self) -> str:
@@ -159,6 +163,8 @@ class TrendPeriod(models.Model):
     ongoing = models.BooleanField(default=False, help_text="Still running at the last bar")
 
     class Meta:
+        verbose_name = _("trend period")
+        verbose_name_plural = _("trend periods")
         indexes = [models.Index(fields=["stock", "timeframe", "start_ts"])]
         constraints = [
             models.CheckConstraint(
@@ -252,6 +258,8 @@ class PatternInstance(models.Model):
     objects = PatternInstanceQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("pattern instance")
+        verbose_name_plural = _("pattern instances")
         indexes = [
             models.Index(fields=["timeframe", "detector", "pattern_type", "status", "end_ts"]),
             models.Index(fields=["stock", "timeframe", "start_ts"]),
@@ -290,6 +298,8 @@ class PatternCalibration(models.Model):
     params = models.JSONField(help_text="calibration_fit() output")
 
     class Meta:
+        verbose_name = _("pattern calibration")
+        verbose_name_plural = _("pattern calibrations")
         ordering = ["-version"]
 
     def __str__(self) -> str:

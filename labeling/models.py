@@ -300,6 +300,8 @@ class Label(models.Model):
     objects = LabelQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("label")
+        verbose_name_plural = _("labels")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -395,6 +397,8 @@ class ReviewedRange(models.Model):
     objects = ReviewedRangeQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("reviewed range")
+        verbose_name_plural = _("reviewed ranges")
         ordering = ["stock", "timeframe", "start_ts", "id"]
         constraints = [
             models.CheckConstraint(
@@ -444,6 +448,8 @@ class LabelRevision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("label revision")
+        verbose_name_plural = _("label revisions")
         ordering = ["label", "number"]
         constraints = [
             models.UniqueConstraint(fields=["label", "number"], name="labelrevision_unique_number"),

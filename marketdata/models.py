@@ -68,6 +68,8 @@ class Stock(models.Model):
     objects = StockQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("stock")
+        verbose_name_plural = _("stocks")
         ordering = ["code"]
         indexes = [models.Index(fields=["is_active", "is_analysis_target"])]
 
@@ -101,6 +103,8 @@ class Candle(models.Model):
     fetched_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("candle")
+        verbose_name_plural = _("candles")
         constraints = [
             # Also the index for "latest N bars of one series" (scanned backwards).
             models.UniqueConstraint(
@@ -138,6 +142,8 @@ class SyncState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("sync state")
+        verbose_name_plural = _("sync states")
         constraints = [
             models.UniqueConstraint(fields=["stock", "timeframe"], name="syncstate_unique_series")
         ]
@@ -183,6 +189,8 @@ class IngestionRun(models.Model):
     errors = models.TextField(blank=True, help_text="One line per failed series")
 
     class Meta:
+        verbose_name = _("ingestion run")
+        verbose_name_plural = _("ingestion runs")
         ordering = ["-started_at"]
         indexes = [
             models.Index(fields=["kind", "timeframe", "-started_at"]),
@@ -205,6 +213,8 @@ class IngestionRunSeries(models.Model):
     finished_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("ingestion run series")
+        verbose_name_plural = _("ingestion run series")
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "code", "timeframe"], name="ingestionrunseries_unique_series"

@@ -355,3 +355,12 @@ def test_the_javascript_catalog_carries_the_radar_strings(client):
     words = ["시", "고", "저", "종", "거래량"]
     keys = {f"bar\x04{key}": word for key, word in zip("OHLCV", words, strict=True)}
     assert {key: catalog.get(key) for key in keys} == keys
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_models_in_korean(client, django_user_model, korean):
+    admin = django_user_model.objects.create_superuser("root", password="x-Pass-12345")
+    client.force_login(admin)
+    index = client.get("/admin/").text
+    assert "알림 규칙" in index and "관심종목 목록" in index and "감지된 패턴" in index
+    assert leftover(index, ["Alert rules", "Watchlists", "Pattern instances"]) == []
