@@ -7,6 +7,7 @@ never displayed in the admin.
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     AlertRule,
@@ -45,7 +46,7 @@ class WatchlistAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     inlines = [WatchlistItemInline]
 
-    @admin.display(description="symbols")
+    @admin.display(description=_("symbols"))
     def item_count(self, obj) -> int:
         return obj.items.count()
 
@@ -59,7 +60,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner", "stock", "watchlist"]
     readonly_fields = ["summary", "created_at", "updated_at"]
 
-    @admin.display(description="rule")
+    @admin.display(description=_("rule"))
     def summary(self, obj) -> str:
         return obj.describe() if obj.pk else ""
 

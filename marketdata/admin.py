@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Candle, IngestionRun, IngestionRunSeries, Stock, SyncState
 
@@ -59,7 +60,7 @@ class SyncStateAdmin(admin.ModelAdmin):
     # Written by the ingestion services only; the admin shows where each series stands.
     readonly_fields = [f.name for f in SyncState._meta.fields]
 
-    @admin.display(description="Last error")
+    @admin.display(description=_("Last error"))
     def short_error(self, obj: SyncState) -> str:
         return obj.last_error[:120]
 
@@ -107,7 +108,7 @@ class IngestionRunSeriesAdmin(admin.ModelAdmin):
     raw_id_fields = ["run"]
     readonly_fields = [f.name for f in IngestionRunSeries._meta.fields]
 
-    @admin.display(description="Error")
+    @admin.display(description=_("Error"))
     def short_error(self, obj: IngestionRunSeries) -> str:
         return obj.error[:120]
 
