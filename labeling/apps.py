@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from analysis.radar_extensions import RadarExtension, register
 
@@ -20,7 +21,7 @@ class LabelingConfig(AppConfig):
                 overlays=label_overlays,
                 decisions=detection_decisions,
                 decision_template="labeling/partials/_detection_actions.html",
-                decision_column="Label",
+                decision_column=_("Label"),
                 panel_template="labeling/partials/_radar_panel.html",
                 stylesheets=("css/labeling.css",),
                 scripts=("js/labeling.js",),

@@ -321,7 +321,7 @@ def test_the_radar_reads_in_korean_chart_included(user_client, korean):
     html = user_client.get("/radar/", {"symbol": "005930", "tf": "1d"}).text
     assert "<title>삼성전자 005930 · 트레이딩 레이더" in html and "감지된 패턴" in html
     assert "거래량" in html and "주요 고점·저점" in html  # the layer toggles
-    english = ["Trading Radar", "Major peaks/valleys", "Double tops", "Rejected detections"]
+    english = ["Trading Radar", "Major peaks/valleys", "Double tops", "<th>Label</th>", ">pending<"]
     assert leftover(html, english) == []
     start = html.index('<script id="radar-figure" type="application/json">')
     figure = json.loads(html[html.index(">", start) + 1 : html.index("</script>", start)])
