@@ -128,14 +128,21 @@ class WatchlistQuerySet(models.QuerySet):
 
 class Watchlist(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlists"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="watchlists",
+        verbose_name=_("owner"),
     )
-    name = models.CharField(max_length=60)
-    position = models.PositiveIntegerField(default=0, help_text="Order among the owner's lists")
+    name = models.CharField(max_length=60, verbose_name=_("name"))
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order among the owner's lists", verbose_name=_("position")
+    )
     is_default = models.BooleanField(
-        default=False, help_text="The list the Radar's star adds to (one per user)"
+        default=False,
+        help_text="The list the Radar's star adds to (one per user)",
+        verbose_name=_("is default"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = WatchlistQuerySet.as_manager()
 
@@ -160,10 +167,16 @@ class Watchlist(models.Model):
 
 
 class WatchlistItem(models.Model):
-    watchlist = models.ForeignKey(Watchlist, on_delete=models.CASCADE, related_name="items")
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="watchlist_items")
-    position = models.PositiveIntegerField(default=0, help_text="Order within the list")
-    added_at = models.DateTimeField(auto_now_add=True)
+    watchlist = models.ForeignKey(
+        Watchlist, on_delete=models.CASCADE, related_name="items", verbose_name=_("watchlist")
+    )
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="watchlist_items", verbose_name=_("stock")
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order within the list", verbose_name=_("position")
+    )
+    added_at = models.DateTimeField(auto_now_add=True, verbose_name=_("added at"))
 
     class Meta:
         verbose_name = _("watchlist item")
@@ -204,36 +217,70 @@ class AlertRuleQuerySet(models.QuerySet):
 
 class AlertRule(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_rules"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
+        verbose_name=_("owner"),
     )
-    name = models.CharField(max_length=100, blank=True, help_text="Optional; described if empty")
-    kind = models.CharField(max_length=7, choices=RuleKind.choices)
+    name = models.CharField(
+        max_length=100, blank=True, help_text="Optional; described if empty", verbose_name=_("name")
+    )
+    kind = models.CharField(max_length=7, choices=RuleKind.choices, verbose_name=_("kind"))
     watchlist = models.ForeignKey(
-        Watchlist, on_delete=models.CASCADE, null=True, blank=True, related_name="rules"
+        Watchlist,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rules",
+        verbose_name=_("watchlist"),
     )
     stock = models.ForeignKey(
-        Stock, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules"
+        Stock,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
+        verbose_name=_("stock"),
     )
-    timeframes = FlagsField(help_text="TIMEFRAME_FLAGS mask")
-    pattern_types = FlagsField(default=0, help_text="PATTERN_TYPE_FLAGS mask (pattern rules)")
-    pattern_statuses = FlagsField(default=0, help_text="PATTERN_STATUS_FLAGS mask (pattern rules)")
+    timeframes = FlagsField(help_text="TIMEFRAME_FLAGS mask", verbose_name=_("timeframes"))
+    pattern_types = FlagsField(
+        default=0,
+        help_text="PATTERN_TYPE_FLAGS mask (pattern rules)",
+        verbose_name=_("pattern types"),
+    )
+    pattern_statuses = FlagsField(
+        default=0,
+        help_text="PATTERN_STATUS_FLAGS mask (pattern rules)",
+        verbose_name=_("pattern statuses"),
+    )
     pattern_start_ts = models.DateTimeField(
         null=True,
         blank=True,
         help_text="Pins the rule to the one pattern starting at this bar (the Radar's "
         '"alert me on its neckline break")',
+        verbose_name=_("pattern start ts"),
     )
-    level = models.FloatField(null=True, blank=True, help_text="KRW (price rules)")
+    level = models.FloatField(
+        null=True, blank=True, help_text="KRW (price rules)", verbose_name=_("level")
+    )
     direction = models.CharField(
-        max_length=4, choices=CrossDirection.choices, blank=True, help_text="Price rules"
+        max_length=4,
+        choices=CrossDirection.choices,
+        blank=True,
+        help_text="Price rules",
+        verbose_name=_("direction"),
     )
-    trend_states = FlagsField(default=0, help_text="TREND_STATE_FLAGS mask (trend rules)")
+    trend_states = FlagsField(
+        default=0, help_text="TREND_STATE_FLAGS mask (trend rules)", verbose_name=_("trend states")
+    )
     once = models.BooleanField(
-        default=False, help_text="Switch the rule off after its first notification"
+        default=False,
+        help_text="Switch the rule off after its first notification",
+        verbose_name=_("once"),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = AlertRuleQuerySet.as_manager()
 
@@ -350,7 +397,10 @@ class NotificationQuerySet(models.QuerySet):
 
 class Notification(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("owner"),
     )
     rule = models.ForeignKey(
         AlertRule,
@@ -359,22 +409,36 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
         help_text="Kept when the rule is deleted",
+        verbose_name=_("rule"),
     )
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    kind = models.CharField(max_length=7, choices=RuleKind.choices)
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    kind = models.CharField(max_length=7, choices=RuleKind.choices, verbose_name=_("kind"))
     event_key = models.CharField(
-        max_length=200, help_text="The event, unique per rule: series, kind, bars involved"
+        max_length=200,
+        help_text="The event, unique per rule: series, kind, bars involved",
+        verbose_name=_("event key"),
     )
-    bar_ts = models.DateTimeField(help_text="Bar at which the event happened")
+    bar_ts = models.DateTimeField(
+        help_text="Bar at which the event happened", verbose_name=_("bar ts")
+    )
     focus_start_ts = models.DateTimeField(
-        null=True, blank=True, help_text="First bar the Radar link shows (a pattern's start)"
+        null=True,
+        blank=True,
+        help_text="First bar the Radar link shows (a pattern's start)",
+        verbose_name=_("focus start ts"),
     )
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True, help_text="The event's figures (KRW)")
-    created_at = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    payload = models.JSONField(
+        default=dict, blank=True, help_text="The event's figures (KRW)", verbose_name=_("payload")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
 
     objects = NotificationQuerySet.as_manager()
 
@@ -429,18 +493,22 @@ class NotificationSettings(models.Model):
     """How one user's notifications leave the site besides the in-app list."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_settings",
+        verbose_name=_("user"),
     )
-    email_enabled = models.BooleanField(default=False)
-    email = models.EmailField(blank=True, help_text="Where e-mails go")
-    webhook_enabled = models.BooleanField(default=False)
-    webhook_url = models.URLField(max_length=500, blank=True)
+    email_enabled = models.BooleanField(default=False, verbose_name=_("email enabled"))
+    email = models.EmailField(blank=True, help_text="Where e-mails go", verbose_name=_("email"))
+    webhook_enabled = models.BooleanField(default=False, verbose_name=_("webhook enabled"))
+    webhook_url = models.URLField(max_length=500, blank=True, verbose_name=_("webhook url"))
     webhook_secret = models.CharField(
         max_length=100,
         default=new_webhook_secret,
         help_text="HMAC-SHA256 key of the X-ChartInsight-Signature header",
+        verbose_name=_("webhook secret"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("notification settings")
@@ -477,17 +545,23 @@ class Delivery(models.Model):
     attempts."""
 
     notification = models.ForeignKey(
-        Notification, on_delete=models.CASCADE, related_name="deliveries"
+        Notification,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("notification"),
     )
-    channel = models.CharField(max_length=7, choices=Channel.choices)
+    channel = models.CharField(max_length=7, choices=Channel.choices, verbose_name=_("channel"))
     status = models.CharField(
-        max_length=9, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=9,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("delivery")
@@ -505,13 +579,17 @@ class Delivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField()
-    duration_ms = models.FloatField()
-    ok = models.BooleanField()
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP")
-    error = models.TextField(blank=True)
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log", verbose_name=_("delivery")
+    )
+    number = models.PositiveSmallIntegerField(verbose_name=_("number"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    duration_ms = models.FloatField(verbose_name=_("duration ms"))
+    ok = models.BooleanField(verbose_name=_("ok"))
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="HTTP", verbose_name=_("status code")
+    )
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
         verbose_name = _("delivery attempt")
@@ -529,10 +607,14 @@ class EvaluatedSeries(models.Model):
     """The newest bar of a series that the alert evaluation has seen: events at or before it
     are never notified (so a backfill or a re-analysis fires nothing old)."""
 
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    last_bar_ts = models.DateTimeField()
-    evaluated_at = models.DateTimeField()
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    last_bar_ts = models.DateTimeField(verbose_name=_("last bar ts"))
+    evaluated_at = models.DateTimeField(verbose_name=_("evaluated at"))
 
     class Meta:
         verbose_name = _("evaluated series")

@@ -250,23 +250,45 @@ class LabelQuerySet(models.QuerySet):
 
 class Label(models.Model):
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pattern_labels"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="pattern_labels",
+        verbose_name=_("owner"),
     )
-    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="pattern_labels")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    pattern_type = models.CharField(max_length=16, choices=LabelPatternType.choices)
-    start_ts = models.DateTimeField(help_text="First bar of the pattern (a stored bar instant)")
-    end_ts = models.DateTimeField(help_text="Last bar of the pattern (a stored bar instant)")
-    direction = models.CharField(max_length=8, choices=Direction.choices)
+    stock = models.ForeignKey(
+        Stock, on_delete=models.PROTECT, related_name="pattern_labels", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    pattern_type = models.CharField(
+        max_length=16, choices=LabelPatternType.choices, verbose_name=_("pattern type")
+    )
+    start_ts = models.DateTimeField(
+        help_text="First bar of the pattern (a stored bar instant)", verbose_name=_("start ts")
+    )
+    end_ts = models.DateTimeField(
+        help_text="Last bar of the pattern (a stored bar instant)", verbose_name=_("end ts")
+    )
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, verbose_name=_("direction")
+    )
     key_points = models.JSONField(
         default=list,
         blank=True,
         help_text='List of {"role": "P1", "ts": ISO bar instant, "price": KRW}, oldest first',
+        verbose_name=_("key points"),
     )
-    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.UNKNOWN)
-    notes = models.TextField(blank=True)
-    tags = models.JSONField(default=list, blank=True, help_text="List of short strings")
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    outcome = models.CharField(
+        max_length=8, choices=Outcome.choices, default=Outcome.UNKNOWN, verbose_name=_("outcome")
+    )
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
+    tags = models.JSONField(
+        default=list, blank=True, help_text="List of short strings", verbose_name=_("tags")
+    )
+    source = models.CharField(
+        max_length=20, choices=Source.choices, default=Source.MANUAL, verbose_name=_("source")
+    )
     detected_pattern = models.ForeignKey(
         "analysis.PatternInstance",
         on_delete=models.SET_NULL,
@@ -274,6 +296,7 @@ class Label(models.Model):
         blank=True,
         related_name="labels",
         help_text="The detection an accept/reject answers (cleared when the series is re-analysed)",
+        verbose_name=_("detected pattern"),
     )
     detector = models.CharField(
         max_length=20,
@@ -284,6 +307,7 @@ class Label(models.Model):
             "Swing detector of the detection an accept/reject answers (provenance only: "
             "decisions match detections by series, type and range); empty on the user's own labels"
         ),
+        verbose_name=_("detector"),
     )
     detection_ref = models.JSONField(
         null=True,
@@ -292,10 +316,11 @@ class Label(models.Model):
             "The detected pattern an accept/reject refers to, as it was then "
             "(id, type, status, start/end, score); kept when the detection is recomputed"
         ),
+        verbose_name=_("detection ref"),
     )
-    deleted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = LabelQuerySet.as_manager()
 
@@ -386,13 +411,24 @@ class ReviewedRange(models.Model):
     """
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewed_ranges"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reviewed_ranges",
+        verbose_name=_("owner"),
     )
-    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reviewed_ranges")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    start_ts = models.DateTimeField(help_text="First bar of the range (a stored bar instant)")
-    end_ts = models.DateTimeField(help_text="Last bar of the range (a stored bar instant)")
-    created_at = models.DateTimeField(auto_now_add=True)
+    stock = models.ForeignKey(
+        Stock, on_delete=models.PROTECT, related_name="reviewed_ranges", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    start_ts = models.DateTimeField(
+        help_text="First bar of the range (a stored bar instant)", verbose_name=_("start ts")
+    )
+    end_ts = models.DateTimeField(
+        help_text="Last bar of the range (a stored bar instant)", verbose_name=_("end ts")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = ReviewedRangeQuerySet.as_manager()
 
@@ -433,19 +469,24 @@ class LabelRevision(models.Model):
         DELETED = "deleted", _("Deleted")
         RESTORED = "restored", _("Restored")
 
-    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="revisions")
-    number = models.PositiveIntegerField()
-    action = models.CharField(max_length=8, choices=Action.choices)
+    label = models.ForeignKey(
+        Label, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("label")
+    )
+    number = models.PositiveIntegerField(verbose_name=_("number"))
+    action = models.CharField(max_length=8, choices=Action.choices, verbose_name=_("action"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("actor"),
     )
-    snapshot = models.JSONField(help_text="The label's fields after this change")
-    changed_fields = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    snapshot = models.JSONField(
+        help_text="The label's fields after this change", verbose_name=_("snapshot")
+    )
+    changed_fields = models.JSONField(default=list, blank=True, verbose_name=_("changed fields"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("label revision")

@@ -364,3 +364,5 @@ def test_the_admin_names_the_models_in_korean(client, django_user_model, korean)
     index = client.get("/admin/").text
     assert "알림 규칙" in index and "관심종목 목록" in index and "감지된 패턴" in index
     assert leftover(index, ["Alert rules", "Watchlists", "Pattern instances"]) == []
+    rules = client.get("/admin/alerts/alertrule/").text  # field names in the column headers
+    assert "종류" in rules and ">Kind<" not in rules
