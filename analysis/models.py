@@ -92,27 +92,49 @@ class AnalysisRunQuerySet(models.QuerySet):
 class AnalysisRun(models.Model):
     """The latest analysis of one series with one detector and parameter set."""
 
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="analysis_runs")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="analysis_runs", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
     detector = _detector_field()
-    params_hash = models.CharField(max_length=64, help_text="SHA-256 of the key-sorted params")
-    params = models.JSONField(help_text="Detector parameters, e.g. sensitivity, ATR multiple")
+    params_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the key-sorted params", verbose_name=_("params hash")
+    )
+    params = models.JSONField(
+        help_text="Detector parameters, e.g. sensitivity, ATR multiple", verbose_name=_("params")
+    )
     is_default = models.BooleanField(
-        default=True, help_text="Made with its detector's default parameters"
+        default=True,
+        help_text="Made with its detector's default parameters",
+        verbose_name=_("is default"),
     )
-    engine_version = models.CharField(max_length=20)
-    bars = models.PositiveIntegerField(help_text="Bars analysed")
-    first_bar_ts = models.DateTimeField(null=True, blank=True)
-    last_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Newest analysed bar")
+    engine_version = models.CharField(max_length=20, verbose_name=_("engine version"))
+    bars = models.PositiveIntegerField(help_text="Bars analysed", verbose_name=_("bars"))
+    first_bar_ts = models.DateTimeField(null=True, blank=True, verbose_name=_("first bar ts"))
+    last_bar_ts = models.DateTimeField(
+        null=True, blank=True, help_text="Newest analysed bar", verbose_name=_("last bar ts")
+    )
     bars_fingerprint = models.CharField(
-        max_length=64, help_text="SHA-256 of the analysed bars; unchanged bars skip re-analysis"
+        max_length=64,
+        help_text="SHA-256 of the analysed bars; unchanged bars skip re-analysis",
+        verbose_name=_("bars fingerprint"),
     )
-    last_close = models.FloatField(null=True, blank=True, help_text="KRW, newest analysed bar")
-    trend_state = models.CharField(max_length=10, choices=TrendState.choices)
-    trend_since_ts = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(help_text="AnalysisResult.to_dict() of the analysed bars")
-    analysed_at = models.DateTimeField()
-    duration_ms = models.FloatField(help_text="analyze() time in milliseconds")
+    last_close = models.FloatField(
+        null=True, blank=True, help_text="KRW, newest analysed bar", verbose_name=_("last close")
+    )
+    trend_state = models.CharField(
+        max_length=10, choices=TrendState.choices, verbose_name=_("trend state")
+    )
+    trend_since_ts = models.DateTimeField(null=True, blank=True, verbose_name=_("trend since ts"))
+    result = models.JSONField(
+        help_text="AnalysisResult.to_dict() of the analysed bars", verbose_name=_("result")
+    )
+    analysed_at = models.DateTimeField(verbose_name=_("analysed at"))
+    duration_ms = models.FloatField(
+        help_text="analyze() time in milliseconds", verbose_name=_("duration ms")
+    )
 
     objects = AnalysisRunQuerySet.as_manager()
 
@@ -132,16 +154,28 @@ class AnalysisRun(models.Model):
 
 
 class SwingPoint(models.Model):
-    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="swing_points")
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    run = models.ForeignKey(
+        AnalysisRun, on_delete=models.CASCADE, related_name="swing_points", verbose_name=_("run")
+    )
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
     detector = _detector_field()
-    kind = models.CharField(max_length=6, choices=SwingKind.choices)
-    level = models.CharField(max_length=5, choices=SwingLevel.choices)
-    ts = models.DateTimeField(help_text="Bar of the point")
-    price = models.FloatField(help_text="KRW: the High of a peak, the Low of a valley")
-    confirmed_ts = models.DateTimeField(help_text="First bar at which the point was known")
-    strength = models.FloatField(help_text="Swing size in ATR units at confirmation")
+    kind = models.CharField(max_length=6, choices=SwingKind.choices, verbose_name=_("kind"))
+    level = models.CharField(max_length=5, choices=SwingLevel.choices, verbose_name=_("level"))
+    ts = models.DateTimeField(help_text="Bar of the point", verbose_name=_("ts"))
+    price = models.FloatField(
+        help_text="KRW: the High of a peak, the Low of a valley", verbose_name=_("price")
+    )
+    confirmed_ts = models.DateTimeField(
+        help_text="First bar at which the point was known", verbose_name=_("confirmed ts")
+    )
+    strength = models.FloatField(
+        help_text="Swing size in ATR units at confirmation", verbose_name=_("strength")
+    )
 
     class Meta:
         verbose_name = _("swing point")
@@ -153,14 +187,24 @@ class SwingPoint(models.Model):
 
 
 class TrendPeriod(models.Model):
-    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="trend_periods")
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    run = models.ForeignKey(
+        AnalysisRun, on_delete=models.CASCADE, related_name="trend_periods", verbose_name=_("run")
+    )
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
     detector = _detector_field()
-    direction = models.CharField(max_length=4, choices=TrendDirection.choices)
-    start_ts = models.DateTimeField()
-    end_ts = models.DateTimeField()
-    ongoing = models.BooleanField(default=False, help_text="Still running at the last bar")
+    direction = models.CharField(
+        max_length=4, choices=TrendDirection.choices, verbose_name=_("direction")
+    )
+    start_ts = models.DateTimeField(verbose_name=_("start ts"))
+    end_ts = models.DateTimeField(verbose_name=_("end ts"))
+    ongoing = models.BooleanField(
+        default=False, help_text="Still running at the last bar", verbose_name=_("ongoing")
+    )
 
     class Meta:
         verbose_name = _("trend period")
@@ -220,22 +264,48 @@ class PatternInstanceQuerySet(models.QuerySet):
 
 
 class PatternInstance(models.Model):
-    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="patterns")
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="+")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    run = models.ForeignKey(
+        AnalysisRun, on_delete=models.CASCADE, related_name="patterns", verbose_name=_("run")
+    )
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
     detector = _detector_field()
-    pattern_type = models.CharField(max_length=3, choices=DetectedPatternType.choices)
-    status = models.CharField(max_length=11, choices=PatternStatus.choices)
-    start_ts = models.DateTimeField()
-    end_ts = models.DateTimeField(help_text="Completion/invalidation bar; last bar if forming")
-    detected_ts = models.DateTimeField(help_text="Bar at which the pattern became known")
-    points = models.JSONField(help_text="{role: {ts, price}}, e.g. P1, V1, P2")
-    neckline = models.JSONField(help_text="{level} or {start: {ts, price}, end: {ts, price}}")
-    neckline_price = models.FloatField(help_text="KRW: the neckline at end_ts")
-    target = models.FloatField(help_text="KRW: measured move from the neckline")
-    score = models.FloatField(help_text="0..1: estimated probability of reaching the target")
+    pattern_type = models.CharField(
+        max_length=3, choices=DetectedPatternType.choices, verbose_name=_("pattern type")
+    )
+    status = models.CharField(
+        max_length=11, choices=PatternStatus.choices, verbose_name=_("status")
+    )
+    start_ts = models.DateTimeField(verbose_name=_("start ts"))
+    end_ts = models.DateTimeField(
+        help_text="Completion/invalidation bar; last bar if forming", verbose_name=_("end ts")
+    )
+    detected_ts = models.DateTimeField(
+        help_text="Bar at which the pattern became known", verbose_name=_("detected ts")
+    )
+    points = models.JSONField(
+        help_text="{role: {ts, price}}, e.g. P1, V1, P2", verbose_name=_("points")
+    )
+    neckline = models.JSONField(
+        help_text="{level} or {start: {ts, price}, end: {ts, price}}", verbose_name=_("neckline")
+    )
+    neckline_price = models.FloatField(
+        help_text="KRW: the neckline at end_ts", verbose_name=_("neckline price")
+    )
+    target = models.FloatField(
+        help_text="KRW: measured move from the neckline", verbose_name=_("target")
+    )
+    score = models.FloatField(
+        help_text="0..1: estimated probability of reaching the target", verbose_name=_("score")
+    )
     features = models.JSONField(
-        default=dict, help_text="Geometry the score is computed from (height_atr, quality, …)"
+        default=dict,
+        help_text="Geometry the score is computed from (height_atr, quality, …)",
+        verbose_name=_("features"),
     )
     outcome = models.CharField(
         max_length=7,
@@ -244,15 +314,28 @@ class PatternInstance(models.Model):
         default="",
         help_text="After completion: target, failed or expired; empty while pending or "
         "not completed. Never changes once set.",
+        verbose_name=_("outcome"),
     )
-    outcome_ts = models.DateTimeField(null=True, blank=True, help_text="Bar that set the outcome")
-    bars_to_target = models.PositiveIntegerField(null=True, blank=True)
-    entry_price = models.FloatField(null=True, blank=True, help_text="KRW: completion close")
+    outcome_ts = models.DateTimeField(
+        null=True, blank=True, help_text="Bar that set the outcome", verbose_name=_("outcome ts")
+    )
+    bars_to_target = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("bars to target")
+    )
+    entry_price = models.FloatField(
+        null=True, blank=True, help_text="KRW: completion close", verbose_name=_("entry price")
+    )
     mfe_pct = models.FloatField(
-        null=True, blank=True, help_text="Max favourable excursion after completion, % of entry"
+        null=True,
+        blank=True,
+        help_text="Max favourable excursion after completion, % of entry",
+        verbose_name=_("mfe pct"),
     )
     mae_pct = models.FloatField(
-        null=True, blank=True, help_text="Max adverse excursion after completion, % of entry"
+        null=True,
+        blank=True,
+        help_text="Max adverse excursion after completion, % of entry",
+        verbose_name=_("mae pct"),
     )
 
     objects = PatternInstanceQuerySet.as_manager()
@@ -291,11 +374,15 @@ class PatternCalibration(models.Model):
     `manage.py calibrate_patterns` from stored outcomes. The newest version is the one in use;
     older ones stay for comparison."""
 
-    version = models.PositiveIntegerField(unique=True)
-    fitted_at = models.DateTimeField()
-    engine_version = models.CharField(max_length=20, help_text="Engine of the patterns fitted")
-    samples = models.PositiveIntegerField(help_text="Resolved outcomes the fit used")
-    params = models.JSONField(help_text="calibration_fit() output")
+    version = models.PositiveIntegerField(unique=True, verbose_name=_("version"))
+    fitted_at = models.DateTimeField(verbose_name=_("fitted at"))
+    engine_version = models.CharField(
+        max_length=20, help_text="Engine of the patterns fitted", verbose_name=_("engine version")
+    )
+    samples = models.PositiveIntegerField(
+        help_text="Resolved outcomes the fit used", verbose_name=_("samples")
+    )
+    params = models.JSONField(help_text="calibration_fit() output", verbose_name=_("params"))
 
     class Meta:
         verbose_name = _("pattern calibration")
