@@ -38,32 +38,55 @@ class StockQuerySet(models.QuerySet):
 
 
 class Stock(models.Model):
-    code = models.CharField(max_length=12, unique=True, help_text="KRX short code, e.g. 005930")
-    name = models.CharField(max_length=100, help_text="Korean name, e.g. 삼성전자")
+    code = models.CharField(
+        max_length=12, unique=True, help_text="KRX short code, e.g. 005930", verbose_name=_("code")
+    )
+    name = models.CharField(
+        max_length=100, help_text="Korean name, e.g. 삼성전자", verbose_name=_("name")
+    )
     # The name's initial consonants (marketdata/hangul.py), kept in step with `name` by save()
     # and stocks_sync: the symbol search finds ㅅㅅㅈㅈ → 삼성전자.
     name_initials = models.CharField(
-        max_length=100, blank=True, editable=False, help_text="e.g. ㅅㅅㅈㅈ for 삼성전자"
+        max_length=100,
+        blank=True,
+        editable=False,
+        help_text="e.g. ㅅㅅㅈㅈ for 삼성전자",
+        verbose_name=_("name initials"),
     )
-    market = models.CharField(max_length=10, choices=Market.choices)
-    industry = models.CharField(max_length=100, blank=True)
-    listed_shares = models.BigIntegerField(null=True, blank=True, help_text="shares")
-    last_price = models.FloatField(null=True, blank=True, help_text="KRW, from the stock master")
-    state = models.CharField(max_length=200, blank=True, help_text="e.g. 증거금20%|담보대출")
-    audit_info = models.CharField(max_length=100, blank=True, help_text="e.g. 정상, 관리종목")
-    order_warning = models.CharField(max_length=4, blank=True, default="0")
-    nxt_enabled = models.BooleanField(default=False, help_text="Tradable on NXT")
-    listed_on = models.DateField(null=True, blank=True)
-    is_active = models.BooleanField(default=True, help_text="Listed in the latest master sync")
+    market = models.CharField(max_length=10, choices=Market.choices, verbose_name=_("market"))
+    industry = models.CharField(max_length=100, blank=True, verbose_name=_("industry"))
+    listed_shares = models.BigIntegerField(
+        null=True, blank=True, help_text="shares", verbose_name=_("listed shares")
+    )
+    last_price = models.FloatField(
+        null=True, blank=True, help_text="KRW, from the stock master", verbose_name=_("last price")
+    )
+    state = models.CharField(
+        max_length=200, blank=True, help_text="e.g. 증거금20%|담보대출", verbose_name=_("state")
+    )
+    audit_info = models.CharField(
+        max_length=100, blank=True, help_text="e.g. 정상, 관리종목", verbose_name=_("audit info")
+    )
+    order_warning = models.CharField(
+        max_length=4, blank=True, default="0", verbose_name=_("order warning")
+    )
+    nxt_enabled = models.BooleanField(
+        default=False, help_text="Tradable on NXT", verbose_name=_("nxt enabled")
+    )
+    listed_on = models.DateField(null=True, blank=True, verbose_name=_("listed on"))
+    is_active = models.BooleanField(
+        default=True, help_text="Listed in the latest master sync", verbose_name=_("is active")
+    )
     is_analysis_target = models.BooleanField(
         default=False,
         help_text=(
             "Filter zero: no ETF/ETN/SPAC/REIT/inverse/futures names, no 관리종목/거래정지/"
             "증거금100%, order warning 0, market cap ≥ 100 bn KRW"
         ),
+        verbose_name=_("is analysis target"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StockQuerySet.as_manager()
 
@@ -90,17 +113,27 @@ class Candle(models.Model):
     Float and bigint columns load into NumPy arrays without per-row Python conversion.
     """
 
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="candles")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    ts = models.DateTimeField(help_text="Bar start (see the module docstring)")
-    open = models.FloatField()
-    high = models.FloatField()
-    low = models.FloatField()
-    close = models.FloatField()
-    volume = models.BigIntegerField(help_text="shares")
-    traded_value = models.BigIntegerField(null=True, blank=True, help_text="KRW")
-    is_final = models.BooleanField(default=True, help_text="False while the bar is still forming")
-    fetched_at = models.DateTimeField()
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="candles", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    ts = models.DateTimeField(
+        help_text="Bar start (see the module docstring)", verbose_name=_("ts")
+    )
+    open = models.FloatField(verbose_name=_("open"))
+    high = models.FloatField(verbose_name=_("high"))
+    low = models.FloatField(verbose_name=_("low"))
+    close = models.FloatField(verbose_name=_("close"))
+    volume = models.BigIntegerField(help_text="shares", verbose_name=_("volume"))
+    traded_value = models.BigIntegerField(
+        null=True, blank=True, help_text="KRW", verbose_name=_("traded value")
+    )
+    is_final = models.BooleanField(
+        default=True, help_text="False while the bar is still forming", verbose_name=_("is final")
+    )
+    fetched_at = models.DateTimeField(verbose_name=_("fetched at"))
 
     class Meta:
         verbose_name = _("candle")
@@ -123,14 +156,24 @@ class Candle(models.Model):
 class SyncState(models.Model):
     """Where the collection of one (stock, timeframe) series stands."""
 
-    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="sync_states")
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
-    last_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Newest stored bar")
-    first_bar_ts = models.DateTimeField(null=True, blank=True, help_text="Oldest stored bar")
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    rows = models.PositiveIntegerField(default=0, help_text="Bars stored for this series")
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="sync_states", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    last_bar_ts = models.DateTimeField(
+        null=True, blank=True, help_text="Newest stored bar", verbose_name=_("last bar ts")
+    )
+    first_bar_ts = models.DateTimeField(
+        null=True, blank=True, help_text="Oldest stored bar", verbose_name=_("first bar ts")
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last success at"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
+    rows = models.PositiveIntegerField(
+        default=0, help_text="Bars stored for this series", verbose_name=_("rows")
+    )
     backfill_from = models.DateTimeField(
         null=True,
         blank=True,
@@ -138,8 +181,9 @@ class SyncState(models.Model):
             "Start of a backfill that has not completed: bars between it and the oldest stored "
             "bar may be missing (collection and gap repair fetch them)"
         ),
+        verbose_name=_("backfill from"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("sync state")
@@ -169,24 +213,35 @@ class IngestionRun(models.Model):
         FAILED = "failed", "Failed"
         ABANDONED = "abandoned", "Abandoned (no report before its deadline)"
 
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, blank=True)
-    codes = models.TextField(blank=True, help_text="Comma-separated codes; empty = all")
-    trigger = models.CharField(max_length=20, default="command", help_text="command or task")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, blank=True, verbose_name=_("timeframe")
+    )
+    codes = models.TextField(
+        blank=True, help_text="Comma-separated codes; empty = all", verbose_name=_("codes")
+    )
+    trigger = models.CharField(
+        max_length=20, default="command", help_text="command or task", verbose_name=_("trigger")
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RUNNING, verbose_name=_("status")
+    )
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     deadline_at = models.DateTimeField(
         null=True,
         blank=True,
         help_text="Still running after this (no series reported for that long): abandoned",
+        verbose_name=_("deadline at"),
     )
-    series_total = models.PositiveIntegerField(default=0)
-    series_done = models.PositiveIntegerField(default=0)
-    series_failed = models.PositiveIntegerField(default=0)
-    requests = models.PositiveIntegerField(default=0)
-    rows_upserted = models.PositiveIntegerField(default=0)
-    errors = models.TextField(blank=True, help_text="One line per failed series")
+    series_total = models.PositiveIntegerField(default=0, verbose_name=_("series total"))
+    series_done = models.PositiveIntegerField(default=0, verbose_name=_("series done"))
+    series_failed = models.PositiveIntegerField(default=0, verbose_name=_("series failed"))
+    requests = models.PositiveIntegerField(default=0, verbose_name=_("requests"))
+    rows_upserted = models.PositiveIntegerField(default=0, verbose_name=_("rows upserted"))
+    errors = models.TextField(
+        blank=True, help_text="One line per failed series", verbose_name=_("errors")
+    )
 
     class Meta:
         verbose_name = _("ingestion run")
@@ -205,12 +260,16 @@ class IngestionRunSeries(models.Model):
     """The outcome of one series of a run, written once: a task delivered twice (after a lost
     worker) cannot count its series twice. The stock master sync is one part without a code."""
 
-    run = models.ForeignKey(IngestionRun, on_delete=models.CASCADE, related_name="outcomes")
-    code = models.CharField(max_length=12, blank=True)
-    timeframe = models.CharField(max_length=3, choices=Timeframe.choices, blank=True)
-    succeeded = models.BooleanField()
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(auto_now_add=True)
+    run = models.ForeignKey(
+        IngestionRun, on_delete=models.CASCADE, related_name="outcomes", verbose_name=_("run")
+    )
+    code = models.CharField(max_length=12, blank=True, verbose_name=_("code"))
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, blank=True, verbose_name=_("timeframe")
+    )
+    succeeded = models.BooleanField(verbose_name=_("succeeded"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    finished_at = models.DateTimeField(auto_now_add=True, verbose_name=_("finished at"))
 
     class Meta:
         verbose_name = _("ingestion run series")
