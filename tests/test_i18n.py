@@ -278,8 +278,7 @@ def test_a_notification_is_written_in_its_recipients_language(user, korean):
 
 @pytest.mark.django_db
 def test_the_label_pages_read_in_korean(user_client, user, korean):
-    from labeling.tests.conftest import daily_index
-    from labeling.tests.factories import make_label, price_frame
+    from labeling.tests.factories import daily_index, make_label, price_frame
     from marketdata.tests.factories import make_candles, make_stock
 
     stock = make_stock("005930", "삼성전자")

@@ -3,17 +3,9 @@
 import pandas as pd
 import pytest
 
-from labeling.tests.factories import price_frame
+from labeling.tests.factories import daily_index, price_frame
 from marketdata.krx_calendar import KST
 from marketdata.tests.factories import make_candles, make_stock
-
-DAILY_START = "2024-01-02"
-DAILY_BARS = 60
-
-
-def daily_index(start: str = DAILY_START, bars: int = DAILY_BARS) -> pd.DatetimeIndex:
-    """Weekday dates at 00:00 KST (weekends carry no bar)."""
-    return pd.bdate_range(start, periods=bars, tz=KST)
 
 
 @pytest.fixture

@@ -8,7 +8,16 @@ import pandas as pd
 
 from labeling.models import Label
 from labeling.services import label_create
+from marketdata.krx_calendar import KST
 from marketdata.tests.factories import kst
+
+DAILY_START = "2024-01-02"
+DAILY_BARS = 60
+
+
+def daily_index(start: str = DAILY_START, bars: int = DAILY_BARS) -> pd.DatetimeIndex:
+    """Weekday dates at 00:00 KST (weekends carry no bar)."""
+    return pd.bdate_range(start, periods=bars, tz=KST)
 
 
 def make_label(
