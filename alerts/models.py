@@ -135,11 +135,11 @@ class Watchlist(models.Model):
     )
     name = models.CharField(max_length=60, verbose_name=_("name"))
     position = models.PositiveIntegerField(
-        default=0, help_text="Order among the owner's lists", verbose_name=_("position")
+        default=0, help_text=_("Order among the owner's lists"), verbose_name=_("position")
     )
     is_default = models.BooleanField(
         default=False,
-        help_text="The list the Radar's star adds to (one per user)",
+        help_text=_("The list the Radar's star adds to (one per user)"),
         verbose_name=_("is default"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -174,7 +174,7 @@ class WatchlistItem(models.Model):
         Stock, on_delete=models.CASCADE, related_name="watchlist_items", verbose_name=_("stock")
     )
     position = models.PositiveIntegerField(
-        default=0, help_text="Order within the list", verbose_name=_("position")
+        default=0, help_text=_("Order within the list"), verbose_name=_("position")
     )
     added_at = models.DateTimeField(auto_now_add=True, verbose_name=_("added at"))
 
@@ -223,7 +223,10 @@ class AlertRule(models.Model):
         verbose_name=_("owner"),
     )
     name = models.CharField(
-        max_length=100, blank=True, help_text="Optional; described if empty", verbose_name=_("name")
+        max_length=100,
+        blank=True,
+        help_text=_("Optional; described if empty"),
+        verbose_name=_("name"),
     )
     kind = models.CharField(max_length=7, choices=RuleKind.choices, verbose_name=_("kind"))
     watchlist = models.ForeignKey(
@@ -242,40 +245,44 @@ class AlertRule(models.Model):
         related_name="alert_rules",
         verbose_name=_("stock"),
     )
-    timeframes = FlagsField(help_text="TIMEFRAME_FLAGS mask", verbose_name=_("timeframes"))
+    timeframes = FlagsField(help_text=_("TIMEFRAME_FLAGS mask"), verbose_name=_("timeframes"))
     pattern_types = FlagsField(
         default=0,
-        help_text="PATTERN_TYPE_FLAGS mask (pattern rules)",
+        help_text=_("PATTERN_TYPE_FLAGS mask (pattern rules)"),
         verbose_name=_("pattern types"),
     )
     pattern_statuses = FlagsField(
         default=0,
-        help_text="PATTERN_STATUS_FLAGS mask (pattern rules)",
+        help_text=_("PATTERN_STATUS_FLAGS mask (pattern rules)"),
         verbose_name=_("pattern statuses"),
     )
     pattern_start_ts = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Pins the rule to the one pattern starting at this bar (the Radar's "
-        '"alert me on its neckline break")',
+        help_text=_(
+            "Pins the rule to the one pattern starting at this bar (the Radar's "
+            '"alert me on its neckline break")'
+        ),
         verbose_name=_("pattern start ts"),
     )
     level = models.FloatField(
-        null=True, blank=True, help_text="KRW (price rules)", verbose_name=_("level")
+        null=True, blank=True, help_text=_("KRW (price rules)"), verbose_name=_("level")
     )
     direction = models.CharField(
         max_length=4,
         choices=CrossDirection.choices,
         blank=True,
-        help_text="Price rules",
+        help_text=_("Price rules"),
         verbose_name=_("direction"),
     )
     trend_states = FlagsField(
-        default=0, help_text="TREND_STATE_FLAGS mask (trend rules)", verbose_name=_("trend states")
+        default=0,
+        help_text=_("TREND_STATE_FLAGS mask (trend rules)"),
+        verbose_name=_("trend states"),
     )
     once = models.BooleanField(
         default=False,
-        help_text="Switch the rule off after its first notification",
+        help_text=_("Switch the rule off after its first notification"),
         verbose_name=_("once"),
     )
     is_active = models.BooleanField(default=True, verbose_name=_("is active"))
@@ -408,7 +415,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
-        help_text="Kept when the rule is deleted",
+        help_text=_("Kept when the rule is deleted"),
         verbose_name=_("rule"),
     )
     stock = models.ForeignKey(
@@ -420,22 +427,25 @@ class Notification(models.Model):
     kind = models.CharField(max_length=7, choices=RuleKind.choices, verbose_name=_("kind"))
     event_key = models.CharField(
         max_length=200,
-        help_text="The event, unique per rule: series, kind, bars involved",
+        help_text=_("The event, unique per rule: series, kind, bars involved"),
         verbose_name=_("event key"),
     )
     bar_ts = models.DateTimeField(
-        help_text="Bar at which the event happened", verbose_name=_("bar ts")
+        help_text=_("Bar at which the event happened"), verbose_name=_("bar ts")
     )
     focus_start_ts = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="First bar the Radar link shows (a pattern's start)",
+        help_text=_("First bar the Radar link shows (a pattern's start)"),
         verbose_name=_("focus start ts"),
     )
     title = models.CharField(max_length=200, verbose_name=_("title"))
     body = models.TextField(blank=True, verbose_name=_("body"))
     payload = models.JSONField(
-        default=dict, blank=True, help_text="The event's figures (KRW)", verbose_name=_("payload")
+        default=dict,
+        blank=True,
+        help_text=_("The event's figures (KRW)"),
+        verbose_name=_("payload"),
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
@@ -499,13 +509,13 @@ class NotificationSettings(models.Model):
         verbose_name=_("user"),
     )
     email_enabled = models.BooleanField(default=False, verbose_name=_("email enabled"))
-    email = models.EmailField(blank=True, help_text="Where e-mails go", verbose_name=_("email"))
+    email = models.EmailField(blank=True, help_text=_("Where e-mails go"), verbose_name=_("email"))
     webhook_enabled = models.BooleanField(default=False, verbose_name=_("webhook enabled"))
     webhook_url = models.URLField(max_length=500, blank=True, verbose_name=_("webhook url"))
     webhook_secret = models.CharField(
         max_length=100,
         default=new_webhook_secret,
-        help_text="HMAC-SHA256 key of the X-ChartInsight-Signature header",
+        help_text=_("HMAC-SHA256 key of the X-ChartInsight-Signature header"),
         verbose_name=_("webhook secret"),
     )
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
@@ -587,7 +597,7 @@ class DeliveryAttempt(models.Model):
     duration_ms = models.FloatField(verbose_name=_("duration ms"))
     ok = models.BooleanField(verbose_name=_("ok"))
     status_code = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="HTTP", verbose_name=_("status code")
+        null=True, blank=True, help_text=_("HTTP"), verbose_name=_("status code")
     )
     error = models.TextField(blank=True, verbose_name=_("error"))
 

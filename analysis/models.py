@@ -32,7 +32,7 @@ def _detector_field():
         max_length=20,
         choices=Detector.choices,
         default=Detector.ATR,
-        help_text="Swing detector of the run (rows made before detectors were stored: atr)",
+        help_text=_("Swing detector of the run (rows made before detectors were stored: atr)"),
     )
 
 
@@ -100,40 +100,42 @@ class AnalysisRun(models.Model):
     )
     detector = _detector_field()
     params_hash = models.CharField(
-        max_length=64, help_text="SHA-256 of the key-sorted params", verbose_name=_("params hash")
+        max_length=64,
+        help_text=_("SHA-256 of the key-sorted params"),
+        verbose_name=_("params hash"),
     )
     params = models.JSONField(
-        help_text="Detector parameters, e.g. sensitivity, ATR multiple", verbose_name=_("params")
+        help_text=_("Detector parameters, e.g. sensitivity, ATR multiple"), verbose_name=_("params")
     )
     is_default = models.BooleanField(
         default=True,
-        help_text="Made with its detector's default parameters",
+        help_text=_("Made with its detector's default parameters"),
         verbose_name=_("is default"),
     )
     engine_version = models.CharField(max_length=20, verbose_name=_("engine version"))
-    bars = models.PositiveIntegerField(help_text="Bars analysed", verbose_name=_("bars"))
+    bars = models.PositiveIntegerField(help_text=_("Bars analysed"), verbose_name=_("bars"))
     first_bar_ts = models.DateTimeField(null=True, blank=True, verbose_name=_("first bar ts"))
     last_bar_ts = models.DateTimeField(
-        null=True, blank=True, help_text="Newest analysed bar", verbose_name=_("last bar ts")
+        null=True, blank=True, help_text=_("Newest analysed bar"), verbose_name=_("last bar ts")
     )
     bars_fingerprint = models.CharField(
         max_length=64,
-        help_text="SHA-256 of the analysed bars; unchanged bars skip re-analysis",
+        help_text=_("SHA-256 of the analysed bars; unchanged bars skip re-analysis"),
         verbose_name=_("bars fingerprint"),
     )
     last_close = models.FloatField(
-        null=True, blank=True, help_text="KRW, newest analysed bar", verbose_name=_("last close")
+        null=True, blank=True, help_text=_("KRW, newest analysed bar"), verbose_name=_("last close")
     )
     trend_state = models.CharField(
         max_length=10, choices=TrendState.choices, verbose_name=_("trend state")
     )
     trend_since_ts = models.DateTimeField(null=True, blank=True, verbose_name=_("trend since ts"))
     result = models.JSONField(
-        help_text="AnalysisResult.to_dict() of the analysed bars", verbose_name=_("result")
+        help_text=_("AnalysisResult.to_dict() of the analysed bars"), verbose_name=_("result")
     )
     analysed_at = models.DateTimeField(verbose_name=_("analysed at"))
     duration_ms = models.FloatField(
-        help_text="analyze() time in milliseconds", verbose_name=_("duration ms")
+        help_text=_("analyze() time in milliseconds"), verbose_name=_("duration ms")
     )
 
     objects = AnalysisRunQuerySet.as_manager()
@@ -166,15 +168,15 @@ class SwingPoint(models.Model):
     detector = _detector_field()
     kind = models.CharField(max_length=6, choices=SwingKind.choices, verbose_name=_("kind"))
     level = models.CharField(max_length=5, choices=SwingLevel.choices, verbose_name=_("level"))
-    ts = models.DateTimeField(help_text="Bar of the point", verbose_name=_("ts"))
+    ts = models.DateTimeField(help_text=_("Bar of the point"), verbose_name=_("ts"))
     price = models.FloatField(
-        help_text="KRW: the High of a peak, the Low of a valley", verbose_name=_("price")
+        help_text=_("KRW: the High of a peak, the Low of a valley"), verbose_name=_("price")
     )
     confirmed_ts = models.DateTimeField(
-        help_text="First bar at which the point was known", verbose_name=_("confirmed ts")
+        help_text=_("First bar at which the point was known"), verbose_name=_("confirmed ts")
     )
     strength = models.FloatField(
-        help_text="Swing size in ATR units at confirmation", verbose_name=_("strength")
+        help_text=_("Swing size in ATR units at confirmation"), verbose_name=_("strength")
     )
 
     class Meta:
@@ -203,7 +205,7 @@ class TrendPeriod(models.Model):
     start_ts = models.DateTimeField(verbose_name=_("start ts"))
     end_ts = models.DateTimeField(verbose_name=_("end ts"))
     ongoing = models.BooleanField(
-        default=False, help_text="Still running at the last bar", verbose_name=_("ongoing")
+        default=False, help_text=_("Still running at the last bar"), verbose_name=_("ongoing")
     )
 
     class Meta:
@@ -282,29 +284,29 @@ class PatternInstance(models.Model):
     )
     start_ts = models.DateTimeField(verbose_name=_("start ts"))
     end_ts = models.DateTimeField(
-        help_text="Completion/invalidation bar; last bar if forming", verbose_name=_("end ts")
+        help_text=_("Completion/invalidation bar; last bar if forming"), verbose_name=_("end ts")
     )
     detected_ts = models.DateTimeField(
-        help_text="Bar at which the pattern became known", verbose_name=_("detected ts")
+        help_text=_("Bar at which the pattern became known"), verbose_name=_("detected ts")
     )
     points = models.JSONField(
-        help_text="{role: {ts, price}}, e.g. P1, V1, P2", verbose_name=_("points")
+        help_text=_("{role: {ts, price}}, e.g. P1, V1, P2"), verbose_name=_("points")
     )
     neckline = models.JSONField(
-        help_text="{level} or {start: {ts, price}, end: {ts, price}}", verbose_name=_("neckline")
+        help_text=_("{level} or {start: {ts, price}, end: {ts, price}}"), verbose_name=_("neckline")
     )
     neckline_price = models.FloatField(
-        help_text="KRW: the neckline at end_ts", verbose_name=_("neckline price")
+        help_text=_("KRW: the neckline at end_ts"), verbose_name=_("neckline price")
     )
     target = models.FloatField(
-        help_text="KRW: measured move from the neckline", verbose_name=_("target")
+        help_text=_("KRW: measured move from the neckline"), verbose_name=_("target")
     )
     score = models.FloatField(
-        help_text="0..1: estimated probability of reaching the target", verbose_name=_("score")
+        help_text=_("0..1: estimated probability of reaching the target"), verbose_name=_("score")
     )
     features = models.JSONField(
         default=dict,
-        help_text="Geometry the score is computed from (height_atr, quality, …)",
+        help_text=_("Geometry the score is computed from (height_atr, quality, …)"),
         verbose_name=_("features"),
     )
     outcome = models.CharField(
@@ -312,29 +314,31 @@ class PatternInstance(models.Model):
         choices=PatternOutcome.choices,
         blank=True,
         default="",
-        help_text="After completion: target, failed or expired; empty while pending or "
-        "not completed. Never changes once set.",
+        help_text=_(
+            "After completion: target, failed or expired; empty while pending or "
+            "not completed. Never changes once set."
+        ),
         verbose_name=_("outcome"),
     )
     outcome_ts = models.DateTimeField(
-        null=True, blank=True, help_text="Bar that set the outcome", verbose_name=_("outcome ts")
+        null=True, blank=True, help_text=_("Bar that set the outcome"), verbose_name=_("outcome ts")
     )
     bars_to_target = models.PositiveIntegerField(
         null=True, blank=True, verbose_name=_("bars to target")
     )
     entry_price = models.FloatField(
-        null=True, blank=True, help_text="KRW: completion close", verbose_name=_("entry price")
+        null=True, blank=True, help_text=_("KRW: completion close"), verbose_name=_("entry price")
     )
     mfe_pct = models.FloatField(
         null=True,
         blank=True,
-        help_text="Max favourable excursion after completion, % of entry",
+        help_text=_("Max favourable excursion after completion, percent of entry"),
         verbose_name=_("mfe pct"),
     )
     mae_pct = models.FloatField(
         null=True,
         blank=True,
-        help_text="Max adverse excursion after completion, % of entry",
+        help_text=_("Max adverse excursion after completion, percent of entry"),
         verbose_name=_("mae pct"),
     )
 
@@ -377,12 +381,14 @@ class PatternCalibration(models.Model):
     version = models.PositiveIntegerField(unique=True, verbose_name=_("version"))
     fitted_at = models.DateTimeField(verbose_name=_("fitted at"))
     engine_version = models.CharField(
-        max_length=20, help_text="Engine of the patterns fitted", verbose_name=_("engine version")
+        max_length=20,
+        help_text=_("Engine of the patterns fitted"),
+        verbose_name=_("engine version"),
     )
     samples = models.PositiveIntegerField(
-        help_text="Resolved outcomes the fit used", verbose_name=_("samples")
+        help_text=_("Resolved outcomes the fit used"), verbose_name=_("samples")
     )
-    params = models.JSONField(help_text="calibration_fit() output", verbose_name=_("params"))
+    params = models.JSONField(help_text=_("calibration_fit() output"), verbose_name=_("params"))
 
     class Meta:
         verbose_name = _("pattern calibration")

@@ -265,10 +265,10 @@ class Label(models.Model):
         max_length=16, choices=LabelPatternType.choices, verbose_name=_("pattern type")
     )
     start_ts = models.DateTimeField(
-        help_text="First bar of the pattern (a stored bar instant)", verbose_name=_("start ts")
+        help_text=_("First bar of the pattern (a stored bar instant)"), verbose_name=_("start ts")
     )
     end_ts = models.DateTimeField(
-        help_text="Last bar of the pattern (a stored bar instant)", verbose_name=_("end ts")
+        help_text=_("Last bar of the pattern (a stored bar instant)"), verbose_name=_("end ts")
     )
     direction = models.CharField(
         max_length=8, choices=Direction.choices, verbose_name=_("direction")
@@ -276,7 +276,7 @@ class Label(models.Model):
     key_points = models.JSONField(
         default=list,
         blank=True,
-        help_text='List of {"role": "P1", "ts": ISO bar instant, "price": KRW}, oldest first',
+        help_text=_('List of {"role": "P1", "ts": ISO bar instant, "price": KRW}, oldest first'),
         verbose_name=_("key points"),
     )
     outcome = models.CharField(
@@ -284,7 +284,7 @@ class Label(models.Model):
     )
     notes = models.TextField(blank=True, verbose_name=_("notes"))
     tags = models.JSONField(
-        default=list, blank=True, help_text="List of short strings", verbose_name=_("tags")
+        default=list, blank=True, help_text=_("List of short strings"), verbose_name=_("tags")
     )
     source = models.CharField(
         max_length=20, choices=Source.choices, default=Source.MANUAL, verbose_name=_("source")
@@ -295,7 +295,9 @@ class Label(models.Model):
         null=True,
         blank=True,
         related_name="labels",
-        help_text="The detection an accept/reject answers (cleared when the series is re-analysed)",
+        help_text=_(
+            "The detection an accept/reject answers (cleared when the series is re-analysed)"
+        ),
         verbose_name=_("detected pattern"),
     )
     detector = models.CharField(
@@ -303,7 +305,7 @@ class Label(models.Model):
         choices=Detector.choices,
         blank=True,
         default="",
-        help_text=(
+        help_text=_(
             "Swing detector of the detection an accept/reject answers (provenance only: "
             "decisions match detections by series, type and range); empty on the user's own labels"
         ),
@@ -312,7 +314,7 @@ class Label(models.Model):
     detection_ref = models.JSONField(
         null=True,
         blank=True,
-        help_text=(
+        help_text=_(
             "The detected pattern an accept/reject refers to, as it was then "
             "(id, type, status, start/end, score); kept when the detection is recomputed"
         ),
@@ -423,10 +425,10 @@ class ReviewedRange(models.Model):
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )
     start_ts = models.DateTimeField(
-        help_text="First bar of the range (a stored bar instant)", verbose_name=_("start ts")
+        help_text=_("First bar of the range (a stored bar instant)"), verbose_name=_("start ts")
     )
     end_ts = models.DateTimeField(
-        help_text="Last bar of the range (a stored bar instant)", verbose_name=_("end ts")
+        help_text=_("Last bar of the range (a stored bar instant)"), verbose_name=_("end ts")
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
@@ -483,7 +485,7 @@ class LabelRevision(models.Model):
         verbose_name=_("actor"),
     )
     snapshot = models.JSONField(
-        help_text="The label's fields after this change", verbose_name=_("snapshot")
+        help_text=_("The label's fields after this change"), verbose_name=_("snapshot")
     )
     changed_fields = models.JSONField(default=list, blank=True, verbose_name=_("changed fields"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

@@ -39,10 +39,13 @@ class StockQuerySet(models.QuerySet):
 
 class Stock(models.Model):
     code = models.CharField(
-        max_length=12, unique=True, help_text="KRX short code, e.g. 005930", verbose_name=_("code")
+        max_length=12,
+        unique=True,
+        help_text=_("KRX short code, e.g. 005930"),
+        verbose_name=_("code"),
     )
     name = models.CharField(
-        max_length=100, help_text="Korean name, e.g. 삼성전자", verbose_name=_("name")
+        max_length=100, help_text=_("Korean name, e.g. 삼성전자"), verbose_name=_("name")
     )
     # The name's initial consonants (marketdata/hangul.py), kept in step with `name` by save()
     # and stocks_sync: the symbol search finds ㅅㅅㅈㅈ → 삼성전자.
@@ -50,36 +53,39 @@ class Stock(models.Model):
         max_length=100,
         blank=True,
         editable=False,
-        help_text="e.g. ㅅㅅㅈㅈ for 삼성전자",
+        help_text=_("e.g. ㅅㅅㅈㅈ for 삼성전자"),
         verbose_name=_("name initials"),
     )
     market = models.CharField(max_length=10, choices=Market.choices, verbose_name=_("market"))
     industry = models.CharField(max_length=100, blank=True, verbose_name=_("industry"))
     listed_shares = models.BigIntegerField(
-        null=True, blank=True, help_text="shares", verbose_name=_("listed shares")
+        null=True, blank=True, help_text=_("shares"), verbose_name=_("listed shares")
     )
     last_price = models.FloatField(
-        null=True, blank=True, help_text="KRW, from the stock master", verbose_name=_("last price")
+        null=True,
+        blank=True,
+        help_text=_("KRW, from the stock master"),
+        verbose_name=_("last price"),
     )
     state = models.CharField(
-        max_length=200, blank=True, help_text="e.g. 증거금20%|담보대출", verbose_name=_("state")
+        max_length=200, blank=True, help_text=_("e.g. 증거금20%|담보대출"), verbose_name=_("state")
     )
     audit_info = models.CharField(
-        max_length=100, blank=True, help_text="e.g. 정상, 관리종목", verbose_name=_("audit info")
+        max_length=100, blank=True, help_text=_("e.g. 정상, 관리종목"), verbose_name=_("audit info")
     )
     order_warning = models.CharField(
         max_length=4, blank=True, default="0", verbose_name=_("order warning")
     )
     nxt_enabled = models.BooleanField(
-        default=False, help_text="Tradable on NXT", verbose_name=_("nxt enabled")
+        default=False, help_text=_("Tradable on NXT"), verbose_name=_("nxt enabled")
     )
     listed_on = models.DateField(null=True, blank=True, verbose_name=_("listed on"))
     is_active = models.BooleanField(
-        default=True, help_text="Listed in the latest master sync", verbose_name=_("is active")
+        default=True, help_text=_("Listed in the latest master sync"), verbose_name=_("is active")
     )
     is_analysis_target = models.BooleanField(
         default=False,
-        help_text=(
+        help_text=_(
             "Filter zero: no ETF/ETN/SPAC/REIT/inverse/futures names, no 관리종목/거래정지/"
             "증거금100%, order warning 0, market cap ≥ 100 bn KRW"
         ),
@@ -120,18 +126,20 @@ class Candle(models.Model):
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )
     ts = models.DateTimeField(
-        help_text="Bar start (see the module docstring)", verbose_name=_("ts")
+        help_text=_("Bar start (see the module docstring)"), verbose_name=_("ts")
     )
     open = models.FloatField(verbose_name=_("open"))
     high = models.FloatField(verbose_name=_("high"))
     low = models.FloatField(verbose_name=_("low"))
     close = models.FloatField(verbose_name=_("close"))
-    volume = models.BigIntegerField(help_text="shares", verbose_name=_("volume"))
+    volume = models.BigIntegerField(help_text=_("shares"), verbose_name=_("volume"))
     traded_value = models.BigIntegerField(
-        null=True, blank=True, help_text="KRW", verbose_name=_("traded value")
+        null=True, blank=True, help_text=_("KRW"), verbose_name=_("traded value")
     )
     is_final = models.BooleanField(
-        default=True, help_text="False while the bar is still forming", verbose_name=_("is final")
+        default=True,
+        help_text=_("False while the bar is still forming"),
+        verbose_name=_("is final"),
     )
     fetched_at = models.DateTimeField(verbose_name=_("fetched at"))
 
@@ -163,21 +171,21 @@ class SyncState(models.Model):
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )
     last_bar_ts = models.DateTimeField(
-        null=True, blank=True, help_text="Newest stored bar", verbose_name=_("last bar ts")
+        null=True, blank=True, help_text=_("Newest stored bar"), verbose_name=_("last bar ts")
     )
     first_bar_ts = models.DateTimeField(
-        null=True, blank=True, help_text="Oldest stored bar", verbose_name=_("first bar ts")
+        null=True, blank=True, help_text=_("Oldest stored bar"), verbose_name=_("first bar ts")
     )
     last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last success at"))
     last_error = models.TextField(blank=True, verbose_name=_("last error"))
     last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
     rows = models.PositiveIntegerField(
-        default=0, help_text="Bars stored for this series", verbose_name=_("rows")
+        default=0, help_text=_("Bars stored for this series"), verbose_name=_("rows")
     )
     backfill_from = models.DateTimeField(
         null=True,
         blank=True,
-        help_text=(
+        help_text=_(
             "Start of a backfill that has not completed: bars between it and the oldest stored "
             "bar may be missing (collection and gap repair fetch them)"
         ),
@@ -218,10 +226,10 @@ class IngestionRun(models.Model):
         max_length=3, choices=Timeframe.choices, blank=True, verbose_name=_("timeframe")
     )
     codes = models.TextField(
-        blank=True, help_text="Comma-separated codes; empty = all", verbose_name=_("codes")
+        blank=True, help_text=_("Comma-separated codes; empty = all"), verbose_name=_("codes")
     )
     trigger = models.CharField(
-        max_length=20, default="command", help_text="command or task", verbose_name=_("trigger")
+        max_length=20, default="command", help_text=_("command or task"), verbose_name=_("trigger")
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.RUNNING, verbose_name=_("status")
@@ -231,7 +239,7 @@ class IngestionRun(models.Model):
     deadline_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Still running after this (no series reported for that long): abandoned",
+        help_text=_("Still running after this (no series reported for that long): abandoned"),
         verbose_name=_("deadline at"),
     )
     series_total = models.PositiveIntegerField(default=0, verbose_name=_("series total"))
@@ -240,7 +248,7 @@ class IngestionRun(models.Model):
     requests = models.PositiveIntegerField(default=0, verbose_name=_("requests"))
     rows_upserted = models.PositiveIntegerField(default=0, verbose_name=_("rows upserted"))
     errors = models.TextField(
-        blank=True, help_text="One line per failed series", verbose_name=_("errors")
+        blank=True, help_text=_("One line per failed series"), verbose_name=_("errors")
     )
 
     class Meta:

@@ -365,3 +365,6 @@ def test_the_admin_names_the_models_in_korean(client, django_user_model, korean)
     assert leftover(index, ["Alert rules", "Watchlists", "Pattern instances"]) == []
     rules = client.get("/admin/alerts/alertrule/").text  # field names in the column headers
     assert "종류" in rules and ">Kind<" not in rules
+    stock_form = client.get("/admin/marketdata/stock/add/").text  # help texts under the fields
+    assert "KRX 단축코드(예: 005930)" in stock_form and "한글 종목명(예: 삼성전자)" in stock_form
+    assert leftover(stock_form, ["KRX short code", "Korean name, e.g.", "Tradable on NXT"]) == []
