@@ -368,3 +368,18 @@ def test_the_admin_names_the_models_in_korean(client, django_user_model, korean)
     stock_form = client.get("/admin/marketdata/stock/add/").text  # help texts under the fields
     assert "KRX 단축코드(예: 005930)" in stock_form and "한글 종목명(예: 삼성전자)" in stock_form
     assert leftover(stock_form, ["KRX short code", "Korean name, e.g.", "Tradable on NXT"]) == []
+
+
+@pytest.mark.django_db
+def test_the_watchlist_trend_tooltips_read_in_korean(user_client, user, korean):
+    from alerts.tests.factories import SeriesBuilder, make_stock, make_watchlist
+
+    stock = make_stock("005930", "삼성전자")
+    series = SeriesBuilder(stock)
+    series.add_bars([70_000.0] * 6)
+    series.trend(direction="up", start=3)
+    series.store()
+    make_watchlist(user, "반도체", [stock])
+    page = user_client.get("/watchlists/").text
+    assert 'title="1d: 상승"' in page and 'title="1w: 분석 전"' in page
+    assert 'title="1d: up"' not in page
