@@ -8,7 +8,7 @@ middleware, after authentication, applies the first.
 
 from django.utils import translation
 
-from chartinsight.middleware import DATABASE_DOWN
+from chartinsight.middleware import DATABASE_DOWN, database_down
 
 from .selectors import DisplayPreferences, session_preferences
 
@@ -20,7 +20,9 @@ class UserPreferencesMiddleware:
     def __call__(self, request):
         try:
             prefs = session_preferences(request=request)
-        except DATABASE_DOWN:
+        except DATABASE_DOWN as exc:
+            if not database_down(exc):
+                raise
             # The database is down: the defaults here, and DatabaseUnavailableMiddleware (after
             # this one) answers 503 when the request gets to the login check.
             prefs = DisplayPreferences()

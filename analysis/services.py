@@ -306,6 +306,13 @@ def analysis_store(
     return run
 
 
+def _timeframe_check(timeframe: str) -> None:
+    if timeframe not in Timeframe.values:
+        raise AnalysisError(
+            UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
+        )
+
+
 def final_bars(*, stock: Stock, timeframe: str) -> pd.DataFrame:
     """The newest `ANALYSIS_MAX_BARS` final bars of a series. Raises AnalysisError(NO_CANDLES)
     when there are none."""
@@ -340,10 +347,7 @@ def series_analyze(
     caller already loaded them (`final_bars`), with their `fingerprint` if known, so several
     detectors read the series once.
     """
-    if timeframe not in Timeframe.values:
-        raise AnalysisError(
-            UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
-        )
+    _timeframe_check(timeframe)
     detector = detector or default_detector()
     params = params_for(sensitivity, detector)
     if frame is None:
@@ -404,10 +408,7 @@ def series_analyze_detectors(
     names = list(detectors or DETECTORS)
     for name in names:
         make_detector(name)
-    if timeframe not in Timeframe.values:
-        raise AnalysisError(
-            UNKNOWN_TIMEFRAME.format(timeframe=timeframe, choices=", ".join(Timeframe.values))
-        )
+    _timeframe_check(timeframe)
     frame = final_bars(stock=stock, timeframe=timeframe)
     fingerprint = bars_fingerprint(frame)
     return [

@@ -37,8 +37,9 @@ SCANNER_ORDER = {
 }
 
 
-def _reversed(field):
-    """The same ordering the other way round (rows without a value stay last)."""
+def order_reversed(field):
+    """The same `order_by` term the other way round ("-f" ↔ "f"; an expression's rows without
+    a value stay last). The label list's sorts use it too."""
     if isinstance(field, str):
         return field[1:] if field.startswith("-") else f"-{field}"
     if field.descending:
@@ -49,7 +50,7 @@ def _reversed(field):
 # "-<sort>": the column's sort the other way round (a second click on its header); the
 # tie-breakers keep their direction.
 SCANNER_ORDER |= {
-    f"-{key}": (_reversed(order[0]), *order[1:]) for key, order in list(SCANNER_ORDER.items())
+    f"-{key}": (order_reversed(order[0]), *order[1:]) for key, order in list(SCANNER_ORDER.items())
 }
 
 

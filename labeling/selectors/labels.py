@@ -7,6 +7,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from analysis.selectors.scanner import order_reversed
 from marketdata.krx_calendar import KST
 from marketdata.models import Timeframe
 
@@ -35,14 +36,8 @@ _SORT_COLUMNS = {
 }
 
 
-def _reversed(field):
-    if isinstance(field, str):
-        return field[1:] if field.startswith("-") else f"-{field}"
-    return field.expression.asc() if field.descending else field.expression.desc()
-
-
 LABEL_ORDER = {key: (*fields, *_NEWEST) for key, fields in _SORT_COLUMNS.items()} | {
-    f"-{key}": (*map(_reversed, fields), *_NEWEST) for key, fields in _SORT_COLUMNS.items()
+    f"-{key}": (*map(order_reversed, fields), *_NEWEST) for key, fields in _SORT_COLUMNS.items()
 }
 LABEL_DEFAULT_SORT = "newest"
 
