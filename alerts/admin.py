@@ -16,6 +16,7 @@ from .models import (
     EvaluatedSeries,
     Notification,
     NotificationSettings,
+    PendingSeries,
     Watchlist,
     WatchlistItem,
 )
@@ -127,6 +128,14 @@ class NotificationSettingsAdmin(admin.ModelAdmin):
 @admin.register(EvaluatedSeries)
 class EvaluatedSeriesAdmin(ReadOnlyAdmin):
     list_display = ["stock", "timeframe", "last_bar_ts", "evaluated_at"]
+    list_filter = ["timeframe"]
+    search_fields = ["stock__code"]
+    list_select_related = ["stock"]
+
+
+@admin.register(PendingSeries)
+class PendingSeriesAdmin(ReadOnlyAdmin):
+    list_display = ["stock", "timeframe", "queued_at"]
     list_filter = ["timeframe"]
     search_fields = ["stock__code"]
     list_select_related = ["stock"]

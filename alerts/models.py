@@ -12,6 +12,8 @@
 - `Delivery` / `DeliveryAttempt`: one outgoing e-mail or webhook POST of a notification and
   each try to send it (status, error), so failures are visible to the user.
 - `EvaluatedSeries`: per series, the newest bar the evaluation has seen (its causality cursor).
+- `PendingSeries`: series analysed since their last evaluation, waiting to be evaluated together
+  (the evaluation's durable queue: a batch claims them in the transaction that evaluates them).
 
 Instants are aware UTC in the database and shown in Asia/Seoul; prices are KRW.
 """
@@ -199,19 +201,26 @@ class AlertRuleQuerySet(models.QuerySet):
         """Rules whose owner is `user`, newest first."""
         return self.filter(owner=user).order_by("-created_at", "-id")
 
-    def for_series(self, *, stock_id: int, timeframe: str):
-        """Active rules that watch (stock, timeframe): on the stock itself or on a watchlist
-        holding it, with `timeframe` among their timeframes. Filter and pick the columns
-        (`values`) first: the result is a UNION ALL of the two scopes (a rule has one), which
-        allows no further filtering. Each side is an index lookup — (stock, is_active), and the
-        watchlist items' (stock, watchlist) joined to the rules' watchlist index — so the cost
-        follows the rules watching the series, not all rules (one `OR` over both scopes made
-        PostgreSQL scan the whole table)."""
-        active = self.filter(
-            is_active=True, timeframes__has_any=TIMEFRAME_FLAGS.mask([timeframe])
-        ).order_by()
-        return active.filter(stock_id=stock_id).union(
-            active.filter(watchlist__items__stock_id=stock_id), all=True
+    def watching(self, *, on_stock: models.Q, on_watchlist: models.Q):
+        """Active rules that watch some of the stocks, each with `series_stock_id`, the stock
+        watched: the rules on a stock (filtered by `on_stock`, over the rule's own fields) and
+        those on a watchlist holding it (`on_watchlist`, where `watchlist__items__stock_id` is
+        that stock), a rule on a list appearing once per stock of the list the filter lets
+        through. Pick the columns (`values`) first: the result is a UNION ALL of the two scopes
+        (a rule has one), which allows no further filtering. Each side is an index lookup —
+        (stock, is_active), and the watchlist items' (stock, watchlist) joined to the rules'
+        watchlist index — so the cost follows the rules watching those stocks, not all rules
+        (one `OR` over both scopes made PostgreSQL scan the whole table)."""
+        active = self.filter(is_active=True).order_by()
+        return (
+            active.filter(on_stock)
+            .annotate(series_stock_id=models.F("stock_id"))
+            .union(
+                active.filter(on_watchlist).annotate(
+                    series_stock_id=models.F("watchlist__items__stock_id")
+                ),
+                all=True,
+            )
         )
 
 
@@ -635,3 +644,30 @@ class EvaluatedSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stock_id} {self.timeframe} ≤ {self.last_bar_ts:%Y-%m-%d %H:%M}"
+
+
+class PendingSeries(models.Model):
+    """A series whose default analysis was recomputed and whose alert evaluation has not run yet.
+
+    Written (once per series, whatever the number of runs meanwhile) when an analysis commits;
+    an evaluation batch deletes the rows it claims in the transaction that evaluates them, so
+    a worker that dies leaves them for the next batch."""
+
+    stock = models.ForeignKey(
+        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
+    )
+    queued_at = models.DateTimeField(auto_now_add=True, verbose_name=_("queued at"))
+
+    class Meta:
+        verbose_name = _("series awaiting evaluation")
+        verbose_name_plural = _("series awaiting evaluation")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "timeframe"], name="pendingseries_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stock_id} {self.timeframe} (since {self.queued_at:%Y-%m-%d %H:%M:%S})"

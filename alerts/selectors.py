@@ -20,11 +20,11 @@ from .events import TAIL_BARS, Event, PatternRow, Tail, TrendRow
 from .models import (
     PATTERN_STATUS_FLAGS,
     PATTERN_TYPE_FLAGS,
+    TIMEFRAME_FLAGS,
     TREND_STATE_FLAGS,
     AlertRule,
     Delivery,
     DeliveryStatus,
-    EvaluatedSeries,
     Notification,
     RuleKind,
     Watchlist,
@@ -219,6 +219,21 @@ def unread_count(*, user) -> int:
 
 
 # --- Evaluation inputs ----------------------------------------------------------------------
+#
+# Each reads what a batch of series needs in one query, however many series, rules or rows.
+
+Series = tuple[int, str]  # (stock id, timeframe)
+
+
+def series_filter(series: list[Series]) -> Q:
+    """`stock_id`/`timeframe` of one of `series` (one `stock_id IN …` per timeframe)."""
+    stocks: dict[str, list[int]] = {}
+    for stock_id, timeframe in series:
+        stocks.setdefault(timeframe, []).append(stock_id)
+    wanted = Q(pk__in=[])
+    for timeframe, ids in stocks.items():
+        wanted |= Q(timeframe=timeframe, stock_id__in=ids)
+    return wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,47 +242,76 @@ class SeriesRun:
     last_bar_ts: datetime
     code: str
     name: str
-    evaluated_until: datetime | None  # the series' `EvaluatedSeries` cursor (None: never)
+    tail_start: datetime | None  # first bar of its `series_tails` tail (None: fewer bars)
 
 
-def series_run(*, stock_id: int, timeframe: str) -> SeriesRun | None:
-    """The stored default-parameter run of a series by the default detector (alerts watch what
-    the Radar and the Scanner show by default), without its result JSON, with the evaluation's
-    cursor as last read (one query)."""
-    cursor = EvaluatedSeries.objects.filter(stock_id=OuterRef("stock_id"), timeframe=timeframe)
-    row = (
+def series_runs(*, series: list[Series]) -> dict[Series, SeriesRun]:
+    """The stored default-parameter run of each of `series` by the default detector (alerts
+    watch what the Radar and the Scanner show by default), without its result JSON, with the
+    first of the newest `TAIL_BARS` final bars up to its last bar; series without a run are
+    left out (one query)."""
+    tail_start = (
+        Candle.objects.filter(
+            stock_id=OuterRef("stock_id"),
+            timeframe=OuterRef("timeframe"),
+            is_final=True,
+            ts__lte=OuterRef("last_bar_ts"),
+        )
+        .order_by("-ts")
+        .values("ts")[TAIL_BARS - 1 : TAIL_BARS]
+    )
+    rows = (
         AnalysisRun.objects.shown()
-        .filter(stock_id=stock_id, timeframe=timeframe)
+        .filter(series_filter(series))
         .exclude(last_bar_ts=None)
         .values_list(
+            "stock_id",
+            "timeframe",
             "pk",
             "last_bar_ts",
             "stock__code",
             "stock__name",
-            Subquery(cursor.values("last_bar_ts")[:1]),
+            Subquery(tail_start),
         )
-        .first()
     )
-    return None if row is None else SeriesRun(*row)
+    return {(stock_id, timeframe): SeriesRun(*rest) for stock_id, timeframe, *rest in rows}
 
 
-def series_tail(*, stock_id: int, timeframe: str, until: datetime) -> Tail:
-    """The newest `TAIL_BARS` final bars at or before `until`, oldest first (one query)."""
-    rows = list(
-        Candle.objects.filter(stock_id=stock_id, timeframe=timeframe, is_final=True, ts__lte=until)
-        .order_by("-ts")
-        .values_list("ts", "high", "low", "close")[:TAIL_BARS]
-    )
-    rows.reverse()
+def series_tails(*, runs: dict[Series, SeriesRun]) -> dict[Series, Tail]:
+    """The newest `TAIL_BARS` final bars of each series up to its run's last bar, oldest first
+    (one query; a series without bars gets an empty tail)."""
+    wanted = Q(pk__in=[])
+    for (stock_id, timeframe), run in runs.items():
+        bars = Q(stock_id=stock_id, timeframe=timeframe, ts__lte=run.last_bar_ts)
+        if run.tail_start is not None:
+            bars &= Q(ts__gte=run.tail_start)
+        wanted |= bars
+    rows: dict[Series, list[tuple]] = {key: [] for key in runs}
+    for stock_id, timeframe, *bar in (
+        Candle.objects.filter(wanted, is_final=True)
+        .order_by("stock_id", "timeframe", "ts")
+        .values_list("stock_id", "timeframe", "ts", "high", "low", "close")
+    ):
+        rows[stock_id, timeframe].append(bar)
+    return {key: _tail(bars[-TAIL_BARS:]) for key, bars in rows.items()}
+
+
+def _tail(rows: list[tuple]) -> Tail:
     if not rows:
         return Tail([], np.empty(0), np.empty(0), np.empty(0))
     ts, high, low, close = zip(*rows, strict=True)
     return Tail(list(ts), np.array(high), np.array(low), np.array(close))
 
 
-def series_patterns(*, run_id: int, since: datetime) -> list[PatternRow]:
-    """Patterns of a run that end at or after `since` (forming ones end at the last bar)."""
-    rows = PatternInstance.objects.filter(run_id=run_id, end_ts__gte=since).values_list(
+def runs_patterns(*, since: dict[int, datetime]) -> dict[int, list[PatternRow]]:
+    """{run id: its patterns that end at or after since[run id]} (forming ones end at the last
+    bar; one query)."""
+    wanted = Q(pk__in=[])
+    for run_id, ts in since.items():
+        wanted |= Q(run_id=run_id, end_ts__gte=ts)
+    out: dict[int, list[PatternRow]] = {run_id: [] for run_id in since}
+    rows = PatternInstance.objects.filter(wanted).values_list(
+        "run_id",
         "pattern_type",
         "status",
         "start_ts",
@@ -277,27 +321,35 @@ def series_patterns(*, run_id: int, since: datetime) -> list[PatternRow]:
         "neckline_price",
         "points",
     )
-    return [
-        PatternRow(
-            type=kind,
-            status=status,
-            start_ts=start,
-            detected_ts=detected,
-            end_ts=end,
-            target=target,
-            neckline_price=neckline,
-            point_prices=tuple(float(p["price"]) for p in points.values()),
+    for run_id, kind, status, start, detected, end, target, neckline, points in rows:
+        out[run_id].append(
+            PatternRow(
+                type=kind,
+                status=status,
+                start_ts=start,
+                detected_ts=detected,
+                end_ts=end,
+                target=target,
+                neckline_price=neckline,
+                point_prices=tuple(float(p["price"]) for p in points.values()),
+            )
         )
-        for kind, status, start, detected, end, target, neckline, points in rows
-    ]
+    return out
 
 
-def series_trend_periods(*, run_id: int, since: datetime) -> list[TrendRow]:
-    """Trend periods of a run that end at or after `since` (ongoing ones end at the last bar)."""
-    rows = TrendPeriod.objects.filter(run_id=run_id, end_ts__gte=since).values_list(
-        "direction", "start_ts", "end_ts", "ongoing"
+def runs_trend_periods(*, since: dict[int, datetime]) -> dict[int, list[TrendRow]]:
+    """{run id: its trend periods that end at or after since[run id]} (ongoing ones end at the
+    last bar; one query)."""
+    wanted = Q(pk__in=[])
+    for run_id, ts in since.items():
+        wanted |= Q(run_id=run_id, end_ts__gte=ts)
+    out: dict[int, list[TrendRow]] = {run_id: [] for run_id in since}
+    rows = TrendPeriod.objects.filter(wanted).values_list(
+        "run_id", "direction", "start_ts", "end_ts", "ongoing"
     )
-    return [TrendRow(*row) for row in rows]
+    for run_id, *row in rows:
+        out[run_id].append(TrendRow(*row))
+    return out
 
 
 RULE_FIELDS = (
@@ -305,6 +357,7 @@ RULE_FIELDS = (
     "owner_id",
     "name",
     "kind",
+    "timeframes",
     "pattern_types",
     "pattern_statuses",
     "pattern_start_ts",
@@ -315,20 +368,23 @@ RULE_FIELDS = (
 )
 
 
-def series_rules(
-    *,
-    stock_id: int,
-    timeframe: str,
-    events: list[Event],
-    close_range: tuple[float, float] | None,
-) -> list[dict]:
-    """Active rules on (stock, timeframe) that one of `events` or a close within `close_range`
-    (KRW) may concern, with their owner's delivery switches; one query however many rules
-    exist. The database narrows by kind and by the events' pattern types, statuses and pinned
-    patterns, trend states and the price range — a superset of the rules that fire; the caller
-    matches each rule to its events exactly."""
-    patterns = [e for e in events if e.kind == RuleKind.PATTERN]
-    states = {e.trend_state for e in events if e.kind == RuleKind.TREND}
+@dataclass(frozen=True, slots=True)
+class SeriesNews:
+    """What the evaluation found new on one series: its events and the range the close moved
+    through (KRW; None when no close is new)."""
+
+    stock_id: int
+    timeframe: str
+    events: list[Event]
+    close_range: tuple[float, float] | None
+
+
+def _rules_concerned(news: SeriesNews) -> Q:
+    """The rules (fields of the rule itself) that one of the series' events or a close within
+    its range may concern: by kind, pattern types, statuses and pinned patterns, trend states
+    and price level — a superset of those that fire."""
+    patterns = [e for e in news.events if e.kind == RuleKind.PATTERN]
+    states = {e.trend_state for e in news.events if e.kind == RuleKind.TREND}
     wanted = Q(pk__in=[])
     if patterns:
         wanted |= Q(
@@ -340,16 +396,31 @@ def series_rules(
         )
     if states:
         wanted |= Q(kind=RuleKind.TREND, trend_states__has_any=TREND_STATE_FLAGS.mask(states))
-    if close_range is not None:
-        wanted |= Q(kind=RuleKind.PRICE, level__gte=close_range[0], level__lte=close_range[1])
-    rules = (
-        AlertRule.objects.filter(wanted)
-        .values(
-            *RULE_FIELDS,
-            email_enabled=F("owner__notification_settings__email_enabled"),
-            webhook_enabled=F("owner__notification_settings__webhook_enabled"),
-            language=F("owner__preferences__language"),
-        )
-        .for_series(stock_id=stock_id, timeframe=timeframe)
+    if news.close_range is not None:
+        low, high = news.close_range
+        wanted |= Q(kind=RuleKind.PRICE, level__gte=low, level__lte=high)
+    return wanted & Q(timeframes__has_any=TIMEFRAME_FLAGS.mask([news.timeframe]))
+
+
+def series_rules(*, news: list[SeriesNews]) -> list[dict]:
+    """Active rules on the series of `news` that one of their events or closes may concern,
+    each with `series_stock_id` (the stock it watches here), its owner's delivery switches and
+    language; a rule on a watchlist comes once per stock of the list it may concern. One query
+    however many series and rules: the database narrows per series (`_rules_concerned`), the
+    caller matches each rule to its events exactly and checks the timeframe."""
+    stock_ids = {n.stock_id for n in news}
+    on_stock, on_watchlist = Q(pk__in=[]), Q(pk__in=[])
+    for n in news:
+        concerned = _rules_concerned(n)
+        on_stock |= Q(stock_id=n.stock_id) & concerned
+        on_watchlist |= Q(watchlist__items__stock_id=n.stock_id) & concerned
+    rules = AlertRule.objects.values(
+        *RULE_FIELDS,
+        email_enabled=F("owner__notification_settings__email_enabled"),
+        webhook_enabled=F("owner__notification_settings__webhook_enabled"),
+        language=F("owner__preferences__language"),
+    ).watching(
+        on_stock=Q(stock_id__in=stock_ids) & on_stock,
+        on_watchlist=Q(watchlist__items__stock_id__in=stock_ids) & on_watchlist,
     )
     return list(rules)

@@ -4,13 +4,14 @@ Keyword-only and atomic. Views fetch rows with the owner in the filter (another 
 404); these services check ownership again (`PermissionDenied(NOT_OWNER)`) so no caller can
 skip it. Error messages are module constants.
 
-The evaluation (`series_alerts_evaluate`) runs after every recomputed analysis of a series:
-in one transaction it moves the series' `EvaluatedSeries` cursor to the run's last bar (the row
-stays locked until commit, so a parallel evaluation of the series waits and then finds nothing
-new), reads what the run found at the bars newer than where the cursor was (`alerts.events`),
-selects the rules those events concern in one query, writes at most one `Notification` per
-rule and event, and queues their e-mail/webhook deliveries, one task per batch, once committed.
-Its query count does not depend on the number of rules, users or notifications.
+The evaluation runs after recomputed analyses: each marks its series pending
+(`series_pending_add`), and `pending_alerts_evaluate` claims a batch of pending series and
+evaluates them together (`series_batch_alerts_evaluate`). In one transaction it locks the
+series' `EvaluatedSeries` cursors, reads what each run found at the bars newer than its cursor
+(`alerts.events`), selects the rules those events concern in one query for the whole batch,
+writes at most one `Notification` per rule and event, moves the cursors to the runs' last bars,
+and queues the e-mail/webhook deliveries, one task per 20, once committed. Its query count
+depends on neither the number of series in the batch nor the rules, users or notifications.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -56,6 +57,7 @@ from .models import (
     EvaluatedSeries,
     Notification,
     NotificationSettings,
+    PendingSeries,
     RuleKind,
     TrendState,
     Watchlist,
@@ -79,6 +81,10 @@ DELIVERY_MAX_ATTEMPTS = 5
 DELIVERY_FIRST_RETRY_SECONDS = 30
 DELIVERY_BACKOFF_FACTOR = 4
 CHANNEL_SWITCHED_OFF = _("{channel} was switched off before this notification was sent.")
+
+# Series evaluated together by one `pending_alerts_evaluate` (one task): the queries are the
+# same for one or for all of them, so the cost per series falls with the batch.
+EVALUATION_BATCH = 50
 
 BASELINE, NOTHING_NEW, EVALUATED, NO_RUN = "baseline", "nothing new", "evaluated", "no run"
 
@@ -455,150 +461,178 @@ def series_alerts_evaluate(
     *, stock_id: int, timeframe: str, now: datetime | None = None
 ) -> Evaluation:
     """Notifies the rules on (stock, timeframe) of what its stored default analysis found at the
-    bars newer than the last evaluation (at most `events.FRESH_BARS` of them).
+    bars newer than the last evaluation: `series_batch_alerts_evaluate` for one series."""
+    key = (stock_id, timeframe)
+    return series_batch_alerts_evaluate(series=[key], now=now)[key]
+
+
+def series_batch_alerts_evaluate(
+    *, series: list[selectors.Series], now: datetime | None = None
+) -> dict[selectors.Series, Evaluation]:
+    """Notifies the rules on each of `series` ((stock id, timeframe) pairs) of what its stored
+    default analysis found at the bars newer than its last evaluation (at most
+    `events.FRESH_BARS` of them); returns what it did per series.
 
     The first evaluation of a series only records its last bar (a baseline: history is not
     news). Idempotent: evaluating again without a newer run does nothing, and a notification
-    that exists for a rule and event is never written twice. Deliveries are queued (tasks
-    `alerts.deliver_batch`) after commit.
+    that exists for a rule and event is never written twice (a one-shot rule fires once per
+    batch). Atomic, under a lock on the series' cursors, so parallel evaluations of a series
+    follow one another; deliveries are queued (tasks `alerts.deliver_batch`) after commit. A
+    fixed number of queries, whatever the number of series, rules, users and notifications.
     """
-    now = now or timezone.now()
-    run = selectors.series_run(stock_id=stock_id, timeframe=timeframe)
-    if run is None:
-        return Evaluation(NO_RUN)
-    since = run.evaluated_until
-    if since is not None and run.last_bar_ts <= since:
-        # A redelivered task or an unchanged run: the cursor never moves back, so no lock needed.
-        return Evaluation(NOTHING_NEW)
-    if since is not None:
-        # Read and match before taking the cursor: most evaluations write nothing else, so they
-        # end with one conditional UPDATE and no transaction of their own.
-        series = {"run": run, "stock_id": stock_id, "timeframe": timeframe}
-        result, candidates = _evaluate(**series, since=since)
-        if not candidates:
-            if _cursor_move(**series, now=now):
-                return result
-        else:
-            with transaction.atomic():
-                if _cursor_move(**series, now=now):
-                    _notify(result, candidates, **series)
-                    return result
-    # The first evaluation, or another one moved the cursor since `series_run` read it: again
-    # from where the cursor is, under its row lock.
     with transaction.atomic():
-        cursor, created = EvaluatedSeries.objects.select_for_update().get_or_create(
-            stock_id=stock_id,
-            timeframe=timeframe,
-            defaults={"last_bar_ts": run.last_bar_ts, "evaluated_at": now},
-        )
-        if created:
-            return Evaluation(BASELINE)
-        if run.last_bar_ts <= cursor.last_bar_ts:
-            return Evaluation(NOTHING_NEW)
-        EvaluatedSeries.objects.filter(pk=cursor.pk).update(
-            last_bar_ts=run.last_bar_ts, evaluated_at=now
-        )
-        result, candidates = _evaluate(
-            run=run, stock_id=stock_id, timeframe=timeframe, since=cursor.last_bar_ts
-        )
-        _notify(result, candidates, run=run, stock_id=stock_id, timeframe=timeframe)
-    return result
+        return _batch_evaluate(list(dict.fromkeys(series)), now or timezone.now())
 
 
-def _cursor_move(*, run: selectors.SeriesRun, stock_id: int, timeframe: str, now: datetime) -> bool:
-    """Moves the series' cursor from where `series_run` read it to the run's last bar; False
-    when another evaluation moved it meanwhile. Inside a transaction the row stays locked until
-    commit, so a parallel evaluation waits for the notifications, then finds it moved."""
-    return bool(
-        EvaluatedSeries.objects.filter(
-            stock_id=stock_id, timeframe=timeframe, last_bar_ts=run.evaluated_until
-        ).update(last_bar_ts=run.last_bar_ts, evaluated_at=now)
+def _batch_evaluate(
+    series: list[selectors.Series], now: datetime
+) -> dict[selectors.Series, Evaluation]:
+    if not series:
+        return {}
+    cursors = {
+        (row.stock_id, row.timeframe): row
+        for row in EvaluatedSeries.objects.select_for_update()
+        .filter(selectors.series_filter(series))
+        .order_by("pk")  # one lock order for every evaluation: no deadlock
+    }
+    runs = selectors.series_runs(series=series)
+    results: dict[selectors.Series, Evaluation] = {}
+    baselines, moved, since = [], [], {}
+    for key in series:
+        run, cursor = runs.get(key), cursors.get(key)
+        if run is None:
+            results[key] = Evaluation(NO_RUN)
+        elif cursor is None:
+            results[key] = Evaluation(BASELINE)
+            baselines.append(
+                EvaluatedSeries(
+                    stock_id=key[0], timeframe=key[1], last_bar_ts=run.last_bar_ts, evaluated_at=now
+                )
+            )
+        elif run.last_bar_ts <= cursor.last_bar_ts:
+            results[key] = Evaluation(NOTHING_NEW)
+        else:
+            since[key] = cursor.last_bar_ts
+            cursor.last_bar_ts, cursor.evaluated_at = run.last_bar_ts, now
+            moved.append(cursor)
+    if since:
+        candidates = _candidates({key: runs[key] for key in since}, since, results)
+        _notify(candidates, runs, results)
+    if baselines:
+        # A parallel first evaluation of the same series found nothing either.
+        EvaluatedSeries.objects.bulk_create(baselines, ignore_conflicts=True)
+    if moved:
+        EvaluatedSeries.objects.bulk_update(moved, ["last_bar_ts", "evaluated_at"])
+    return results
+
+
+def _candidates(
+    runs: dict[selectors.Series, selectors.SeriesRun],
+    since: dict[selectors.Series, datetime],
+    results: dict[selectors.Series, Evaluation],
+) -> list[tuple[selectors.Series, dict, ev.Event]]:
+    """Reads what each run found at the bars after since[series] and the rules it may concern:
+    the (series, rule, event) triples to notify, oldest event first per rule and series, each
+    one-shot rule once (its oldest event). Fills `results`; writes nothing."""
+    tails = selectors.series_tails(runs=runs)
+    first_new = {key: ev.first_new_index(tails[key], since=since[key]) for key in runs}
+    fresh = {key for key in runs if first_new[key] < len(tails[key])}
+    patterns = selectors.runs_patterns(since={runs[key].run_id: tails[key].ts[0] for key in fresh})
+    periods = selectors.runs_trend_periods(
+        since={runs[key].run_id: tails[key].ts[first_new[key]] for key in fresh}
     )
-
-
-def _evaluate(
-    *, run: selectors.SeriesRun, stock_id: int, timeframe: str, since: datetime
-) -> tuple[Evaluation, list[tuple[dict, ev.Event]]]:
-    """Reads what the run found at the bars after `since` and the rules it may concern: the
-    (rule, event) pairs to notify, oldest event first per rule. Writes nothing."""
-    tail = selectors.series_tail(stock_id=stock_id, timeframe=timeframe, until=run.last_bar_ts)
-    first_new = ev.first_new_index(tail, since=since)
-    result = Evaluation(EVALUATED, new_bars=len(tail) - first_new)
-    if first_new >= len(tail):
-        return result, []
-    events = ev.pattern_events(
-        selectors.series_patterns(run_id=run.run_id, since=tail.ts[0]), tail, first_new=first_new
-    ) + ev.trend_events(
-        selectors.series_trend_periods(run_id=run.run_id, since=tail.ts[first_new]),
-        tail,
-        first_new=first_new,
-    )
-    result.events = len(events)
-    close_range = ev.close_range(tail, first_new=first_new)
-    if not events and close_range is None:
-        return result, []
-    rules = selectors.series_rules(
-        stock_id=stock_id, timeframe=timeframe, events=events, close_range=close_range
-    )
-    result.rules = len(rules)
-    candidates: list[tuple[dict, ev.Event]] = []
-    for rule in rules:
-        fired = _rule_events(rule, events, tail, first_new)
-        candidates.extend((rule, event) for event in (fired[:1] if rule["once"] else fired))
-    return result, candidates
+    news: dict[selectors.Series, selectors.SeriesNews] = {}
+    for key in runs:
+        tail, first = tails[key], first_new[key]
+        results[key] = result = Evaluation(EVALUATED, new_bars=len(tail) - first)
+        if key not in fresh:
+            continue
+        run_id = runs[key].run_id
+        events = ev.pattern_events(patterns[run_id], tail, first_new=first) + ev.trend_events(
+            periods[run_id], tail, first_new=first
+        )
+        result.events = len(events)
+        close_range = ev.close_range(tail, first_new=first)
+        if events or close_range is not None:
+            news[key] = selectors.SeriesNews(*key, events=events, close_range=close_range)
+    if not news:
+        return []
+    watching: dict[int, list[selectors.Series]] = {}
+    for key in news:
+        watching.setdefault(key[0], []).append(key)
+    candidates = []
+    for rule in selectors.series_rules(news=list(news.values())):
+        for key in watching[rule["series_stock_id"]]:
+            if not rule["timeframes"] & TIMEFRAME_FLAGS.mask([key[1]]):
+                continue
+            results[key].rules += 1
+            fired = _rule_events(rule, news[key].events, tails[key], first_new[key])
+            candidates.extend((key, rule, event) for event in fired)
+    candidates.sort(key=lambda c: (c[2].bar_ts, c[2].key))
+    once_fired: set[int] = set()
+    out = []
+    for key, rule, event in candidates:
+        if rule["once"]:
+            if rule["id"] in once_fired:
+                continue
+            once_fired.add(rule["id"])
+        out.append((key, rule, event))
+    return out
 
 
 def _notify(
-    result: Evaluation,
-    candidates: list[tuple[dict, ev.Event]],
-    *,
-    run: selectors.SeriesRun,
-    stock_id: int,
-    timeframe: str,
+    candidates: list[tuple[selectors.Series, dict, ev.Event]],
+    runs: dict[selectors.Series, selectors.SeriesRun],
+    results: dict[selectors.Series, Evaluation],
 ) -> None:
     """Writes the notifications of `candidates` not written before and their deliveries (queued
     once the caller's transaction commits), switches off the one-shot rules that fired, and
-    records them in `result`."""
+    records them in `results`."""
     if not candidates:
         return
-    prefix = f"{run.code}:{timeframe}:"
+
+    def event_key(key: selectors.Series, event: ev.Event) -> str:
+        return f"{runs[key].code}:{key[1]}:{event.key}"
+
     existing = set(
         Notification.objects.filter(
-            rule_id__in={rule["id"] for rule, _ in candidates},
-            event_key__in={prefix + event.key for _, event in candidates},
+            rule_id__in={rule["id"] for _, rule, _ in candidates},
+            event_key__in={event_key(key, event) for key, _, event in candidates},
         ).values_list("rule_id", "event_key")
     )
-    rows, channels = [], []
+    rows, row_series, channels = [], [], []
     texts: dict[tuple[str, str], tuple[str, str]] = {}  # per event and language, not per rule
     payloads: dict[str, dict] = {}
-    for rule, event in candidates:
-        key = prefix + event.key
-        if (rule["id"], key) in existing:
+    for key, rule, event in candidates:
+        stored_key = event_key(key, event)
+        if (rule["id"], stored_key) in existing:
             continue
-        existing.add((rule["id"], key))
+        existing.add((rule["id"], stored_key))
+        run, timeframe = runs[key], key[1]
         # Stored text: written in the recipient's language, whoever triggered the analysis.
         language = _language(rule["language"])
-        if (key, language) not in texts:
+        if (stored_key, language) not in texts:
             with translation.override(language):
-                texts[key, language] = _event_text(event, run, timeframe)
-        title, body = texts[key, language]
-        if key not in payloads:
-            payloads[key] = _payload(event, run, timeframe)
+                texts[stored_key, language] = _event_text(event, run, timeframe)
+        title, body = texts[stored_key, language]
+        if stored_key not in payloads:
+            payloads[stored_key] = _payload(event, run, timeframe)
         rows.append(
             Notification(
                 owner_id=rule["owner_id"],
                 rule_id=rule["id"],
-                stock_id=stock_id,
+                stock_id=key[0],
                 timeframe=timeframe,
                 kind=event.kind,
-                event_key=key,
+                event_key=stored_key,
                 bar_ts=event.bar_ts,
                 focus_start_ts=event.pattern_start_ts,
                 title=title[:200],
                 body=body,
-                payload=payloads[key],
+                payload=payloads[stored_key],
             )
         )
+        row_series.append(key)
         channels.append(
             [Channel.EMAIL] * bool(rule["email_enabled"])
             + [Channel.WEBHOOK] * bool(rule["webhook_enabled"])
@@ -611,22 +645,98 @@ def _notify(
         for row, wanted in zip(rows, channels, strict=True)
         for channel in wanted
     )
-    once = {rule["id"] for rule, _ in candidates if rule["once"]}
+    once = {rule["id"] for _, rule, _ in candidates if rule["once"]}
     if once:
         AlertRule.objects.filter(pk__in=once).update(is_active=False, updated_at=timezone.now())
-    result.notifications = [row.pk for row in rows]
-    result.deliveries = [delivery.pk for delivery in deliveries]
-    if result.deliveries:
-        ids = list(result.deliveries)
+    for row, key in zip(rows, row_series, strict=True):
+        results[key].notifications.append(row.pk)
+    for delivery in deliveries:
+        results[_series_of(delivery.notification)].deliveries.append(delivery.pk)
+    if deliveries:
+        ids = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=ids))
-    logger.info(
-        "Alerts %s %s: %d new bars, %d events, %d notifications",
-        run.code,
-        timeframe,
-        result.new_bars,
-        result.events,
-        len(rows),
+    for key in dict.fromkeys(row_series):
+        result = results[key]
+        logger.info(
+            "Alerts %s %s: %d new bars, %d events, %d notifications",
+            runs[key].code,
+            key[1],
+            result.new_bars,
+            result.events,
+            len(result.notifications),
+        )
+
+
+def _series_of(notification: Notification) -> selectors.Series:
+    return notification.stock_id, notification.timeframe
+
+
+# --- The pending series ---------------------------------------------------------------------
+
+
+def series_pending_add(*, stock_id: int, timeframe: str) -> None:
+    """Marks the series as awaiting its evaluation (one `INSERT … ON CONFLICT DO NOTHING`: a
+    series waits once, however many analyses ran meanwhile)."""
+    PendingSeries.objects.bulk_create(
+        [PendingSeries(stock_id=stock_id, timeframe=timeframe)], ignore_conflicts=True
     )
+
+
+@dataclass
+class PendingEvaluation:
+    """What one `pending_alerts_evaluate` did: the series it claimed, per series result."""
+
+    claimed: int = 0
+    results: dict[selectors.Series, Evaluation] = field(default_factory=dict)
+    failed: list[selectors.Series] = field(default_factory=list)
+
+    @property
+    def notifications(self) -> int:
+        return sum(len(r.notifications) for r in self.results.values())
+
+
+def pending_alerts_evaluate(
+    *, limit: int = EVALUATION_BATCH, now: datetime | None = None
+) -> PendingEvaluation:
+    """Claims up to `limit` series awaiting evaluation, oldest first, and evaluates them together
+    (`series_batch_alerts_evaluate`), in one transaction.
+
+    The claim deletes their `PendingSeries` rows, skipping rows another batch holds (`SELECT …
+    FOR UPDATE SKIP LOCKED`), so parallel batches never share a series; a rollback (a database
+    error, a worker that dies) puts them back. The runs are read after the claim, so an analysis
+    committed before it is seen, and one committed after it marks the series again (its insert
+    waits for this transaction). Should the batch fail on one series' data, each series is
+    evaluated alone and only the failing ones are dropped (logged). A claim that finds nothing
+    costs one query.
+    """
+    now = now or timezone.now()
+    out = PendingEvaluation()
+    with transaction.atomic():
+        claimed = list(
+            PendingSeries.objects.select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", "stock_id", "timeframe")[:limit]
+        )
+        if not claimed:
+            return out
+        PendingSeries.objects.filter(pk__in=[pk for pk, _, _ in claimed]).delete()
+        series = [(stock_id, timeframe) for _, stock_id, timeframe in claimed]
+        out.claimed = len(series)
+        try:
+            out.results = series_batch_alerts_evaluate(series=series, now=now)
+        except DatabaseError:
+            raise  # the whole claim rolls back; the task retries
+        except Exception:
+            logger.exception("Alert batch of %d series failed; evaluating each alone", len(series))
+            for key in series:
+                try:
+                    out.results.update(series_batch_alerts_evaluate(series=[key], now=now))
+                except DatabaseError:
+                    raise
+                except Exception:
+                    logger.exception("Alerts %s %s: evaluation failed, dropped", *key)
+                    out.failed.append(key)
+    return out
 
 
 # --- Delivery -------------------------------------------------------------------------------

@@ -105,6 +105,14 @@ PERIODIC_TASKS: dict[str, tuple[str, crontab, dict, str]] = {
         {},
         "Every 10 minutes: runs past their deadline are marked abandoned.",
     ),
+    # Every minute: analysed series still waiting for their alert evaluation (the task each
+    # analysis queues was lost to a broker or Redis outage); one query when none waits.
+    "Evaluate alerts left pending (every minute)": (
+        "alerts.evaluate_pending",
+        crontab(minute="*"),
+        {},
+        "Every minute: evaluates the alert rules on analysed series still waiting (a safety net).",
+    ),
     # Monday 08:00, before the open: listings, delistings, states and the analysis targets.
     "Sync the stock master (Monday 08:00)": (
         "marketdata.sync_stocks",

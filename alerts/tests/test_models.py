@@ -128,6 +128,7 @@ def test_rule_descriptions(user):
         "/admin/alerts/delivery/",
         "/admin/alerts/notificationsettings/",
         "/admin/alerts/evaluatedseries/",
+        "/admin/alerts/pendingseries/",
     ],
 )
 def test_admin_lists_them(admin_client, url):

@@ -12,7 +12,7 @@ from marketdata.models import Timeframe
 class Command(BaseCommand):
     help = (
         "Evaluates the alert rules on series with a stored default analysis, exactly as the "
-        "task that runs after every analysis does: only bars newer than the series' last "
+        "task that runs after every analysis does (in batches of the same size): only bars newer than the series' last "
         "evaluation count (the first evaluation of a series is a baseline and notifies "
         "nothing), so running it twice notifies nothing twice."
     )
@@ -38,10 +38,12 @@ class Command(BaseCommand):
         )
         started = time.perf_counter()
         notified = 0
-        for done, (stock_id, timeframe) in enumerate(series, start=1):
-            result = services.series_alerts_evaluate(stock_id=stock_id, timeframe=timeframe)
-            notified += len(result.notifications)
-            if done % 500 == 0 or done == len(series):
+        step = services.EVALUATION_BATCH
+        for start in range(0, len(series), step):
+            results = services.series_batch_alerts_evaluate(series=series[start : start + step])
+            notified += sum(len(result.notifications) for result in results.values())
+            done = min(start + step, len(series))
+            if done // 500 > start // 500 or done == len(series):
                 rate = done / max(time.perf_counter() - started, 1e-9)
                 self.stdout.write(f"{done}/{len(series)} series ({rate:,.0f}/s), {notified} sent")
         self.stdout.write(
