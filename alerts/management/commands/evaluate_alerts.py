@@ -12,9 +12,9 @@ from marketdata.models import Timeframe
 class Command(BaseCommand):
     help = (
         "Evaluates the alert rules on series with a stored default analysis, exactly as the "
-        "task that runs after every analysis does (in batches of the same size): only bars newer than the series' last "
-        "evaluation count (the first evaluation of a series is a baseline and notifies "
-        "nothing), so running it twice notifies nothing twice."
+        "task that runs after every analysis does (in batches of the same size): only bars "
+        "newer than the series' last evaluation count (the first evaluation of a series is a "
+        "baseline and notifies nothing), so running it twice notifies nothing twice."
     )
 
     def add_arguments(self, parser):
