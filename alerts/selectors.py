@@ -280,12 +280,14 @@ def series_runs(*, series: list[Series]) -> dict[Series, SeriesRun]:
 def series_tails(*, runs: dict[Series, SeriesRun]) -> dict[Series, Tail]:
     """The newest `TAIL_BARS` final bars of each series up to its run's last bar, oldest first
     (one query; a series without bars gets an empty tail)."""
-    wanted = Q(pk__in=[])
+    # After a collection most series share their bounds: one condition per distinct bounds.
+    bounds: dict[tuple, list[int]] = {}
     for (stock_id, timeframe), run in runs.items():
-        bars = Q(stock_id=stock_id, timeframe=timeframe, ts__lte=run.last_bar_ts)
-        if run.tail_start is not None:
-            bars &= Q(ts__gte=run.tail_start)
-        wanted |= bars
+        bounds.setdefault((timeframe, run.tail_start, run.last_bar_ts), []).append(stock_id)
+    wanted = Q(pk__in=[])
+    for (timeframe, start, until), stock_ids in bounds.items():
+        bars = Q(timeframe=timeframe, stock_id__in=stock_ids, ts__lte=until)
+        wanted |= bars if start is None else bars & Q(ts__gte=start)
     rows: dict[Series, list[tuple]] = {key: [] for key in runs}
     for stock_id, timeframe, *bar in (
         Candle.objects.filter(wanted, is_final=True)
@@ -303,12 +305,21 @@ def _tail(rows: list[tuple]) -> Tail:
     return Tail(list(ts), np.array(high), np.array(low), np.array(close))
 
 
+def _runs_since(since: dict[int, datetime]) -> Q:
+    """Rows of run r ending at or after since[r] (one condition per distinct instant)."""
+    runs: dict[datetime, list[int]] = {}
+    for run_id, ts in since.items():
+        runs.setdefault(ts, []).append(run_id)
+    wanted = Q(pk__in=[])
+    for ts, run_ids in runs.items():
+        wanted |= Q(run_id__in=run_ids, end_ts__gte=ts)
+    return wanted
+
+
 def runs_patterns(*, since: dict[int, datetime]) -> dict[int, list[PatternRow]]:
     """{run id: its patterns that end at or after since[run id]} (forming ones end at the last
     bar; one query)."""
-    wanted = Q(pk__in=[])
-    for run_id, ts in since.items():
-        wanted |= Q(run_id=run_id, end_ts__gte=ts)
+    wanted = _runs_since(since)
     out: dict[int, list[PatternRow]] = {run_id: [] for run_id in since}
     rows = PatternInstance.objects.filter(wanted).values_list(
         "run_id",
@@ -340,9 +351,7 @@ def runs_patterns(*, since: dict[int, datetime]) -> dict[int, list[PatternRow]]:
 def runs_trend_periods(*, since: dict[int, datetime]) -> dict[int, list[TrendRow]]:
     """{run id: its trend periods that end at or after since[run id]} (ongoing ones end at the
     last bar; one query)."""
-    wanted = Q(pk__in=[])
-    for run_id, ts in since.items():
-        wanted |= Q(run_id=run_id, end_ts__gte=ts)
+    wanted = _runs_since(since)
     out: dict[int, list[TrendRow]] = {run_id: [] for run_id in since}
     rows = TrendPeriod.objects.filter(wanted).values_list(
         "run_id", "direction", "start_ts", "end_ts", "ongoing"
@@ -379,41 +388,63 @@ class SeriesNews:
     close_range: tuple[float, float] | None
 
 
-def _rules_concerned(news: SeriesNews) -> Q:
-    """The rules (fields of the rule itself) that one of the series' events or a close within
-    its range may concern: by kind, pattern types, statuses and pinned patterns, trend states
-    and price level — a superset of those that fire."""
+def _concerned(news: SeriesNews) -> tuple:
+    """What the series' news may concern, as a key shared by series with the same: (timeframe,
+    pattern types, statuses, pinned starts, trend states) masks and sets."""
     patterns = [e for e in news.events if e.kind == RuleKind.PATTERN]
-    states = {e.trend_state for e in news.events if e.kind == RuleKind.TREND}
+    return (
+        news.timeframe,
+        PATTERN_TYPE_FLAGS.mask({e.pattern_type for e in patterns}),
+        PATTERN_STATUS_FLAGS.mask({e.status for e in patterns}),
+        frozenset(e.pattern_start_ts for e in patterns),
+        TREND_STATE_FLAGS.mask({e.trend_state for e in news.events if e.kind == RuleKind.TREND}),
+    )
+
+
+def _rules_concerned(timeframe, types, statuses, starts, states) -> Q:
+    """Pattern and trend rules (fields of the rule itself) that events of these types,
+    statuses, pinned starts and trend states on `timeframe` may concern — a superset of those
+    that fire."""
     wanted = Q(pk__in=[])
-    if patterns:
+    if types:
         wanted |= Q(
-            Q(pattern_start_ts=None)
-            | Q(pattern_start_ts__in={e.pattern_start_ts for e in patterns}),
+            Q(pattern_start_ts=None) | Q(pattern_start_ts__in=starts),
             kind=RuleKind.PATTERN,
-            pattern_types__has_any=PATTERN_TYPE_FLAGS.mask({e.pattern_type for e in patterns}),
-            pattern_statuses__has_any=PATTERN_STATUS_FLAGS.mask({e.status for e in patterns}),
+            pattern_types__has_any=types,
+            pattern_statuses__has_any=statuses,
         )
     if states:
-        wanted |= Q(kind=RuleKind.TREND, trend_states__has_any=TREND_STATE_FLAGS.mask(states))
-    if news.close_range is not None:
-        low, high = news.close_range
-        wanted |= Q(kind=RuleKind.PRICE, level__gte=low, level__lte=high)
-    return wanted & Q(timeframes__has_any=TIMEFRAME_FLAGS.mask([news.timeframe]))
+        wanted |= Q(kind=RuleKind.TREND, trend_states__has_any=states)
+    return wanted & Q(timeframes__has_any=TIMEFRAME_FLAGS.mask([timeframe]))
 
 
 def series_rules(*, news: list[SeriesNews]) -> list[dict]:
     """Active rules on the series of `news` that one of their events or closes may concern,
     each with `series_stock_id` (the stock it watches here), its owner's delivery switches and
     language; a rule on a watchlist comes once per stock of the list it may concern. One query
-    however many series and rules: the database narrows per series (`_rules_concerned`), the
-    caller matches each rule to its events exactly and checks the timeframe."""
+    however many series and rules. The database narrows by kind, pattern types, statuses,
+    pinned patterns and trend states (one condition per distinct set of those among the
+    series, which after a collection are few) and by price level (within the lowest and
+    highest close of the batch's new bars: price rules are few, each on one stock) — a superset
+    of the rules that fire; the caller matches each rule to its series' events exactly and
+    checks the timeframe."""
     stock_ids = {n.stock_id for n in news}
-    on_stock, on_watchlist = Q(pk__in=[]), Q(pk__in=[])
+    groups: dict[tuple, list[int]] = {}
     for n in news:
-        concerned = _rules_concerned(n)
-        on_stock |= Q(stock_id=n.stock_id) & concerned
-        on_watchlist |= Q(watchlist__items__stock_id=n.stock_id) & concerned
+        groups.setdefault(_concerned(n), []).append(n.stock_id)
+    on_stock, on_watchlist = Q(pk__in=[]), Q(pk__in=[])
+    for key, stocks in groups.items():
+        concerned = _rules_concerned(*key)
+        on_stock |= Q(stock_id__in=stocks) & concerned
+        on_watchlist |= Q(watchlist__items__stock_id__in=stocks) & concerned
+    ranges = [n.close_range for n in news if n.close_range is not None]
+    if ranges:
+        # Price rules are on one stock only (a database constraint): never on a watchlist.
+        on_stock |= Q(
+            kind=RuleKind.PRICE,
+            level__gte=min(low for low, _ in ranges),
+            level__lte=max(high for _, high in ranges),
+        )
     rules = AlertRule.objects.values(
         *RULE_FIELDS,
         email_enabled=F("owner__notification_settings__email_enabled"),

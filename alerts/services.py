@@ -682,6 +682,20 @@ def series_pending_add(*, stock_id: int, timeframe: str) -> None:
     )
 
 
+def pending_series_claim(*, limit: int) -> list[selectors.Series]:
+    """Takes up to `limit` pending series, oldest first, off the queue: their rows are deleted,
+    those another transaction holds skipped. Call it inside the transaction that evaluates
+    them (its rollback puts them back). Costs one query when none is pending, two otherwise."""
+    claimed = list(
+        PendingSeries.objects.select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "stock_id", "timeframe")[:limit]
+    )
+    if claimed:
+        PendingSeries.objects.filter(pk__in=[pk for pk, _, _ in claimed]).delete()
+    return [(stock_id, timeframe) for _, stock_id, timeframe in claimed]
+
+
 @dataclass
 class PendingEvaluation:
     """What one `pending_alerts_evaluate` did: the series it claimed, per series result."""
@@ -712,15 +726,9 @@ def pending_alerts_evaluate(
     now = now or timezone.now()
     out = PendingEvaluation()
     with transaction.atomic():
-        claimed = list(
-            PendingSeries.objects.select_for_update(skip_locked=True)
-            .order_by("pk")
-            .values_list("pk", "stock_id", "timeframe")[:limit]
-        )
-        if not claimed:
+        series = pending_series_claim(limit=limit)
+        if not series:
             return out
-        PendingSeries.objects.filter(pk__in=[pk for pk, _, _ in claimed]).delete()
-        series = [(stock_id, timeframe) for _, stock_id, timeframe in claimed]
         out.claimed = len(series)
         try:
             out.results = series_batch_alerts_evaluate(series=series, now=now)
