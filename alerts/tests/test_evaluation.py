@@ -1,7 +1,5 @@
 """The evaluation: each rule kind, causality, deduplication, scopes, isolation, query count."""
 
-import dataclasses
-
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
@@ -434,12 +432,12 @@ def _rules_of_every_kind(series, owners, per_owner: int) -> None:
 def test_one_rule_and_fifty_rules_of_five_users_cost_the_same_queries(
     series, django_user_model, django_assert_num_queries
 ):
-    """The evaluation of one series reads its run (with the cursor), the bars, patterns and
-    trend periods, the rules concerned (one query for both scopes, with the owners' delivery
-    switches); then, in a transaction, moves the cursor, reads the notifications already
-    written and inserts the new ones and their deliveries: 11 queries with the transaction's
-    start and end, whether one rule fires or fifty rules of five users with e-mail and webhooks
-    do. Without a notification to write, only the cursor moves: 6 queries."""
+    """The evaluation of one series (a batch of one) locks its cursor, reads its run, the bars,
+    patterns and trend periods, the rules concerned (one query for both scopes, with the
+    owners' delivery switches); then reads the notifications already written, inserts the new
+    ones and their deliveries and moves the cursor: 12 queries with the savepoint's start and
+    end, whether one rule fires or fifty rules of five users with e-mail and webhooks do.
+    Without a notification to write: 9."""
     series.pattern(start=20, detected=30)
     series.trend(direction="up", start=30)
 
@@ -458,7 +456,7 @@ def test_one_rule_and_fifty_rules_of_five_users_cost_the_same_queries(
     _rules_of_every_kind(series, owners("one", 1), per_owner=1)
     series.add_bars([10_600.0])
     series.store()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert len(evaluate(series).notifications) == 1
 
     AlertRule.objects.all().delete()
@@ -467,47 +465,24 @@ def test_one_rule_and_fifty_rules_of_five_users_cost_the_same_queries(
     series.trend(direction="up", start=31)
     series.add_bars([10_000.0])
     series.store()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         result = evaluate(series)
     assert len(result.notifications) == 50
     assert len(result.deliveries) == 50 + 30  # e-mail for all, webhooks for 3 of 5 owners
 
     series.add_bars([10_000.0])  # no event, no crossing
     series.store()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(9):
         result = evaluate(series)
     assert result.status == services.EVALUATED and result.new_bars == 1
     assert result.notifications == []
 
 
-def test_a_redelivered_evaluation_costs_one_query(series, user, django_assert_num_queries):
+def test_a_redelivered_evaluation_reads_only_the_cursor_and_the_run(
+    series, user, django_assert_num_queries
+):
     pattern_rule(user, series.stock, ["forming"])
     series.pattern(start=20, detected=30)
     assert len(step(series, 10_000.0).notifications) == 1
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(4):  # with the savepoint's start and end
         assert evaluate(series).status == services.NOTHING_NEW
-
-
-def test_an_evaluation_racing_another_notifies_nothing_twice_and_skips_nothing(
-    series, user, monkeypatch
-):
-    """The later of two evaluations of a series read the cursor before the earlier one moved
-    it: it finds the cursor moved, and evaluates again from where the cursor is now."""
-    pattern_rule(user, series.stock, ["forming"])
-    series.pattern(start=20, detected=30)
-    series.add_bars([10_000.0])
-    series.store()
-    read = services.selectors.series_run
-    stale = read(stock_id=series.stock.pk, timeframe="1d")
-    assert len(evaluate(series).notifications) == 1  # the earlier evaluation: bar 30
-    series.pattern(start=21, detected=31)
-    series.add_bars([10_000.0])
-    series.store()
-
-    def read_before_the_earlier_evaluation(**kwargs):
-        return dataclasses.replace(read(**kwargs), evaluated_until=stale.evaluated_until)
-
-    monkeypatch.setattr(services.selectors, "series_run", read_before_the_earlier_evaluation)
-    assert len(evaluate(series).notifications) == 1  # bar 31 only
-    assert Notification.objects.count() == 2
-    assert EvaluatedSeries.objects.get().last_bar_ts == series.ts(31)
