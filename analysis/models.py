@@ -9,6 +9,7 @@ children atomically. Instants are aware UTC in the database (Asia/Seoul on scree
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Json
 
 from marketdata.models import Stock, Timeframe
 
@@ -78,6 +79,45 @@ class SwingLevel(models.TextChoices):
     MINOR = "minor", _("Minor")
 
 
+class WholeJSONField(models.JSONField):
+    """A JSONField kept as PostgreSQL `json` (its text, validated) instead of `jsonb`, for
+    documents only ever written and read whole: parsing a run's ~100 KB result into jsonb cost a
+    third of PostgreSQL's time to store it, for operators and indexes this column never uses
+    (README, "Performance"). Other databases store it as JSONField does."""
+
+    def db_type(self, connection):
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        if not prepared:
+            value = self.get_prep_value(value)
+        dumps = None if self.encoder is None else self.encoder().encode
+        return Json(value, dumps=dumps) if dumps else Json(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is not None and not isinstance(value, str):
+            return value  # psycopg decodes `json` itself
+        return super().from_db_value(value, expression, connection)
+
+
+def _run_stock_field() -> models.ForeignKey:
+    """The stock of one of a run's rows (swing point, trend period, pattern), a copy of its
+    run's, for reads by stock through the row's (stock, timeframe, instant) index. No database
+    constraint or index of its own: the run's foreign key already vouches for it, and checking
+    it for each of the ~1,300 rows a series stores cost PostgreSQL as much as the rest of the
+    write (README, "Performance"). Deleting a stock still deletes the rows (Django's cascade)."""
+    return models.ForeignKey(
+        Stock,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("stock"),
+        db_constraint=False,
+        db_index=False,
+    )
+
+
 class AnalysisRunQuerySet(models.QuerySet):
     def default_params(self):
         """Runs made with their detector's default parameters, of every detector."""
@@ -130,7 +170,7 @@ class AnalysisRun(models.Model):
         max_length=10, choices=TrendState.choices, verbose_name=_("trend state")
     )
     trend_since_ts = models.DateTimeField(null=True, blank=True, verbose_name=_("trend since ts"))
-    result = models.JSONField(
+    result = WholeJSONField(
         help_text=_("AnalysisResult.to_dict() of the analysed bars"), verbose_name=_("result")
     )
     analysed_at = models.DateTimeField(verbose_name=_("analysed at"))
@@ -159,9 +199,7 @@ class SwingPoint(models.Model):
     run = models.ForeignKey(
         AnalysisRun, on_delete=models.CASCADE, related_name="swing_points", verbose_name=_("run")
     )
-    stock = models.ForeignKey(
-        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
-    )
+    stock = _run_stock_field()
     timeframe = models.CharField(
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )
@@ -192,9 +230,7 @@ class TrendPeriod(models.Model):
     run = models.ForeignKey(
         AnalysisRun, on_delete=models.CASCADE, related_name="trend_periods", verbose_name=_("run")
     )
-    stock = models.ForeignKey(
-        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
-    )
+    stock = _run_stock_field()
     timeframe = models.CharField(
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )
@@ -269,9 +305,7 @@ class PatternInstance(models.Model):
     run = models.ForeignKey(
         AnalysisRun, on_delete=models.CASCADE, related_name="patterns", verbose_name=_("run")
     )
-    stock = models.ForeignKey(
-        Stock, on_delete=models.CASCADE, related_name="+", verbose_name=_("stock")
-    )
+    stock = _run_stock_field()
     timeframe = models.CharField(
         max_length=3, choices=Timeframe.choices, verbose_name=_("timeframe")
     )

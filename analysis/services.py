@@ -7,18 +7,22 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial, reduce
+from operator import or_
 
 import numpy as np
 import pandas as pd
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from marketdata.models import Stock, Timeframe
 from marketdata.selectors import OHLCV_COLUMNS, candles_frame
 
 from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
-from .engine import DETECTORS, ENGINE_VERSION, AnalysisResult, analyze, make_detector
+from .engine import DETECTORS, ENGINE_VERSION, analyze, make_detector
 from .models import (
     AnalysisRun,
     PatternCalibration,
@@ -145,15 +149,14 @@ def _outcome_fields(outcome: dict | None) -> dict:
 OUTCOME_COLUMNS = ("outcome", "outcome_ts", "bars_to_target", "entry_price", "mfe_pct", "mae_pct")
 
 
-def _keep_set_outcomes(run: AnalysisRun, patterns: list[PatternInstance], data: dict) -> bool:
+def _keep_set_outcomes(
+    run: AnalysisRun, patterns: list[PatternInstance], data: dict, stored_rows: list
+) -> bool:
     """An outcome once stored never changes: a re-analysed pattern (same type, start and
-    detection bar) whose stored outcome is set keeps it, in its row and in the run's result,
-    even when corrected earlier bars would now give another (logged). True when `data`
-    changed."""
-    stored = {
-        (row.pattern_type, row.start_ts, row.detected_ts): row
-        for row in PatternInstance.objects.filter(run=run).exclude(outcome="")
-    }
+    detection bar) whose stored outcome is set (`stored_rows`: the run's stored patterns with
+    one) keeps it, in its row and in the run's result, even when corrected earlier bars would
+    now give another (logged). True when `data` changed."""
+    stored = {(row.pattern_type, row.start_ts, row.detected_ts): row for row in stored_rows}
     if not stored:
         return False
     changed = False
@@ -248,62 +251,191 @@ def _instances_insert(model, objs: list) -> None:
     _rows_insert(model, tuple(f.column for f in fields), rows)
 
 
-def analysis_store(
-    *,
-    stock: Stock,
-    timeframe: str,
-    frame: pd.DataFrame,
-    result: AnalysisResult,
-    params: dict,
-    detector: str,
-    is_default: bool,
-    fingerprint: str,
-    duration_ms: float,
-) -> AnalysisRun:
-    """Creates or replaces the run of (stock, timeframe, detector, params) and all its rows,
-    atomically. The other detectors' runs of the series stay.
+@dataclass
+class Analysed:
+    """One engine run of one series with one detector, ready to store (`_analysed`)."""
+
+    stock: Stock
+    timeframe: str
+    detector: str
+    params: dict
+    frame: pd.DataFrame
+    fingerprint: str
+    data: dict  # the result's to_dict(), scored
+    duration_ms: float
+
+
+# Every AnalysisRun column a re-analysis rewrites (all but the key and the primary key).
+RUN_UPDATE_FIELDS = (
+    "params",
+    "is_default",
+    "engine_version",
+    "bars",
+    "first_bar_ts",
+    "last_bar_ts",
+    "bars_fingerprint",
+    "last_close",
+    "trend_state",
+    "trend_since_ts",
+    "result",
+    "analysed_at",
+    "duration_ms",
+)
+RUN_KEY_FIELDS = ("stock", "timeframe", "detector", "params_hash")
+
+
+def _run_row(item: Analysed) -> AnalysisRun:
+    frame, state = item.frame, item.data["trend_state"]
+    return AnalysisRun(
+        stock=item.stock,
+        timeframe=item.timeframe,
+        detector=item.detector,
+        params_hash=params_hash(item.params),
+        params=item.params,
+        is_default=item.params == params_for(None, item.detector),
+        engine_version=ENGINE_VERSION,
+        bars=len(frame),
+        first_bar_ts=frame.index[0].to_pydatetime() if len(frame) else None,
+        last_bar_ts=frame.index[-1].to_pydatetime() if len(frame) else None,
+        bars_fingerprint=item.fingerprint,
+        last_close=float(frame["close"].iloc[-1]) if len(frame) else None,
+        trend_state=state["state"],
+        trend_since_ts=_instant(state["since_ts"]),
+        result=item.data,
+        analysed_at=timezone.now(),
+        duration_ms=item.duration_ms,
+    )
+
+
+def _series_filter(pairs) -> Q:
+    """Rows of any of the (stock_id, timeframe) `pairs`."""
+    return reduce(or_, (Q(stock_id=stock_id, timeframe=tf) for stock_id, tf in pairs))
+
+
+def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
+    """Creates or replaces the run of each item's (stock, timeframe, detector, params) and all
+    its rows, in one transaction for all of them (a fixed number of statements, however many
+    series: one upsert of the runs, one delete and one COPY per kind of row — README,
+    "Performance"). The other detectors' runs of a series stay. Returns the runs in the order
+    of `items`, each with `recomputed` True; each sends `analysis.signals.series_analysed`
+    once committed.
 
     Runs of the same series made by another engine version are deleted with their rows, so
-    the scanner never mixes results of two engine versions."""
-    data = result.to_dict()
-    state = data["trend_state"]
-    fields = {
-        "params": params,
-        "is_default": is_default,
-        "engine_version": ENGINE_VERSION,
-        "bars": len(frame),
-        "first_bar_ts": frame.index[0].to_pydatetime() if len(frame) else None,
-        "last_bar_ts": frame.index[-1].to_pydatetime() if len(frame) else None,
-        "bars_fingerprint": fingerprint,
-        "last_close": float(frame["close"].iloc[-1]) if len(frame) else None,
-        "trend_state": state["state"],
-        "trend_since_ts": _instant(state["since_ts"]),
-        "result": data,
-        "analysed_at": timezone.now(),
-        "duration_ms": duration_ms,
-    }
+    the scanner never mixes results of two engine versions. Stored outcomes are kept
+    (`_keep_set_outcomes`). The commit does not wait for the disk (`synchronous_commit` off):
+    what a database crash could lose is derived from stored bars and is recomputed by the next
+    analysis of the series, since its fingerprint no longer matches."""
+    if not items:
+        return []
+    # One lock order for every writer (a batch and a single series may overlap).
+    order = sorted(range(len(items)), key=lambda k: _run_key(items[k]))
+    rows = [_run_row(items[k]) for k in order]
+    series = {(row.stock_id, row.timeframe) for row in rows}
     with transaction.atomic():
-        AnalysisRun.objects.filter(stock=stock, timeframe=timeframe).exclude(
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        AnalysisRun.objects.filter(_series_filter(series)).exclude(
             engine_version=ENGINE_VERSION
         ).delete()
-        run, created = AnalysisRun.objects.select_for_update().update_or_create(
-            stock=stock,
-            timeframe=timeframe,
-            detector=detector,
-            params_hash=params_hash(params),
-            defaults=fields,
-        )
-        swings, periods, patterns = _children(run, data)
-        if not created:
-            if _keep_set_outcomes(run, patterns, data):
-                AnalysisRun.objects.filter(pk=run.pk).update(result=data)
-            SwingPoint.objects.filter(run=run).delete()
-            TrendPeriod.objects.filter(run=run).delete()
-            PatternInstance.objects.filter(run=run).delete()
+        _runs_upsert(rows, series)
+        run_ids = [row.pk for row in rows]
+        kept: dict[int, list] = {}
+        for stored in (
+            PatternInstance.objects.filter(run_id__in=run_ids)
+            .exclude(outcome="")
+            .only("run_id", "pattern_type", "start_ts", "detected_ts", *OUTCOME_COLUMNS)
+        ):
+            kept.setdefault(stored.run_id, []).append(stored)
+        swings, periods, patterns = [], [], []
+        for run in rows:
+            run_swings, run_periods, run_patterns = _children(run, run.result)
+            if _keep_set_outcomes(run, run_patterns, run.result, kept.get(run.pk, [])):
+                AnalysisRun.objects.filter(pk=run.pk).update(result=run.result)
+            swings += run_swings
+            periods += run_periods
+            patterns += run_patterns
+        SwingPoint.objects.filter(run_id__in=run_ids).delete()
+        TrendPeriod.objects.filter(run_id__in=run_ids).delete()
+        # Labels keep their copy of a detection; their link to the old row is cleared.
+        PatternInstance.objects.filter(run_id__in=run_ids).only("pk").delete()
         _rows_insert(SwingPoint, SWING_COLUMNS, swings)
         _instances_insert(TrendPeriod, periods)
         _instances_insert(PatternInstance, patterns)
-    return run
+        for run in rows:
+            run.recomputed = True
+            transaction.on_commit(partial(_send_analysed, run))
+    by_item = dict(zip(order, rows, strict=True))
+    return [by_item[k] for k in range(len(items))]
+
+
+def _runs_upsert(rows: list[AnalysisRun], series: set) -> None:
+    """Inserts or updates `rows` by their unique key (stock, timeframe, detector, params hash)
+    in one statement and sets their primary keys. On PostgreSQL a plain multi-row INSERT ... ON
+    CONFLICT DO UPDATE: Django's bulk_create sends its rows as arrays, whose client-side
+    quoting of the ~100 KB results took 13 ms per run (README, "Performance")."""
+    if connection.vendor != "postgresql":
+        AnalysisRun.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=RUN_KEY_FIELDS,
+            update_fields=RUN_UPDATE_FIELDS,
+        )
+        keys = {_key_of(row): row for row in rows}
+        for pk, *key in AnalysisRun.objects.filter(_series_filter(series)).values_list(
+            "pk", "stock_id", "timeframe", "detector", "params_hash"
+        ):
+            if tuple(key) in keys:
+                keys[tuple(key)].pk = pk
+        return
+    meta = AnalysisRun._meta
+    fields = [meta.get_field(name) for name in (*RUN_KEY_FIELDS, *RUN_UPDATE_FIELDS)]
+    quote = connection.ops.quote_name
+    columns = [quote(f.column) for f in fields]
+    key_columns = columns[: len(RUN_KEY_FIELDS)]
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Names from the model's own metadata; every value is a bound parameter.
+    sql = " ".join(
+        (
+            "INSERT INTO",
+            f"{quote(meta.db_table)} ({', '.join(columns)})",
+            "VALUES",
+            ", ".join([row_sql] * len(rows)),
+            "ON CONFLICT",
+            f"({', '.join(key_columns)})",
+            "DO UPDATE SET",
+            ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[len(RUN_KEY_FIELDS) :]),
+            "RETURNING",
+            ", ".join([quote(meta.pk.column), *key_columns]),
+        )
+    )
+    params = [
+        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = {tuple(key): pk for pk, *key in cursor.fetchall()}
+    for row in rows:
+        row.pk = returned[_key_of(row)]
+
+
+def _run_key(item: Analysed) -> tuple:
+    return (item.stock.pk, item.timeframe, item.detector, params_hash(item.params))
+
+
+def _key_of(run: AnalysisRun) -> tuple:
+    return (run.stock_id, run.timeframe, run.detector, run.params_hash)
+
+
+def _send_analysed(run: AnalysisRun) -> None:
+    series_analysed.send_robust(
+        sender=AnalysisRun,
+        run_id=run.pk,
+        stock_id=run.stock_id,
+        timeframe=run.timeframe,
+        detector=run.detector,
+        is_default=run.is_default,
+    )
 
 
 def _timeframe_check(timeframe: str) -> None:
@@ -323,6 +455,36 @@ def final_bars(*, stock: Stock, timeframe: str) -> pd.DataFrame:
     return frame
 
 
+def _analysed(
+    *,
+    stock: Stock,
+    timeframe: str,
+    detector: str,
+    params: dict,
+    sensitivity: float | None,
+    frame: pd.DataFrame,
+    fingerprint: str,
+    calibration: dict | None,
+) -> Analysed:
+    """Runs the engine on `frame` and scores its patterns with `calibration`."""
+    started = time.perf_counter()
+    result = analyze(frame, sensitivity=sensitivity, detector=detector)
+    duration_ms = (time.perf_counter() - started) * 1000
+    score_patterns(result.patterns, calibration, timeframe)
+    logger.info(
+        "Analysed %s %s (%s): %d bars, %d patterns in %.1f ms",
+        stock.code,
+        timeframe,
+        detector,
+        len(frame),
+        len(result.patterns),
+        duration_ms,
+    )
+    return Analysed(
+        stock, timeframe, detector, params, frame, fingerprint, result.to_dict(), duration_ms
+    )
+
+
 def series_analyze(
     *,
     stock: Stock,
@@ -330,8 +492,6 @@ def series_analyze(
     detector: str | None = None,
     sensitivity: float | None = None,
     force: bool = False,
-    frame: pd.DataFrame | None = None,
-    fingerprint: str | None = None,
 ) -> AnalysisRun:
     """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series with one detector
     (`default_detector()` when None) and stores the result as that detector's run.
@@ -343,85 +503,117 @@ def series_analyze(
     `force`. A recomputed run sends `analysis.signals.series_analysed` once committed. The
     returned run carries `recomputed` (bool, not a database field). Raises
     AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError for an unknown detector or a
-    bad sensitivity (`sensitivity` scales the atr detector only). `frame`: those bars when the
-    caller already loaded them (`final_bars`), with their `fingerprint` if known, so several
-    detectors read the series once.
+    bad sensitivity (`sensitivity` scales the atr detector only).
     """
     _timeframe_check(timeframe)
     detector = detector or default_detector()
     params = params_for(sensitivity, detector)
-    if frame is None:
-        frame = final_bars(stock=stock, timeframe=timeframe)
-    fingerprint = fingerprint or bars_fingerprint(frame)
+    frame = final_bars(stock=stock, timeframe=timeframe)
+    fingerprint = bars_fingerprint(frame)
     if not force:
-        stored = AnalysisRun.objects.filter(
-            stock=stock, timeframe=timeframe, detector=detector, params_hash=params_hash(params)
-        ).first()
+        stored = (
+            AnalysisRun.objects.filter(
+                stock=stock, timeframe=timeframe, detector=detector, params_hash=params_hash(params)
+            )
+            .defer("result")
+            .first()
+        )
         if stored is not None and stored.bars_fingerprint == fingerprint:
             stored.recomputed = False
             return stored
-    started = time.perf_counter()
-    result = analyze(frame, sensitivity=sensitivity, detector=detector)
-    duration_ms = (time.perf_counter() - started) * 1000
-    score_patterns(result.patterns, active_calibration_params(), timeframe)
-    run = analysis_store(
+    item = _analysed(
         stock=stock,
         timeframe=timeframe,
-        frame=frame,
-        result=result,
-        params=params,
         detector=detector,
-        is_default=params == params_for(None, detector),
+        params=params,
+        sensitivity=sensitivity,
+        frame=frame,
         fingerprint=fingerprint,
-        duration_ms=duration_ms,
+        calibration=active_calibration_params(),
     )
-    transaction.on_commit(
-        lambda: series_analysed.send_robust(
-            sender=AnalysisRun,
-            run_id=run.pk,
-            stock_id=stock.pk,
-            timeframe=timeframe,
-            detector=detector,
-            is_default=run.is_default,
-        )
-    )
-    logger.info(
-        "Analysed %s %s (%s): %d bars, %d patterns in %.1f ms",
-        stock.code,
-        timeframe,
-        detector,
-        len(frame),
-        len(result.patterns),
-        duration_ms,
-    )
-    run.recomputed = True
-    return run
+    return runs_store([item])[0]
 
 
 def series_analyze_detectors(
     *, stock: Stock, timeframe: str, detectors: list[str] | None = None, force: bool = False
 ) -> list[AnalysisRun]:
-    """`series_analyze` with each of `detectors` (default: every name in `DETECTORS`, so the
-    Radar, the Scanner and the review can show either), default parameters, in that order.
-    Each run is stored in its own transaction; the bars are read once for all of them. Raises
-    as `series_analyze` (an unknown name or timeframe before any work)."""
+    """`series_analyze_many` of one series: its runs, in the order of `detectors`. Raises
+    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError(unknown detector)."""
+    (outcome,) = series_analyze_many(series=[(stock, timeframe)], detectors=detectors, force=force)
+    if isinstance(outcome, AnalysisError):
+        raise outcome
+    return outcome
+
+
+def series_analyze_many(
+    *, series: list[tuple[Stock, str]], detectors: list[str] | None = None, force: bool = False
+) -> list[list[AnalysisRun] | AnalysisError]:
+    """Analyses each (stock, timeframe) of `series` with each of `detectors` (default: every
+    name in `DETECTORS`, so the Radar, the Scanner and the review can show either) and their
+    default parameters, as `series_analyze` would, reading each series' bars once and storing
+    every recomputed run in one transaction (`runs_store`).
+
+    Returns, per series in order, its runs in the order of `detectors` (`recomputed` False for
+    one whose stored run already covers the same bars, unless `force`), or the AnalysisError
+    (NO_CANDLES | UNKNOWN_TIMEFRAME) that series met; the others are still analysed. Raises
+    ValueError for an unknown detector before any work."""
     names = list(detectors or DETECTORS)
-    for name in names:
-        make_detector(name)
-    _timeframe_check(timeframe)
-    frame = final_bars(stock=stock, timeframe=timeframe)
-    fingerprint = bars_fingerprint(frame)
-    return [
-        series_analyze(
-            stock=stock,
-            timeframe=timeframe,
-            detector=name,
-            force=force,
-            frame=frame,
-            fingerprint=fingerprint,
-        )
-        for name in names
-    ]
+    params = {name: params_for(None, name) for name in names}
+    stocks = {(stock.pk, timeframe): stock for stock, timeframe in series}
+    frames: dict[tuple[int, str], tuple[pd.DataFrame, str] | AnalysisError] = {}
+    for stock, timeframe in series:
+        try:
+            _timeframe_check(timeframe)
+            frame = final_bars(stock=stock, timeframe=timeframe)
+        except AnalysisError as exc:
+            frames[stock.pk, timeframe] = exc
+        else:
+            frames[stock.pk, timeframe] = (frame, bars_fingerprint(frame))
+    loaded = [key for key, value in frames.items() if not isinstance(value, AnalysisError)]
+    stored: dict[tuple, AnalysisRun] = {}
+    if loaded and not force:
+        for run in (
+            AnalysisRun.objects.filter(_series_filter(loaded))
+            .filter(detector__in=names, params_hash__in=[params_hash(p) for p in params.values()])
+            .defer("result")
+        ):
+            stored[_key_of(run)] = run
+    calibration = active_calibration_params() if loaded else None
+    items: list[Analysed] = []
+    for (stock_id, timeframe), value in frames.items():  # each series once
+        if isinstance(value, AnalysisError):
+            continue
+        stock = stocks[stock_id, timeframe]
+        frame, fingerprint = value
+        for name in names:
+            run = stored.get((stock_id, timeframe, name, params_hash(params[name])))
+            if run is not None and run.bars_fingerprint == fingerprint:
+                continue
+            items.append(
+                _analysed(
+                    stock=stock,
+                    timeframe=timeframe,
+                    detector=name,
+                    params=params[name],
+                    sensitivity=None,
+                    frame=frame,
+                    fingerprint=fingerprint,
+                    calibration=calibration,
+                )
+            )
+    for run in runs_store(items):
+        stored[_key_of(run)] = run
+    out: list[list[AnalysisRun] | AnalysisError] = []
+    for stock, timeframe in series:
+        value = frames[stock.pk, timeframe]
+        if isinstance(value, AnalysisError):
+            out.append(value)
+            continue
+        runs = [stored[stock.pk, timeframe, name, params_hash(params[name])] for name in names]
+        for run in runs:
+            run.recomputed = getattr(run, "recomputed", False)
+        out.append(runs)
+    return out
 
 
 NO_OUTCOMES = (

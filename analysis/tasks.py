@@ -5,8 +5,8 @@ bars and stores one run per swing detector (`analysis.engine.DETECTORS`: atr and
 Radar, the Scanner and the review can show either; `analysis.analyze_all` fans the same work out
 over every analysis target x timeframe that holds candles (for a full refresh after an engine
 upgrade, or from `make bench`) as `analysis.analyze_chunk` tasks of `CHUNK_SERIES` series each:
-one message, one stock query and one result per chunk instead of per series (README,
-"Performance").
+one message, one stock query, one store (`services.series_analyze_many`) and one result per
+chunk instead of per series (README, "Performance").
 """
 
 from __future__ import annotations
@@ -59,24 +59,37 @@ def _analyse(
     stock: Stock | None, code: str, timeframe: str, force: bool, detectors: list[str] | None
 ) -> dict:
     if stock is None:
-        return {
-            "code": code,
-            "timeframe": timeframe,
-            "status": "skipped",
-            "reason": UNKNOWN_STOCK.format(code=code),
-        }
+        return _skipped(code, timeframe, UNKNOWN_STOCK.format(code=code))
     try:
-        runs_made = services.series_analyze_detectors(
-            stock=stock, timeframe=timeframe, detectors=detectors, force=force
+        (outcome,) = services.series_analyze_many(
+            series=[(stock, timeframe)], detectors=detectors, force=force
         )
-    except (services.AnalysisError, ValueError) as exc:
+    except ValueError as exc:
         logger.warning("analysis.analyze_series %s %s: %s", code, timeframe, exc)
-        return {"code": code, "timeframe": timeframe, "status": "skipped", "reason": str(exc)}
-    shown = next((r for r in runs_made if r.detector == default_detector()), runs_made[0])
+        return _skipped(code, timeframe, str(exc))
+    return _summary(stock, timeframe, outcome)
+
+
+def _skipped(code: str, timeframe: str, reason: str) -> dict:
+    return {"code": code, "timeframe": timeframe, "status": "skipped", "reason": reason}
+
+
+def _status(outcome: list | services.AnalysisError) -> str:
+    if isinstance(outcome, services.AnalysisError):
+        return "skipped"
+    return "analysed" if any(r.recomputed for r in outcome) else "unchanged"
+
+
+def _summary(stock: Stock, timeframe: str, outcome: list | services.AnalysisError) -> dict:
+    """The task result of one series from its `series_analyze_many` outcome."""
+    if isinstance(outcome, services.AnalysisError):
+        logger.warning("analysis.analyze_series %s %s: %s", stock.code, timeframe, outcome)
+        return _skipped(stock.code, timeframe, str(outcome))
+    shown = next((r for r in outcome if r.detector == default_detector()), outcome[0])
     return {
-        "code": code,
+        "code": stock.code,
         "timeframe": timeframe,
-        "status": "analysed" if any(r.recomputed for r in runs_made) else "unchanged",
+        "status": _status(outcome),
         "bars": shown.bars,
         "patterns": len(shown.result["patterns"]),
         "detectors": {
@@ -84,7 +97,7 @@ def _analyse(
                 "status": "analysed" if r.recomputed else "unchanged",
                 "patterns": len(r.result["patterns"]),
             }
-            for r in runs_made
+            for r in outcome
         },
     }
 
@@ -101,14 +114,23 @@ def _analyse(
 def analyze_chunk(
     series: list[list[str]], force: bool = False, detectors: list[str] | None = None
 ) -> dict:
-    """`analyze_series` for each [code, timeframe] of `series`, one after another, each stored
-    in its own transaction (a retry after a database error finds the series stored before it
-    unchanged, unless `force`). Returns the {"analysed", "unchanged", "skipped"} counts."""
+    """`analyze_series` for each [code, timeframe] of `series`, stored together in one
+    transaction (`services.series_analyze_many`: a fixed number of statements per chunk; a
+    retry after a database error analyses the whole chunk again). Returns the {"analysed",
+    "unchanged", "skipped"} counts."""
     stocks = {s.code: s for s in Stock.objects.filter(code__in={code for code, _ in series})}
     counts = {"analysed": 0, "unchanged": 0, "skipped": 0}
-    for code, timeframe in series:
-        status = _analyse(stocks.get(code), code, timeframe, force, detectors)["status"]
-        counts[status] += 1
+    known = [(stocks[code], timeframe) for code, timeframe in series if code in stocks]
+    counts["skipped"] = len(series) - len(known)
+    try:
+        outcomes = services.series_analyze_many(series=known, detectors=detectors, force=force)
+    except ValueError as exc:  # an unknown detector: nothing to retry
+        logger.warning("analysis.analyze_chunk: %s", exc)
+        return {**counts, "skipped": len(series)}
+    for (stock, timeframe), outcome in zip(known, outcomes, strict=True):
+        if isinstance(outcome, services.AnalysisError):
+            logger.warning("analysis.analyze_chunk %s %s: %s", stock.code, timeframe, outcome)
+        counts[_status(outcome)] += 1
     return counts
 
 

@@ -94,12 +94,57 @@ class _EpochMicros(_AsFloat):
     sqlite_template = "(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0) * 1000000.0)"
 
 
+class _Float8(_AsFloat):
+    template = "(%(expressions)s)::float8"
+
+
 class _NanWhenNull(_AsFloat):
     template = "COALESCE(%(expressions)s::float8, 'NaN'::float8)"
 
 
 class _BoolAsFloat(_AsFloat):
     template = "(%(expressions)s)::int::float8"
+
+
+# PostgreSQL's binary COPY: a 19-byte header (signature, flags, header extension length 0),
+# then per row a 2-byte field count and per field a 4-byte length and its bytes, then a 2-byte
+# trailer (-1).
+BINARY_COPY_HEADER = 19
+BINARY_COPY_TRAILER = 2
+UNEXPECTED_COPY = "unexpected binary COPY layout for {width} float8 columns"
+
+
+def float_table(sql: str, params, *, width: int) -> np.ndarray:
+    """The rows of `sql`, whose `width` columns are all non-null float8, as a (rows, width)
+    float64 array. On PostgreSQL one binary COPY read straight into numpy (every row is a
+    fixed-size record, so no Python object is made per value: a quarter of the time of a
+    fetch, README "Performance"); elsewhere a plain fetch."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    buffer = bytearray()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for block in copy:
+            buffer += block
+    record = np.dtype(
+        [("fields", ">i2"), *((f"c{k}", [("size", ">i4"), ("value", ">f8")]) for k in range(width))]
+    )
+    body = len(buffer) - BINARY_COPY_HEADER - BINARY_COPY_TRAILER
+    if body < 0 or body % record.itemsize:
+        raise ValueError(UNEXPECTED_COPY.format(width=width))
+    rows = np.frombuffer(
+        buffer, dtype=record, offset=BINARY_COPY_HEADER, count=body // record.itemsize
+    )
+    if (rows["fields"] != width).any() or any(
+        (rows[f"c{k}"]["size"] != 8).any() for k in range(width)
+    ):
+        raise ValueError(UNEXPECTED_COPY.format(width=width))
+    return np.column_stack([rows[f"c{k}"]["value"] for k in range(width)]).astype(np.float64)
 
 
 def candles_frame(
@@ -130,22 +175,20 @@ def candles_frame(
     # rest of the read (README, "Performance").
     qs = qs.annotate(
         epoch_us=_EpochMicros(F("ts")),
+        volume_f=_Float8(F("volume")),
         value_f=_NanWhenNull(F("traded_value")),
         final_f=_BoolAsFloat(F("is_final")),
     )
-    fields = ["epoch_us", *OHLCV_COLUMNS, "value_f", "final_f"]
+    fields = ["epoch_us", "open", "high", "low", "close", "volume_f", "value_f", "final_f"]
     if limit is not None:
         qs = qs.order_by("-ts").values_list(*fields)[:limit]
     else:
         qs = qs.order_by("ts").values_list(*fields)
     # Executed as plain SQL: the ORM's per-value converters would cost more than the read.
     sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    values = float_table(sql, params, width=len(fields))
     if limit is not None:
-        rows.reverse()
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(fields))
+        values = values[::-1]
     index = pd.DatetimeIndex(
         pd.to_datetime(values[:, 0].astype(np.int64), unit="us", utc=True), name="ts"
     ).as_unit("us")
