@@ -14,15 +14,16 @@ from operator import or_
 
 import numpy as np
 import pandas as pd
+import psycopg
 from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from marketdata.models import Stock, Timeframe
-from marketdata.selectors import OHLCV_COLUMNS, candles_frame
+from marketdata.selectors import OHLCV_COLUMNS, candles_frame, candles_frames
 
 from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
-from .engine import DETECTORS, ENGINE_VERSION, analyze, make_detector
+from .engine import DETECTORS, ENGINE_VERSION, analyze, iso_timestamps, make_detector
 from .models import (
     AnalysisRun,
     PatternCalibration,
@@ -412,7 +413,9 @@ def _runs_upsert(rows: list[AnalysisRun], series: set) -> None:
     params = [
         f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
     ]
-    with connection.cursor() as cursor:
+    # Server-side binding: the ~100 KB results travel as parameters instead of being quoted
+    # into the statement's text (Django's cursors bind on the client).
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
         returned = {tuple(key): pk for pk, *key in cursor.fetchall()}
     for row in rows:
@@ -448,7 +451,12 @@ def _timeframe_check(timeframe: str) -> None:
 def final_bars(*, stock: Stock, timeframe: str) -> pd.DataFrame:
     """The newest `ANALYSIS_MAX_BARS` final bars of a series. Raises AnalysisError(NO_CANDLES)
     when there are none."""
-    frame = candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS)
+    return _final(
+        candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS), stock, timeframe
+    )
+
+
+def _final(frame: pd.DataFrame, stock: Stock, timeframe: str) -> pd.DataFrame:
     frame = frame[frame["is_final"]]
     if frame.empty:
         raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
@@ -465,12 +473,16 @@ def _analysed(
     frame: pd.DataFrame,
     fingerprint: str,
     calibration: dict | None,
+    iso: list[str] | None = None,
 ) -> Analysed:
-    """Runs the engine on `frame` and scores its patterns with `calibration`."""
+    """Runs the engine on `frame` and scores its patterns with `calibration`. `iso`: the bars'
+    `iso_timestamps`, when several detectors' results of the frame share them."""
     started = time.perf_counter()
     result = analyze(frame, sensitivity=sensitivity, detector=detector)
     duration_ms = (time.perf_counter() - started) * 1000
     score_patterns(result.patterns, calibration, timeframe)
+    if iso is not None and len(iso) == result.bars:
+        result._iso = iso
     logger.info(
         "Analysed %s %s (%s): %d bars, %d patterns in %.1f ms",
         stock.code,
@@ -559,16 +571,24 @@ def series_analyze_many(
     ValueError for an unknown detector before any work."""
     names = list(detectors or DETECTORS)
     params = {name: params_for(None, name) for name in names}
-    stocks = {(stock.pk, timeframe): stock for stock, timeframe in series}
+    stocks_keyed = {(stock.pk, timeframe): (stock, timeframe) for stock, timeframe in series}
     frames: dict[tuple[int, str], tuple[pd.DataFrame, str] | AnalysisError] = {}
-    for stock, timeframe in series:
+    known = []
+    for key, (_, timeframe) in stocks_keyed.items():
         try:
             _timeframe_check(timeframe)
-            frame = final_bars(stock=stock, timeframe=timeframe)
         except AnalysisError as exc:
-            frames[stock.pk, timeframe] = exc
+            frames[key] = exc
         else:
-            frames[stock.pk, timeframe] = (frame, bars_fingerprint(frame))
+            known.append(key)
+    read = candles_frames(series=[stocks_keyed[key] for key in known], limit=ANALYSIS_MAX_BARS)
+    for key, frame in zip(known, read, strict=True):
+        try:
+            frame = _final(frame, *stocks_keyed[key])
+        except AnalysisError as exc:
+            frames[key] = exc
+        else:
+            frames[key] = (frame, bars_fingerprint(frame))
     loaded = [key for key, value in frames.items() if not isinstance(value, AnalysisError)]
     stored: dict[tuple, AnalysisRun] = {}
     if loaded and not force:
@@ -583,8 +603,9 @@ def series_analyze_many(
     for (stock_id, timeframe), value in frames.items():  # each series once
         if isinstance(value, AnalysisError):
             continue
-        stock = stocks[stock_id, timeframe]
+        stock = stocks_keyed[stock_id, timeframe][0]
         frame, fingerprint = value
+        iso = iso_timestamps(frame.index) if frame.index.is_monotonic_increasing else None
         for name in names:
             run = stored.get((stock_id, timeframe, name, params_hash(params[name])))
             if run is not None and run.bars_fingerprint == fingerprint:
@@ -599,6 +620,7 @@ def series_analyze_many(
                     frame=frame,
                     fingerprint=fingerprint,
                     calibration=calibration,
+                    iso=iso,
                 )
             )
     for run in runs_store(items):

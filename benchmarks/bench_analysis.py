@@ -344,8 +344,14 @@ def _load_universe() -> list[tuple[str, str]]:
 
 
 def _start_worker() -> subprocess.Popen:
-    # Connections kept for the whole run, so the PostgreSQL backends' CPU can be read at the end.
-    env = {**os.environ, "CONN_MAX_AGE": "3600"}
+    # Connections kept for the whole run, so the PostgreSQL backends' CPU can be read at the end;
+    # DEBUG off as in production (DEBUG records every statement and its SQL text).
+    env = {
+        **os.environ,
+        "CONN_MAX_AGE": "3600",
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "") + "-bench-worker-" + "x" * 40,
+    }
     return subprocess.Popen(
         [
             CELERY,
@@ -372,9 +378,13 @@ def _start_worker() -> subprocess.Popen:
 
 def _cpu_seconds(*, pid: int, database: str) -> tuple[float, float]:
     """CPU seconds (user + system) used so far by process `pid` with its live children (the
-    prefork pool), and by the PostgreSQL backends serving `database`, from /proc."""
+    prefork pool), and by PostgreSQL: its live backends serving `database` plus every backend
+    that has exited (the postmaster's reaped children — Celery closes a task's connection when
+    it ends, so most backends of a run are gone before it is measured; backends of other
+    databases count too, so measure on an otherwise quiet server), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     worker = postgres = 0.0
+    postmasters = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -384,8 +394,16 @@ def _cpu_seconds(*, pid: int, database: str) -> tuple[float, float]:
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(stat.parent.name) == pid or int(fields[1]) == pid:
             worker += seconds
-        elif cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
-            postgres += seconds
+        elif cmdline.startswith(b"postgres: "):
+            postmasters.add(int(fields[1]))
+            if f" {database} ".encode() in cmdline:
+                postgres += seconds
+    for postmaster in postmasters:
+        try:
+            fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        postgres += (int(fields[13]) + int(fields[14])) / tick
     return worker, postgres
 
 
@@ -546,6 +564,11 @@ def bench_full_size_universe() -> None:
     )
     stocks = _load_full_size_universe()
     AnalysisRun.objects.filter(stock__in=stocks).delete()  # every run written in the timed part
+    # What autovacuum would do between two such runs (it is off on this machine's server): the
+    # deleted rows of the previous run would otherwise double PostgreSQL's time per insert.
+    with connection.cursor() as cursor:
+        for table in ("analysisrun", "swingpoint", "trendperiod", "patterninstance"):
+            cursor.execute(f"VACUUM ANALYZE analysis_{table}")
     runs_expected = FULL_SIZE_SERIES * len(DETECTORS)  # one run per series and swing detector
     app.control.purge()  # tasks left queued by an interrupted earlier run
     worker = _start_worker()

@@ -3,7 +3,7 @@ import pytest
 
 from marketdata.krx_calendar import KST
 from marketdata.models import Candle
-from marketdata.selectors import candles_frame
+from marketdata.selectors import candles_frame, candles_frames
 from marketdata.tests.factories import make_candles, make_stock
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +57,22 @@ def test_candles_frame_keeps_instants_missing_values_and_forming_bars():
     assert frame["close"].iloc[-1] == 101.5 and frame["volume"].dtype == "float64"
     bounded = candles_frame(stock=stock, timeframe="5m", start=index[2], end=index[3])
     assert list(bounded.index) == list(index[2:4])
+
+
+def test_candles_frames_reads_many_series_as_candles_frame_reads_each():
+    first, second, empty = make_stock("000010"), make_stock("000020"), make_stock("000030")
+    make_candles(first, "1d", _daily(12))
+    make_candles(second, "1d", _daily(5))
+    make_candles(second, "1w", _daily(3))
+    Candle.objects.filter(stock=second, timeframe="1d").update(traded_value=None)
+    Candle.objects.filter(stock=first, ts=_daily(12).index[-1]).update(is_final=False)
+    series = [(second, "1d"), (empty, "1d"), (first, "1d"), (second, "1w"), (first, "1d")]
+
+    frames = candles_frames(series=series, limit=10)
+
+    assert len(frames) == len(series)
+    for (stock, timeframe), frame in zip(series, frames, strict=True):
+        expected = candles_frame(stock=stock, timeframe=timeframe, limit=10)
+        pd.testing.assert_frame_equal(frame, expected)
+    assert len(frames[2]) == 10 and not frames[2]["is_final"].iloc[-1]
+    assert frames[1].empty and frames[0]["traded_value"].isna().all()
