@@ -32,6 +32,7 @@ from .models import (
     SwingPoint,
     TrendPeriod,
     default_detector,
+    json_bytes,
 )
 from .selectors.calibration import active_calibration_params
 from .signals import series_analysed
@@ -75,9 +76,9 @@ def _instant(iso: str | None) -> datetime | None:
 
 
 def _children(run: AnalysisRun, data: dict) -> tuple[list, list, list]:
-    """The run's rows from its `to_dict()`: swing points as SWING_COLUMNS tuples (hundreds per
-    run, written by COPY without building model instances), trend periods and patterns as
-    unsaved model instances."""
+    """The run's rows from its `to_dict()`: swing points and trend periods as SWING_COLUMNS and
+    PERIOD_COLUMNS tuples (hundreds per run, written by COPY without building model instances),
+    patterns as unsaved model instances."""
     common = {
         "run": run,
         "stock_id": run.stock_id,
@@ -98,13 +99,7 @@ def _children(run: AnalysisRun, data: dict) -> tuple[list, list, list]:
         for e in data["extremes"]
     ]
     periods = [
-        TrendPeriod(
-            **common,
-            direction=p["direction"],
-            start_ts=_instant(p["start_ts"]),
-            end_ts=_instant(p["end_ts"]),
-            ongoing=p["ongoing"],
-        )
+        (*key, p["direction"], p["start_ts"], p["end_ts"], p["ongoing"])
         for p in data["trend_periods"]
     ]
     patterns = []
@@ -212,6 +207,18 @@ SWING_COLUMNS = (
 )
 
 
+PERIOD_COLUMNS = (
+    "run_id",
+    "stock_id",
+    "timeframe",
+    "detector",
+    "direction",
+    "start_ts",
+    "end_ts",
+    "ongoing",
+)
+
+
 def _rows_insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Inserts `rows` (values of `columns`, instants as datetimes or ISO strings) into the
     table of `model`: one COPY on PostgreSQL — the ORM's bulk_create spends ten times as long
@@ -242,7 +249,7 @@ def _instances_insert(model, objs: list) -> None:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     rows = [
         tuple(
-            json.dumps(getattr(obj, f.attname), cls=f.encoder)
+            json_bytes(getattr(obj, f.attname)).decode()
             if isinstance(f, models.JSONField)
             else getattr(obj, f.attname)
             for f in fields
@@ -361,7 +368,7 @@ def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
         # Labels keep their copy of a detection; their link to the old row is cleared.
         PatternInstance.objects.filter(run_id__in=run_ids).only("pk").delete()
         _rows_insert(SwingPoint, SWING_COLUMNS, swings)
-        _instances_insert(TrendPeriod, periods)
+        _rows_insert(TrendPeriod, PERIOD_COLUMNS, periods)
         _instances_insert(PatternInstance, patterns)
         for run in rows:
             run.recomputed = True
