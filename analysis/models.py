@@ -206,8 +206,16 @@ class AnalysisRun(models.Model):
 
 
 class SwingPoint(models.Model):
+    # No database constraint: swing points are nine rows in ten that a run stores, written only
+    # by `analysis.services.runs_store` in the transaction that writes their run, and deleted with
+    # it by Django's cascade; checking the key for each row cost PostgreSQL a quarter of its time
+    # per series (README, "Performance").
     run = models.ForeignKey(
-        AnalysisRun, on_delete=models.CASCADE, related_name="swing_points", verbose_name=_("run")
+        AnalysisRun,
+        on_delete=models.CASCADE,
+        related_name="swing_points",
+        verbose_name=_("run"),
+        db_constraint=False,
     )
     stock = _run_stock_field()
     timeframe = models.CharField(

@@ -143,3 +143,21 @@ def test_re_analysis_keeps_run_ids_and_clears_label_links_to_replaced_patterns(u
     assert SwingPoint.objects.filter(run=runs[0][0]).count() == len(
         AnalysisRun.objects.get(pk=runs[0][0].pk).result["extremes"]
     )
+
+
+def test_rows_without_database_constraints_still_go_with_their_run_and_stock():
+    """Swing points (no key constraint on their run) and every row's stock copy (no constraint
+    of its own) are deleted with their run, and with their stock, by Django's cascade."""
+    stocks = stocks_with_bars(2)
+    runs = series_analyze_many(series=[(stock, "1d") for stock in stocks])
+    atr_run = runs[0][0]
+    assert SwingPoint.objects.filter(run=atr_run).exists()
+
+    atr_run.delete()
+
+    assert not SwingPoint.objects.filter(run_id=atr_run.pk).exists()
+    assert SwingPoint.objects.filter(stock=stocks[0]).exists()  # the other detector's
+    stocks[0].delete()
+    for model in (AnalysisRun, SwingPoint, TrendPeriod, PatternInstance):
+        assert not model.objects.filter(stock_id=stocks[0].pk).exists()
+        assert model.objects.filter(stock=stocks[1]).exists()
