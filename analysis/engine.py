@@ -95,9 +95,14 @@ def iso_timestamps(index: pd.DatetimeIndex) -> list[str]:
     has_fraction = bool((wall.asi8 % 1_000_000_000).any())
     unit = "us" if has_fraction else "s"
     local = np.datetime_as_string(wall.to_numpy(dtype="datetime64[ns]"), unit=unit).tolist()
-    offsets = (
-        (wall.asi8 - index.tz_convert("UTC").tz_localize(None).asi8) // 60_000_000_000
-    ).tolist()
+    offsets = (wall.asi8 - index.tz_convert("UTC").tz_localize(None).asi8) // 60_000_000_000
+    if (offsets == offsets[0]).all():  # one UTC offset (Asia/Seoul has had one since 1988)
+        minutes = int(offsets[0])
+        sign = "+" if minutes >= 0 else "-"
+        hours, mins = divmod(abs(minutes), 60)
+        label = f"{sign}{hours:02d}:{mins:02d}"
+        return [text + label for text in local]
+    offsets = offsets.tolist()
     labels: dict[int, str] = {}
     out = []
     for text, minutes in zip(local, offsets, strict=True):
