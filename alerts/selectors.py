@@ -15,6 +15,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from analysis.models import AnalysisRun, PatternInstance, TrendPeriod
 from analysis.radar_extensions import SymbolSetNotFound
 from marketdata.models import Candle, Stock, Timeframe
+from marketdata.selectors import series_filter
 
 from .events import TAIL_BARS, Event, PatternRow, Tail, TrendRow
 from .models import (
@@ -223,17 +224,6 @@ def unread_count(*, user) -> int:
 # Each reads what a batch of series needs in one query, however many series, rules or rows.
 
 Series = tuple[int, str]  # (stock id, timeframe)
-
-
-def series_filter(series: list[Series]) -> Q:
-    """`stock_id`/`timeframe` of one of `series` (one `stock_id IN …` per timeframe)."""
-    stocks: dict[str, list[int]] = {}
-    for stock_id, timeframe in series:
-        stocks.setdefault(timeframe, []).append(stock_id)
-    wanted = Q(pk__in=[])
-    for timeframe, ids in stocks.items():
-        wanted |= Q(timeframe=timeframe, stock_id__in=ids)
-    return wanted
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import preferences_get
 from analysis.figures import bar_label
 from marketdata.models import Stock
+from marketdata.selectors import series_filter
 
 from . import events as ev
 from . import selectors
@@ -492,7 +493,7 @@ def _batch_evaluate(
     cursors = {
         (row.stock_id, row.timeframe): row
         for row in EvaluatedSeries.objects.select_for_update()
-        .filter(selectors.series_filter(series))
+        .filter(series_filter(series))
         .order_by("pk")  # one lock order for every evaluation: no deadlock
     }
     runs = selectors.series_runs(series=series)

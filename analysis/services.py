@@ -9,18 +9,16 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial, reduce
-from operator import or_
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import psycopg
 from django.db import connection, models, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from marketdata.models import Stock, Timeframe
-from marketdata.selectors import OHLCV_COLUMNS, candles_frame, candles_frames
+from marketdata.selectors import OHLCV_COLUMNS, candles_frame, candles_frames, series_filter
 
 from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
 from .engine import DETECTORS, ENGINE_VERSION, analyze, iso_timestamps, make_detector
@@ -315,11 +313,6 @@ def _run_row(item: Analysed) -> AnalysisRun:
     )
 
 
-def _series_filter(pairs) -> Q:
-    """Rows of any of the (stock_id, timeframe) `pairs`."""
-    return reduce(or_, (Q(stock_id=stock_id, timeframe=tf) for stock_id, tf in pairs))
-
-
 def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
     """Creates or replaces the run of each item's (stock, timeframe, detector, params) and all
     its rows, in one transaction for all of them (a fixed number of statements, however many
@@ -343,7 +336,7 @@ def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        AnalysisRun.objects.filter(_series_filter(series)).exclude(
+        AnalysisRun.objects.filter(series_filter(series)).exclude(
             engine_version=ENGINE_VERSION
         ).delete()
         _runs_upsert(rows, series)
@@ -390,7 +383,7 @@ def _runs_upsert(rows: list[AnalysisRun], series: set) -> None:
             update_fields=RUN_UPDATE_FIELDS,
         )
         keys = {_key_of(row): row for row in rows}
-        for pk, *key in AnalysisRun.objects.filter(_series_filter(series)).values_list(
+        for pk, *key in AnalysisRun.objects.filter(series_filter(series)).values_list(
             "pk", "stock_id", "timeframe", "detector", "params_hash"
         ):
             if tuple(key) in keys:
@@ -600,7 +593,7 @@ def series_analyze_many(
     stored: dict[tuple, AnalysisRun] = {}
     if loaded and not force:
         for run in (
-            AnalysisRun.objects.filter(_series_filter(loaded))
+            AnalysisRun.objects.filter(series_filter(loaded))
             .filter(detector__in=names, params_hash__in=[params_hash(p) for p in params.values()])
             .defer("result")
         ):

@@ -5,7 +5,7 @@ import pandas as pd
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import F, FloatField, Func, Max
+from django.db.models import F, FloatField, Func, Max, Q
 
 from .krx_calendar import KST, TIMEFRAMES
 from .models import Candle, SyncState
@@ -71,6 +71,18 @@ def health_report() -> dict:
         "broker": broker,
         "last_collection": last_collections() if database["ok"] else {},
     }
+
+
+def series_filter(series) -> Q:
+    """Rows (with `stock_id` and `timeframe`) of any of `series`, (stock id, timeframe) pairs:
+    one `stock_id IN …` per timeframe; nothing when `series` is empty."""
+    stocks: dict[str, list[int]] = {}
+    for stock_id, timeframe in series:
+        stocks.setdefault(timeframe, []).append(stock_id)
+    wanted = Q(pk__in=[])
+    for timeframe, ids in stocks.items():
+        wanted |= Q(timeframe=timeframe, stock_id__in=ids)
+    return wanted
 
 
 OHLCV_COLUMNS = ["open", "high", "low", "close", "volume"]
