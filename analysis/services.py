@@ -18,7 +18,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from marketdata.models import Stock, Timeframe
-from marketdata.selectors import OHLCV_COLUMNS, candles_frame, candles_frames, series_filter
+from marketdata.selectors import OHLCV_COLUMNS, candles_frames, series_filter
 
 from .calibration import calibrated_score, calibration_fit, score_pattern_dicts, score_patterns
 from .engine import DETECTORS, ENGINE_VERSION, analyze, iso_timestamps, make_detector
@@ -328,9 +328,9 @@ def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
     analysis of the series, since its fingerprint no longer matches."""
     if not items:
         return []
+    runs = [_run_row(item) for item in items]
     # One lock order for every writer (a batch and a single series may overlap).
-    order = sorted(range(len(items)), key=lambda k: _run_key(items[k]))
-    rows = [_run_row(items[k]) for k in order]
+    rows = sorted(runs, key=_key_of)
     series = {(row.stock_id, row.timeframe) for row in rows}
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -366,8 +366,7 @@ def runs_store(items: list[Analysed]) -> list[AnalysisRun]:
         for run in rows:
             run.recomputed = True
             transaction.on_commit(partial(_send_analysed, run))
-    by_item = dict(zip(order, rows, strict=True))
-    return [by_item[k] for k in range(len(items))]
+    return runs
 
 
 def _runs_upsert(rows: list[AnalysisRun], series: set) -> None:
@@ -422,10 +421,6 @@ def _runs_upsert(rows: list[AnalysisRun], series: set) -> None:
         row.pk = returned[_key_of(row)]
 
 
-def _run_key(item: Analysed) -> tuple:
-    return (item.stock.pk, item.timeframe, item.detector, params_hash(item.params))
-
-
 def _key_of(run: AnalysisRun) -> tuple:
     return (run.stock_id, run.timeframe, run.detector, run.params_hash)
 
@@ -448,15 +443,8 @@ def _timeframe_check(timeframe: str) -> None:
         )
 
 
-def final_bars(*, stock: Stock, timeframe: str) -> pd.DataFrame:
-    """The newest `ANALYSIS_MAX_BARS` final bars of a series. Raises AnalysisError(NO_CANDLES)
-    when there are none."""
-    return _final(
-        candles_frame(stock=stock, timeframe=timeframe, limit=ANALYSIS_MAX_BARS), stock, timeframe
-    )
-
-
 def _final(frame: pd.DataFrame, stock: Stock, timeframe: str) -> pd.DataFrame:
+    """The final bars of `frame`. Raises AnalysisError(NO_CANDLES) when there are none."""
     frame = frame[frame["is_final"]]
     if frame.empty:
         raise AnalysisError(NO_CANDLES.format(code=stock.code, timeframe=timeframe))
@@ -508,7 +496,7 @@ def series_analyze(
     """Analyses the newest `ANALYSIS_MAX_BARS` final bars of one series with one detector
     (`default_detector()` when None) and stores the result as that detector's run.
 
-    Loads candles with `marketdata.selectors.candles_frame` and leaves out bars still forming
+    Loads candles with `marketdata.selectors.candles_frames` and leaves out bars still forming
     (`is_final` False), so nothing stored rests on a price that can still change (the Radar
     analyses the live bar on the fly). When the stored run of these
     parameters already covers exactly the same bars (fingerprint) nothing is recomputed unless
@@ -518,59 +506,53 @@ def series_analyze(
     bad sensitivity (`sensitivity` scales the atr detector only).
     """
     _timeframe_check(timeframe)
-    detector = detector or default_detector()
-    params = params_for(sensitivity, detector)
-    frame = final_bars(stock=stock, timeframe=timeframe)
-    fingerprint = bars_fingerprint(frame)
-    if not force:
-        stored = (
-            AnalysisRun.objects.filter(
-                stock=stock, timeframe=timeframe, detector=detector, params_hash=params_hash(params)
-            )
-            .defer("result")
-            .first()
-        )
-        if stored is not None and stored.bars_fingerprint == fingerprint:
-            stored.recomputed = False
-            return stored
-    item = _analysed(
+    (run,) = series_analyze_detectors(
         stock=stock,
         timeframe=timeframe,
-        detector=detector,
-        params=params,
+        detectors=[detector or default_detector()],
         sensitivity=sensitivity,
-        frame=frame,
-        fingerprint=fingerprint,
-        calibration=active_calibration_params(),
+        force=force,
     )
-    return runs_store([item])[0]
+    return run
 
 
 def series_analyze_detectors(
-    *, stock: Stock, timeframe: str, detectors: list[str] | None = None, force: bool = False
+    *,
+    stock: Stock,
+    timeframe: str,
+    detectors: list[str] | None = None,
+    sensitivity: float | None = None,
+    force: bool = False,
 ) -> list[AnalysisRun]:
     """`series_analyze_many` of one series: its runs, in the order of `detectors`. Raises
-    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError(unknown detector)."""
-    (outcome,) = series_analyze_many(series=[(stock, timeframe)], detectors=detectors, force=force)
+    AnalysisError(NO_CANDLES | UNKNOWN_TIMEFRAME) and ValueError (unknown detector, bad
+    sensitivity)."""
+    (outcome,) = series_analyze_many(
+        series=[(stock, timeframe)], detectors=detectors, sensitivity=sensitivity, force=force
+    )
     if isinstance(outcome, AnalysisError):
         raise outcome
     return outcome
 
 
 def series_analyze_many(
-    *, series: list[tuple[Stock, str]], detectors: list[str] | None = None, force: bool = False
+    *,
+    series: list[tuple[Stock, str]],
+    detectors: list[str] | None = None,
+    sensitivity: float | None = None,
+    force: bool = False,
 ) -> list[list[AnalysisRun] | AnalysisError]:
     """Analyses each (stock, timeframe) of `series` with each of `detectors` (default: every
     name in `DETECTORS`, so the Radar, the Scanner and the review can show either) and their
-    default parameters, as `series_analyze` would, reading each series' bars once and storing
-    every recomputed run in one transaction (`runs_store`).
+    default parameters (`sensitivity` scales the atr detector only), reading each series' bars
+    once and storing every recomputed run in one transaction (`runs_store`).
 
     Returns, per series in order, its runs in the order of `detectors` (`recomputed` False for
     one whose stored run already covers the same bars, unless `force`), or the AnalysisError
     (NO_CANDLES | UNKNOWN_TIMEFRAME) that series met; the others are still analysed. Raises
-    ValueError for an unknown detector before any work."""
+    ValueError for an unknown detector or a bad sensitivity before any work."""
     names = list(detectors or DETECTORS)
-    params = {name: params_for(None, name) for name in names}
+    params = {name: params_for(sensitivity, name) for name in names}
     stocks_keyed = {(stock.pk, timeframe): (stock, timeframe) for stock, timeframe in series}
     frames: dict[tuple[int, str], tuple[pd.DataFrame, str] | AnalysisError] = {}
     known = []
@@ -597,6 +579,7 @@ def series_analyze_many(
             .filter(detector__in=names, params_hash__in=[params_hash(p) for p in params.values()])
             .defer("result")
         ):
+            run.recomputed = False
             stored[_key_of(run)] = run
     calibration = active_calibration_params() if loaded else None
     items: list[Analysed] = []
@@ -616,7 +599,7 @@ def series_analyze_many(
                     timeframe=timeframe,
                     detector=name,
                     params=params[name],
-                    sensitivity=None,
+                    sensitivity=sensitivity,
                     frame=frame,
                     fingerprint=fingerprint,
                     calibration=calibration,
@@ -631,10 +614,7 @@ def series_analyze_many(
         if isinstance(value, AnalysisError):
             out.append(value)
             continue
-        runs = [stored[stock.pk, timeframe, name, params_hash(params[name])] for name in names]
-        for run in runs:
-            run.recomputed = getattr(run, "recomputed", False)
-        out.append(runs)
+        out.append([stored[stock.pk, timeframe, name, params_hash(params[name])] for name in names])
     return out
 
 
