@@ -39,6 +39,14 @@ QUEUED_KEY = "alerts:evaluate-pending:queued"
 QUEUED_KEY_SECONDS = 60
 RETRY_SECONDS = 30
 MAX_RETRIES = 3
+# Both evaluation tasks: retried with backoff on database errors, acknowledged when they end.
+EVALUATION_TASK_OPTIONS = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": RETRY_SECONDS,
+    "retry_jitter": True,
+    "max_retries": MAX_RETRIES,
+    "acks_late": True,
+}
 
 
 @functools.cache
@@ -87,14 +95,7 @@ def _forget_queued() -> None:
         logger.warning("Could not clear %s: %s", QUEUED_KEY, exc)
 
 
-@shared_task(
-    name=EVALUATE_PENDING_TASK,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=RETRY_SECONDS,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(name=EVALUATE_PENDING_TASK, **EVALUATION_TASK_OPTIONS)
 def evaluate_pending() -> dict:
     """Evaluates one batch of pending series (see `services.pending_alerts_evaluate`; safe to
     run twice: a redelivered task claims what is still pending, if anything)."""
@@ -115,14 +116,7 @@ def evaluate_pending() -> dict:
     }
 
 
-@shared_task(
-    name=EVALUATE_TASK,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=RETRY_SECONDS,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(name=EVALUATE_TASK, **EVALUATION_TASK_OPTIONS)
 def evaluate_series(stock_id: int, timeframe: str) -> dict:
     """Evaluates the alert rules on one series now (what the receiver queued before series were
     evaluated in batches; safe to run twice, see the service)."""
