@@ -588,11 +588,14 @@ def series_analyze_many(
             continue
         stock = stocks_keyed[stock_id, timeframe][0]
         frame, fingerprint = value
-        iso = iso_timestamps(frame.index) if frame.index.is_monotonic_increasing else None
+        stale = []
         for name in names:
             run = stored.get((stock_id, timeframe, name, params_hash(params[name])))
-            if run is not None and run.bars_fingerprint == fingerprint:
-                continue
+            if run is None or run.bars_fingerprint != fingerprint:
+                stale.append(name)
+        # The bars' stamps, once for every detector's result (none when all are up to date).
+        iso = iso_timestamps(frame.index) if stale and frame.index.is_monotonic_increasing else None
+        for name in stale:
             items.append(
                 _analysed(
                     stock=stock,
